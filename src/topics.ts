@@ -1,0 +1,33 @@
+/** Every MQTT topic the bridge builds comes from here. */
+export interface Topics {
+  state: string;
+  smsOutbound(smsId: string | number): string;
+  smsInbound: string;
+  alert(alertId: string | number): string;
+  requestSmsSend: string;
+  responseSmsSend: string;
+}
+
+export function createTopics(base = 'sms-bridge'): Topics {
+  return {
+    state: `${base}/state`,
+    smsOutbound: (smsId) => `${base}/sms/outbound/${smsId}`,
+    smsInbound: `${base}/sms/inbound`,
+    alert: (alertId) => `${base}/alerts/${alertId}`,
+    requestSmsSend: `${base}/request/sms/send`,
+    responseSmsSend: `${base}/response/sms/send`,
+  };
+}
+
+export const deviceTopics = {
+  commands: (deviceId: string) => `devices/${deviceId}/commands`,
+  commandResult: (deviceId: string) => `devices/${deviceId}/commands/result`,
+  telemetry: (deviceId: string) => `devices/${deviceId}/telemetry`,
+  /** The device id of a `devices/<id>/...` topic, or undefined. */
+  deviceIdOf(topic: string): string | undefined {
+    if (!topic.startsWith('devices/')) return undefined;
+    const end = topic.indexOf('/', 8);
+    const id = end === -1 ? topic.slice(8) : topic.slice(8, end);
+    return id.length > 0 ? id : undefined;
+  },
+};
