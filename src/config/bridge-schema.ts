@@ -1,0 +1,222 @@
+import { z } from 'zod';
+import { durationSchema } from './duration.js';
+
+/**
+ * The bridge configuration (`config/bridge.yaml`). One source of truth: this schema gives the defaults, the
+ * validation and the type. Durations are written `500ms`, `30s`, `5m`, `1h`, `1h30m` (or a number of
+ * milliseconds) and come out in milliseconds. Relative paths and globs are resolved against the current
+ * working directory of the process (run it from the project root, as `npm start` does).
+ */
+
+const port = z.number().int().min(0).max(65_535);
+const host = z.string().min(1);
+
+const logSchema = z
+  .object({
+    /** pino level: fatal | error | warn | info | debug | trace | silent. Default `info`. */
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Log full phone numbers instead of `+44770090****`. Default `false`. */
+    show_phone_numbers: z.boolean().default(false),
+  })
+  .strict();
+
+const mqttSchema = z
+  .object({
+    /** Address the embedded broker listens on. Default `0.0.0.0`. */
+    host: host.default('0.0.0.0'),
+    /** TCP port of the embedded broker; `0` picks a free port (tests). Default `1883`. */
+    port: port.default(1883),
+    /** Let clients connect without credentials. Default `false`; the demo config turns it on. */
+    allow_anonymous: z.boolean().default(false),
+  })
+  .strict();
+
+const simulatorObject = z
+  .object({
+    /** Run the built-in SMSC simulator in the same process. Default `false`. */
+    enabled: z.boolean().default(false),
+    /** Address the simulator listens on. Default `127.0.0.1`. */
+    host: host.default('127.0.0.1'),
+    /** Port the simulator listens on. Default `2775`. */
+    port: port.default(2775),
+    /** Send a delivery receipt for every accepted SMS. Default `true`. */
+    receipts: z.boolean().default(true),
+  })
+  .strict();
+
+/** `simulator: true` is short for `simulator: { enabled: true }`. */
+const simulatorSchema = z.preprocess(
+  (value) => (typeof value === 'boolean' ? { enabled: value } : value),
+  simulatorObject,
+);
+
+const SMPP_URL = /^s?smpp:$/;
+
+const connectionSchema = z
+  .object({
+    /** Name of the connection, unique; used in logs and metrics. Required. */
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected letters, digits, _ . or -'),
+    /** `smpp://host:port`, or `ssmpp://host:port` for TLS. Required. */
+    url: z.string().refine(isSmppUrl, 'expected smpp://host:port or ssmpp://host:port'),
+    /** ESME system_id for the bind (SMPP 3.4 §5.2.1: at most 15 characters). Required. */
+    system_id: z.string().min(1).max(15),
+    /** Bind password; use `${SMPP_PASSWORD}` to keep it out of the file. Default: none. */
+    password: z.string().optional(),
+    /** ESME system_type (SMPP 3.4 §5.2.3: at most 12 characters). Default `""`. */
+    system_type: z.string().max(12).default(''),
+    /** Sender shown on the phone: alphanumeric (at most 11 characters) or a number. Default `BRIDGE`. */
+    source_addr: z
+      .string()
+      .min(1)
+      .refine(isSourceAddr, 'expected up to 11 letters/digits, or a number of up to 20 digits')
+      .default('BRIDGE'),
+    /** Type of number of `source_addr`. Default `5` (alphanumeric) when source_addr has letters, else `1`. */
+    source_addr_ton: z.number().int().min(0).max(255).optional(),
+    /** Numbering plan of `source_addr`. Default `0` when source_addr has letters, else `1` (E.164). */
+    source_addr_npi: z.number().int().min(0).max(255).optional(),
+    /** SMPP interface version sent in the bind: 0x33, 0x34 or 0x50. Default `0x34`. */
+    interface_version: z
+      .literal([0x33, 0x34, 0x50], {
+        error: (issue) => `expected one of 0x33|0x34|0x50, got ${formatVersion(issue.input)}`,
+      })
+      .default(0x34),
+    /** `transceiver` (one session) or `transmitter_receiver` (two sessions). Default `transceiver`. */
+    bind_mode: z.enum(['transceiver', 'transmitter_receiver']).default('transceiver'),
+    /** How often to send enquire_link when idle. Default `30s`. */
+    enquire_link_interval: durationSchema.prefault('30s'),
+    /** How long to wait for any response PDU before the session is dropped. Default `10s`. */
+    response_timeout: durationSchema.prefault('10s'),
+    /** Reconnect backoff, doubling from `initial` up to `max`. Default `{ initial: 1s, max: 60s }`. */
+    reconnect: z
+      .object({
+        /** First delay. Default `1s`. */
+        initial: durationSchema.prefault('1s'),
+        /** Longest delay. Default `60s`. */
+        max: durationSchema.prefault('60s'),
+      })
+      .strict()
+      .refine((r) => r.initial <= r.max, { message: 'reconnect.initial must not exceed reconnect.max' })
+      .prefault({}),
+    /** Most submit_sm awaiting their response at once. Default `10`. */
+    window: z.number().int().min(1).default(10),
+    /** Most message parts submitted per second (token bucket). Default `50`. */
+    tps: z.number().positive().default(50),
+    /** Ask the SMSC for delivery receipts. Default `true`. */
+    registered_delivery: z.boolean().default(true),
+    /** Failover order: the lowest number is tried first. Default `0`. */
+    priority: z.number().int().default(0),
+    /** Destination prefixes this connection serves, e.g. `["+44"]`; empty means all. Default `[]`. */
+    routes: z.array(z.string().regex(/^\+?\d+$/, 'expected a number prefix like +44')).default([]),
+  })
+  .strict()
+  .transform((c) => {
+    const alphanumeric = !/^\+?\d+$/.test(c.source_addr);
+    return {
+      ...c,
+      source_addr_ton: c.source_addr_ton ?? (alphanumeric ? 5 : 1),
+      source_addr_npi: c.source_addr_npi ?? (alphanumeric ? 0 : 1),
+    };
+  });
+
+const smppSchema = z
+  .object({
+    /** SMSC connections, at least one. Required. */
+    connections: z
+      .array(connectionSchema)
+      .min(1)
+      .superRefine(uniqueIds, { when: () => true }),
+    /** Most parts one SMS may be split into. Default `4`. */
+    max_parts: z.number().int().min(1).max(255).default(4),
+    /** An SMS older than this is failed rather than sent late. Default `1h`. */
+    max_age: durationSchema.prefault('1h'),
+  })
+  .strict();
+
+const storeSchema = z
+  .object({
+    /** SQLite file, relative to the working directory. Default `data/bridge.db`. */
+    path: z.string().min(1).default('data/bridge.db'),
+    /** SQLite `synchronous` pragma: `full` survives power loss, `normal` only process crashes. Default `full`. */
+    synchronous: z.enum(['full', 'normal']).default('full'),
+  })
+  .strict();
+
+const httpSchema = z
+  .object({
+    /** Serve health, metrics and the status page. Default `false`. */
+    enabled: z.boolean().default(false),
+    /** Default `0.0.0.0`. */
+    host: host.default('0.0.0.0'),
+    /** Default `8080`; `0` picks a free port. */
+    port: port.default(8080),
+  })
+  .strict();
+
+const globList = z.array(z.string().min(1));
+
+export const bridgeConfigSchema = z
+  .object({
+    /** Prefix of the bridge's own MQTT topics. Default `sms-bridge`. */
+    base_topic: z
+      .string()
+      .min(1)
+      .refine((t) => !/[+#]/.test(t) && !t.includes('\u0000') && !t.startsWith('/') && !t.endsWith('/'), {
+        message: 'expected a topic prefix without wildcards or leading/trailing /',
+      })
+      .default('sms-bridge'),
+    /** Logging. Default `{ level: info, show_phone_numbers: false }`. */
+    log: logSchema.prefault({}),
+    /** Embedded MQTT broker. Default `{ host: 0.0.0.0, port: 1883, allow_anonymous: false }`. */
+    mqtt: mqttSchema.prefault({}),
+    /** Built-in SMSC simulator (demo and tests). Default disabled. */
+    simulator: simulatorSchema.prefault({}),
+    /** SMSC connections and sending limits. Required (at least one connection). */
+    smpp: smppSchema,
+    /** Persistent state. Default `{ path: data/bridge.db, synchronous: full }`. */
+    store: storeSchema.prefault({}),
+    /** Rule file globs (`*` in the last segment only), relative to the working directory. Default `[config/rules/*.yaml]`. */
+    rules: globList.default(['config/rules/*.yaml']),
+    /** Device file globs, relative to the working directory. Default `[devices/*.yaml]`. */
+    devices: globList.default(['devices/*.yaml']),
+    /** HTTP endpoints. Default disabled, `0.0.0.0:8080`. */
+    http: httpSchema.prefault({}),
+  })
+  .strict();
+
+export type BridgeConfig = z.infer<typeof bridgeConfigSchema>;
+export type BridgeConfigInput = z.input<typeof bridgeConfigSchema>;
+export type SmppConnectionConfig = BridgeConfig['smpp']['connections'][number];
+
+function isSmppUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return SMPP_URL.test(parsed.protocol) && parsed.hostname.length > 0 && parsed.pathname.length <= 1;
+  } catch {
+    return false;
+  }
+}
+
+function isSourceAddr(addr: string): boolean {
+  return /^\+?\d{1,20}$/.test(addr) || /^[A-Za-z0-9 ._-]{1,11}$/.test(addr);
+}
+
+function formatVersion(value: unknown): string {
+  return typeof value === 'number' ? `0x${value.toString(16)}` : JSON.stringify(value);
+}
+
+/** Runs even when an item has other problems (every issue at once), so items may be unvalidated here. */
+function uniqueIds(connections: ReadonlyArray<{ id: unknown }>, ctx: z.RefinementCtx): void {
+  if (!Array.isArray(connections)) return;
+  const seen = new Map<string, number>();
+  connections.forEach((c, i) => {
+    if (typeof c?.id !== 'string') return;
+    const first = seen.get(c.id);
+    if (first === undefined) seen.set(c.id, i);
+    else
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'id'],
+        message: `duplicate connection id '${c.id}' (already used by smpp.connections.${first})`,
+      });
+  });
+}

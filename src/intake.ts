@@ -1,0 +1,87 @@
+import type { BusMessage } from './broker/bus.js';
+import type { Logger } from './logger.js';
+import type { RuleSet } from './rules/engine.js';
+import type { NewSms, Priority, SmsRecord, Store } from './store/store.js';
+import { deviceTopics } from './topics.js';
+
+export interface DeviceLookup {
+  /** the registered device with this id, if any */
+  device(id: string): { id: string; name?: string | undefined } | undefined;
+}
+
+export interface IntakeOptions {
+  /** the rule set in force; a getter so hot reload swaps it without restarting intake */
+  rules: () => RuleSet;
+  store: Store;
+  devices: DeviceLookup;
+  /** how long an SMS may wait before it is failed as expired, per priority */
+  maxAgeMs: (priority: Priority) => number;
+  /** committed SMS, handed to the sender */
+  onQueued: (records: SmsRecord[]) => void;
+  logger: Logger;
+}
+
+const DIAGNOSTIC_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Turns device messages into committed SMS. Runs before the broker acknowledges a message, so the promise it
+ * returns settles only after the commit (guarantee 1), and it never rejects for bad input: only a store
+ * failure withholds the PUBACK.
+ */
+export class Intake {
+  private readonly log: Logger;
+  private readonly lastDiagnostic = new Map<string, number>();
+  messagesIn = 0;
+  ruleHits = 0;
+
+  constructor(private readonly options: IntakeOptions) {
+    this.log = options.logger.child({ module: 'intake' });
+  }
+
+  readonly handle = async (message: BusMessage, clientId: string | null): Promise<void> => {
+    this.messagesIn++;
+    const now = new Date();
+    const deviceId = deviceTopics.deviceIdOf(message.topic);
+    const device = deviceId ? (this.options.devices.device(deviceId) ?? { id: deviceId }) : undefined;
+    const { matches, diagnostics } = this.options
+      .rules()
+      .evaluate(message.topic, message.payload, { device, now });
+    if (diagnostics.length > 0) this.report(message.topic, clientId, diagnostics);
+    if (matches.length === 0) return;
+    this.ruleHits += matches.length;
+    const items: NewSms[] = [];
+    for (const match of matches) {
+      for (const recipient of match.recipients) {
+        items.push({
+          to: recipient.phone,
+          text: match.text,
+          priority: match.priority,
+          source: `rule:${match.rule.id}`,
+          ruleId: match.rule.id,
+          deviceId: device?.id,
+          expiresAt: now.getTime() + this.options.maxAgeMs(match.priority),
+          maxParts: match.rule.maxParts,
+        });
+      }
+    }
+    if (items.length === 0) return;
+    const records = await this.options.store.enqueueSms(items);
+    for (const sms of records) {
+      this.log.info(
+        { sms_id: sms.id, to: sms.to, rule: sms.ruleId, device: sms.deviceId, priority: sms.priority },
+        'SMS queued',
+      );
+    }
+    this.options.onQueued(records);
+  };
+
+  /** Bad payloads are said once a minute per topic, not once per message. */
+  private report(topic: string, clientId: string | null, diagnostics: string[]): void {
+    const now = Date.now();
+    const last = this.lastDiagnostic.get(topic) ?? 0;
+    if (now - last < DIAGNOSTIC_LOG_INTERVAL_MS) return;
+    if (this.lastDiagnostic.size > 10_000) this.lastDiagnostic.clear();
+    this.lastDiagnostic.set(topic, now);
+    this.log.warn({ topic, client: clientId, problems: diagnostics }, 'message could not be fully evaluated');
+  }
+}

@@ -1,0 +1,85 @@
+import { compileExpression } from 'filtrex';
+
+/**
+ * `when:` conditions: filtrex expressions over the fields of a JSON payload (`temp > 90 and state == "running"`).
+ * filtrex compiles to a function with no access to globals; `a.b` reads nested fields and a missing field is
+ * `undefined`, so `exists(temp)` works and `temp > 90` on a payload without `temp` is an error, not a match.
+ */
+
+/**
+ * Own properties only. filtrex 3.1's `useDotAccessOperatorAndOptionalChaining` reads `obj[name]`, so
+ * `constructor` or `__proto__` would reach the prototype; this one does not.
+ */
+function ownField(name: string, _get: unknown, data: unknown, type: 'unescaped' | 'single-quoted'): unknown {
+  let value = data;
+  for (const key of type === 'single-quoted' ? [name] : name.split('.')) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+export const CONDITION_FUNCTIONS = [
+  'abs',
+  'ceil',
+  'empty',
+  'exists',
+  'floor',
+  'log',
+  'log2',
+  'log10',
+  'max',
+  'min',
+  'round',
+  'sqrt',
+] as const;
+
+const KNOWN_FUNCTIONS = new Set<string>(CONDITION_FUNCTIONS);
+const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'of', 'if', 'then', 'else', 'mod']);
+
+export type ConditionResult = { ok: true; match: boolean } | { ok: false; error: string };
+export type Condition = (data: Record<string, unknown>) => ConditionResult;
+
+/** Compiles `expression`; throws an Error saying what is wrong with it. */
+export function compileCondition(expression: string): Condition {
+  checkFunctions(expression);
+  let fn: (data: unknown) => unknown;
+  try {
+    fn = compileExpression(expression, { customProp: ownField });
+  } catch (err) {
+    throw new Error(explainSyntaxError((err as Error).message));
+  }
+  return (data) => {
+    let value: unknown;
+    try {
+      value = fn(data);
+    } catch (err) {
+      value = err;
+    }
+    // filtrex 3 returns runtime errors (wrong type, unknown property) rather than throwing them
+    if (value instanceof Error) return { ok: false, error: value.message };
+    return { ok: true, match: Boolean(value) };
+  };
+}
+
+// filtrex only notices an unknown function when the call is evaluated, which a short-circuit may skip.
+function checkFunctions(expression: string): void {
+  const code = expression.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""');
+  for (const m of code.matchAll(/([A-Za-z_$][\w$.]*)\s*\(/g)) {
+    const name = m[1]!;
+    if (KEYWORDS.has(name.toLowerCase()) || KNOWN_FUNCTIONS.has(name)) continue;
+    throw new Error(`unknown function '${name}()'; available: ${CONDITION_FUNCTIONS.join(', ')}`);
+  }
+}
+
+/** Jison's four-line "Parse error on line 1: / text / ---^ / Expecting ..." as one line. */
+function explainSyntaxError(message: string): string {
+  const lines = message.split('\n');
+  const pointer = lines[2];
+  if (!lines[0]?.startsWith('Parse error') || pointer === undefined) {
+    return `invalid expression: ${message.replace(/\s*\n\s*/g, ' ')}`;
+  }
+  const column = pointer.indexOf('^') + 1;
+  const expecting = lines[3] ? `: ${lines[3].replace(/^Expecting /, 'expected ')}` : '';
+  return `invalid expression at character ${column}${expecting}`;
+}

@@ -1,0 +1,227 @@
+import { deviceTopics } from '../topics.js';
+import type { Condition } from './condition.js';
+import { type Contact, Directory, type Recipient } from './recipients.js';
+import type { Priority } from './schema.js';
+import { type CompiledTemplate, formatTime, type TemplateView } from './template.js';
+import { TopicTrie } from './topic-trie.js';
+
+export type { Contact, Priority, Recipient };
+
+export interface Escalation {
+  afterMs: number;
+  /** contact or group ids, as written */
+  to: readonly string[];
+  recipients: readonly Recipient[];
+}
+
+/** A rule as loaded: the fields of the file in camelCase, durations in ms, recipients resolved. */
+export interface CompiledRule {
+  readonly id: string;
+  /** the file it came from */
+  readonly file: string;
+  readonly topic: string;
+  readonly when: string | undefined;
+  /** contact or group ids, as written */
+  readonly to: readonly string[];
+  /** contacts of `to`, deduplicated by phone */
+  readonly recipients: readonly Recipient[];
+  /** the template source */
+  readonly text: string;
+  readonly priority: Priority;
+  readonly cooldownMs: number | undefined;
+  readonly escalate: readonly Escalation[];
+  readonly resolveTopic: string | undefined;
+  readonly maxParts: number | undefined;
+  readonly enabled: boolean;
+}
+
+export interface RuleMatch {
+  rule: CompiledRule;
+  recipients: Recipient[];
+  /** the rendered text; `{{alert.ref}}` is `ctx.alertRef` or empty (see `render`) */
+  text: string;
+  priority: Priority;
+  /** the device the message is about: `ctx.device`, else the `<id>` of a `devices/<id>/...` topic */
+  device: { id: string; name?: string | undefined } | undefined;
+  /** Renders the text again with an alert reference, once the alert engine has one. */
+  render(alertRef: string): string;
+}
+
+export interface EvaluateContext {
+  /** the registered device; default: `{ id }` from a `devices/<id>/...` topic. `device.name` defaults to its id. */
+  device?: { id: string; name?: string | undefined } | undefined;
+  now: Date;
+  /** value of `{{alert.ref}}` in `text`. Default: empty. */
+  alertRef?: string | undefined;
+}
+
+export interface Evaluation {
+  matches: RuleMatch[];
+  /** why a rule whose topic matched could not be checked (bad payload, condition error); for logs */
+  diagnostics: string[];
+}
+
+/** What the rest of the bridge sees of a compiled rule set. */
+export interface RuleSet {
+  /** every rule, disabled ones included */
+  readonly rules: readonly CompiledRule[];
+  /** number of rules, disabled ones included (`rules.length`) */
+  readonly size: number;
+  readonly contacts: ReadonlyMap<string, Contact>;
+  /** group id -> its contacts (nested groups flattened), deduplicated by phone */
+  readonly groups: ReadonlyMap<string, readonly Recipient[]>;
+  evaluate(topic: string, payload: Buffer, ctx: EvaluateContext): Evaluation;
+  /** enabled rules whose `resolve_topic` matches `topic` */
+  resolves(topic: string): CompiledRule[];
+  /** contacts named directly or through groups, deduplicated by phone; unknown ids are skipped */
+  resolveRecipients(ids: readonly string[]): Recipient[];
+  /** whether `id` is a known contact or group */
+  has(id: string): boolean;
+  contactByPhone(phone: string): Contact | undefined;
+  /** groups (nested ones included) that hold this phone */
+  groupsOfPhone(phone: string): string[];
+}
+
+/** A rule with what it needs at run time. */
+export interface RuleEntry {
+  rule: CompiledRule;
+  condition: Condition | undefined;
+  template: CompiledTemplate;
+}
+
+type Json = { ok: true; value: unknown } | { ok: false };
+
+export class CompiledRuleSet implements RuleSet {
+  readonly rules: readonly CompiledRule[];
+  private readonly byTopic = new TopicTrie<RuleEntry>();
+  private readonly byResolveTopic = new TopicTrie<CompiledRule>();
+
+  constructor(
+    entries: readonly RuleEntry[],
+    private readonly directory: Directory,
+  ) {
+    this.rules = entries.map((e) => e.rule);
+    for (const entry of entries) {
+      if (!entry.rule.enabled) continue;
+      this.byTopic.add(entry.rule.topic, entry);
+      if (entry.rule.resolveTopic) this.byResolveTopic.add(entry.rule.resolveTopic, entry.rule);
+    }
+  }
+
+  /** No rules, no contacts: what runs before the first rule files load. */
+  static empty(): CompiledRuleSet {
+    return new CompiledRuleSet([], new Directory(new Map(), new Map()));
+  }
+
+  get size(): number {
+    return this.rules.length;
+  }
+
+  get contacts(): ReadonlyMap<string, Contact> {
+    return this.directory.contacts;
+  }
+
+  get groups(): ReadonlyMap<string, readonly Recipient[]> {
+    return this.directory.groups;
+  }
+
+  /**
+   * The rules this message triggers. The payload is parsed as JSON only when a matching rule needs it (a `when`,
+   * or `payload.*` in its text); a rule without either matches any payload, and `{{payload}}` is the raw text.
+   * `{{time}}` is `YYYY-MM-DD HH:MM` in UTC. Never throws for bad input: problems go to `diagnostics`.
+   */
+  evaluate(topic: string, payload: Buffer, ctx: EvaluateContext): Evaluation {
+    const candidates = this.byTopic.match(topic);
+    const matches: RuleMatch[] = [];
+    const diagnostics: string[] = [];
+    if (candidates.length === 0) return { matches, diagnostics };
+
+    const raw = payload.toString('utf8');
+    let json: Json | undefined;
+    const parseJson = (): Json => {
+      if (json) return json;
+      try {
+        json = { ok: true, value: JSON.parse(raw) };
+      } catch {
+        json = { ok: false };
+      }
+      return json;
+    };
+    const deviceId = ctx.device?.id ?? deviceTopics.deviceIdOf(topic);
+    const device = ctx.device ?? (deviceId === undefined ? undefined : { id: deviceId });
+    const time = formatTime(ctx.now);
+
+    for (const { rule, condition, template } of candidates) {
+      if (condition) {
+        const parsed = parseJson();
+        if (!parsed.ok) {
+          diagnostics.push(
+            `rule ${rule.id}: the payload on ${topic} is not JSON, so 'when' cannot be checked`,
+          );
+          continue;
+        }
+        const data = parsed.value;
+        if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+          diagnostics.push(
+            `rule ${rule.id}: the payload on ${topic} is not a JSON object, so 'when' cannot be checked`,
+          );
+          continue;
+        }
+        const result = condition(data as Record<string, unknown>);
+        if (!result.ok) {
+          diagnostics.push(`rule ${rule.id}: 'when: ${rule.when}' failed on ${topic}: ${result.error}`);
+          continue;
+        }
+        if (!result.match) continue;
+      }
+      let payloadValue: unknown = raw;
+      if (template.needsJson) {
+        const parsed = parseJson();
+        if (parsed.ok) payloadValue = parsed.value;
+        else
+          diagnostics.push(
+            `rule ${rule.id}: the payload on ${topic} is not JSON; payload fields render empty`,
+          );
+      }
+      const view = (alertRef: string): TemplateView => ({
+        device: device ? { id: device.id, name: device.name ?? device.id } : undefined,
+        payload: payloadValue,
+        rawPayload: raw,
+        topic,
+        time,
+        rule: { id: rule.id },
+        alert: { ref: alertRef },
+      });
+      const render = (alertRef: string) => template.render(view(alertRef));
+      matches.push({
+        rule,
+        recipients: [...rule.recipients],
+        text: render(ctx.alertRef ?? ''),
+        priority: rule.priority,
+        device,
+        render,
+      });
+    }
+    return { matches, diagnostics };
+  }
+
+  resolves(topic: string): CompiledRule[] {
+    return this.byResolveTopic.match(topic);
+  }
+
+  resolveRecipients(ids: readonly string[]): Recipient[] {
+    return this.directory.resolve(ids);
+  }
+
+  has(id: string): boolean {
+    return this.directory.has(id);
+  }
+
+  contactByPhone(phone: string): Contact | undefined {
+    return this.directory.contactByPhone(phone);
+  }
+
+  groupsOfPhone(phone: string): string[] {
+    return this.directory.groupsOfPhone(phone);
+  }
+}

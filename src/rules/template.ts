@@ -1,0 +1,141 @@
+import Mustache from 'mustache';
+
+/**
+ * SMS text templates. Mustache parses them; a small renderer of our own walks the tokens, because an SMS wants
+ * no HTML escaping, must never call functions or reach prototype properties (`payload.constructor`), and prints
+ * `{{payload}}` as the raw message text and a nested object as JSON.
+ */
+
+/** The variables a template may use; `payload.*` reaches any field of a JSON payload. */
+export const TEMPLATE_VARIABLES = [
+  'device.id',
+  'device.name',
+  'payload',
+  'payload.*',
+  'topic',
+  'time',
+  'rule.id',
+  'alert.ref',
+] as const;
+
+const FIXED_NAMES = new Set<string>(TEMPLATE_VARIABLES.filter((v) => !v.endsWith('*')));
+
+export interface TemplateView {
+  device: { id: string; name: string } | undefined;
+  /** the parsed JSON payload, or the raw text when it is not JSON (or was not parsed) */
+  payload: unknown;
+  /** the payload as received, for `{{payload}}` */
+  rawPayload: string;
+  topic: string;
+  /** `YYYY-MM-DD HH:MM`, UTC */
+  time: string;
+  rule: { id: string };
+  alert: { ref: string };
+}
+
+export interface CompiledTemplate {
+  readonly source: string;
+  /** uses `payload.<field>` (or a section over the payload), so the payload must be parsed as JSON */
+  readonly needsJson: boolean;
+  render(view: TemplateView): string;
+}
+
+// Mustache tokens: [type, name, start, end, children?]
+type Token = [string, string, number, number, Token[]?, ...unknown[]];
+
+/** Compiles a template; throws an Error whose message says what is wrong (unknown variable, unclosed tag). */
+export function compileTemplate(source: string): CompiledTemplate {
+  const tokens = Mustache.parse(source) as unknown as Token[];
+  let needsJson = false;
+  const check = (list: Token[], insidePayload: boolean, insideSection: boolean): void => {
+    for (const token of list) {
+      const [type, name] = token;
+      if (type === '>') throw new Error(`partials ({{> ${name}}}) are not supported`);
+      if (type !== 'name' && type !== '&' && type !== '#' && type !== '^') continue;
+      const payloadName = name === 'payload' || name.startsWith('payload.');
+      if (payloadName && (name !== 'payload' || type === '#' || type === '^' || insidePayload))
+        needsJson = true;
+      if (!insidePayload && !payloadName && !FIXED_NAMES.has(name) && !(name === '.' && insideSection)) {
+        throw new Error(
+          `unknown template variable '${name}'; expected one of ${TEMPLATE_VARIABLES.join(', ')}`,
+        );
+      }
+      if (type === '#' || type === '^') check(token[4] ?? [], insidePayload || payloadName, true);
+    }
+  };
+  check(tokens, false, false);
+  return {
+    source,
+    needsJson,
+    render: (view) => renderTokens(tokens, [view], view),
+  };
+}
+
+function renderTokens(tokens: Token[], stack: unknown[], view: TemplateView): string {
+  let out = '';
+  for (const token of tokens) {
+    const [type, name] = token;
+    switch (type) {
+      case 'text':
+        out += name;
+        break;
+      case 'name':
+      case '&':
+        out += show(lookup(stack, name, view), view);
+        break;
+      case '#': {
+        const value = lookup(stack, name, view);
+        const children = token[4] ?? [];
+        if (Array.isArray(value)) {
+          for (const item of value) out += renderTokens(children, [...stack, item], view);
+        } else if (value !== null && typeof value === 'object') {
+          out += renderTokens(children, [...stack, value], view);
+        } else if (value) {
+          out += renderTokens(children, stack, view);
+        }
+        break;
+      }
+      case '^': {
+        const value = lookup(stack, name, view);
+        if (!value || (Array.isArray(value) && value.length === 0))
+          out += renderTokens(token[4] ?? [], stack, view);
+        break;
+      }
+      default:
+        break; // comments, delimiter changes
+    }
+  }
+  return out;
+}
+
+const RAW = Symbol('raw payload');
+
+/** Mustache name lookup (innermost context first), own properties only. */
+function lookup(stack: unknown[], name: string, view: TemplateView): unknown {
+  if (name === '.') return stack[stack.length - 1];
+  const [head, ...rest] = name.split('.');
+  for (let i = stack.length - 1; i >= 0; i--) {
+    const context = stack[i];
+    if (context === null || typeof context !== 'object' || !Object.hasOwn(context, head!)) continue;
+    if (context === view && head === 'payload' && rest.length === 0) return RAW;
+    let value: unknown = (context as Record<string, unknown>)[head!];
+    for (const key of rest) {
+      if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+      value = (value as Record<string, unknown>)[key];
+    }
+    return value;
+  }
+  return undefined;
+}
+
+function show(value: unknown, view: TemplateView): string {
+  if (value === RAW) return view.rawPayload;
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+/** `{{time}}`: `YYYY-MM-DD HH:MM` in UTC, the same on every server whatever its time zone. */
+export function formatTime(date: Date): string {
+  return date.toISOString().slice(0, 16).replace('T', ' ');
+}

@@ -1,0 +1,333 @@
+import { BridgeError } from '../errors.js';
+import {
+  DataCoding,
+  decodeText,
+  encodeGsm,
+  encodeText,
+  encodeUcs2,
+  fitsGsm,
+  gsmSeptets,
+} from './encoding.js';
+
+/** One submit_sm worth of a (possibly concatenated) SMS. */
+export interface SmsPart {
+  dataCoding: 0 | 8;
+  /** UDH (when `udhi`) followed by the payload: unpacked septets for GSM, UTF-16BE for UCS2. */
+  shortMessage: Buffer;
+  /** Set esm_class |= 0x40 (SMPP 3.4 §5.2.12 UDHI) when true. */
+  udhi: boolean;
+  partNumber: number;
+  totalParts: number;
+}
+
+export interface SplitOptions {
+  /** Most parts one SMS may take. Default 4; capped at 255 (one octet in the UDH). */
+  maxParts?: number;
+  /** Concatenation IEI: 0x00 8-bit reference (6-octet UDH, default) or 0x08 16-bit reference (7 octets). */
+  iei?: 0x00 | 0x08;
+  /** Concatenation reference; must differ between long SMS to the same handset. Masked to 8 or 16 bits. */
+  reference: number;
+  /** What to do when the text needs more than `maxParts`: cut it with an ellipsis (default) or throw. */
+  onOverflow?: 'truncate' | 'reject';
+}
+
+export interface SplitResult {
+  parts: SmsPart[];
+  dataCoding: 0 | 8;
+  truncated: boolean;
+  /** Septets or UTF-16 units of the text actually sent (after truncation). */
+  units: number;
+}
+
+// 3GPP TS 23.040 §9.2.3.24: 140 octets of user data; a lone part needs no UDH.
+const USER_DATA_OCTETS = 140;
+const SINGLE_LIMIT = { [DataCoding.GSM]: 160, [DataCoding.UCS2]: 70 } as const;
+const MAX_TOTAL = 255;
+
+interface Token {
+  text: string;
+  units: number;
+}
+
+/** Atoms that never straddle two parts: a GSM escape sequence, a UTF-16 surrogate pair. */
+function tokenize(text: string, dataCoding: 0 | 8): Token[] {
+  const tokens: Token[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charAt(i);
+    if (dataCoding === DataCoding.GSM) {
+      tokens.push({ text: ch, units: gsmSeptets(ch) });
+      continue;
+    }
+    const code = text.charCodeAt(i);
+    const next = text.charCodeAt(i + 1);
+    if (code >= 0xd800 && code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+      tokens.push({ text: text.slice(i, i + 2), units: 2 });
+      i++;
+    } else {
+      tokens.push({ text: ch, units: 1 });
+    }
+  }
+  return tokens;
+}
+
+function chunk(tokens: Token[], limit: number): Token[][] {
+  const chunks: Token[][] = [];
+  let current: Token[] = [];
+  let used = 0;
+  for (const token of tokens) {
+    if (used + token.units > limit) {
+      chunks.push(current);
+      current = [];
+      used = 0;
+    }
+    current.push(token);
+    used += token.units;
+  }
+  chunks.push(current);
+  return chunks;
+}
+
+const sumUnits = (tokens: Token[]): number => tokens.reduce((n, t) => n + t.units, 0);
+
+/** Units per concatenated part, from the octets left after the UDH. */
+function partLimit(dataCoding: 0 | 8, udhLength: number): number {
+  const octets = USER_DATA_OCTETS - udhLength;
+  // 3GPP TS 23.040 §9.2.3.24: GSM septets start on a septet boundary after the UDH (fill bits), so
+  // 6 octets of UDH leave 153 septets and 7 leave 152. SMPP carries them unpacked; the SMSC packs them.
+  return dataCoding === DataCoding.GSM ? Math.floor((octets * 8) / 7) : Math.floor(octets / 2);
+}
+
+function udh(iei: 0x00 | 0x08, reference: number, total: number, seq: number): Buffer {
+  // 3GPP TS 23.040 §9.2.3.24.1 (8-bit reference) and §9.2.3.24.8 (16-bit reference).
+  if (iei === 0x08) {
+    return Buffer.from([0x06, 0x08, 0x04, (reference >> 8) & 0xff, reference & 0xff, total, seq]);
+  }
+  return Buffer.from([0x05, 0x00, 0x03, reference & 0xff, total, seq]);
+}
+
+function encodeChunk(tokens: Token[], dataCoding: 0 | 8): Buffer {
+  const text = tokens.map((t) => t.text).join('');
+  return dataCoding === DataCoding.GSM ? encodeGsm(text) : encodeUcs2(text);
+}
+
+/**
+ * Splits a text into submit_sm parts: one part when it fits 160 septets / 70 UCS2 units, else UDH
+ * concatenation (153/152 septets or 67/66 units per part for IEI 0x00/0x08).
+ */
+export function splitSms(text: string, opts: SplitOptions): SplitResult {
+  const dataCoding: 0 | 8 = fitsGsm(text) ? DataCoding.GSM : DataCoding.UCS2;
+  const maxParts = Math.min(MAX_TOTAL, Math.max(1, Math.floor(opts.maxParts ?? 4)));
+  const iei = opts.iei ?? 0x00;
+  const tokens = tokenize(text, dataCoding);
+  const single = SINGLE_LIMIT[dataCoding];
+  const units = sumUnits(tokens);
+  if (units <= single) return assemble([tokens], dataCoding, iei, opts.reference, false);
+
+  const limit = partLimit(dataCoding, iei === 0x08 ? 7 : 6);
+  const chunks = chunk(tokens, limit);
+  if (chunks.length <= maxParts) return assemble(chunks, dataCoding, iei, opts.reference, false);
+  if (opts.onOverflow === 'reject') {
+    throw new BridgeError(
+      'ERR_SMS_TOO_LONG',
+      `the text needs ${chunks.length} SMS parts but at most ${maxParts} are allowed`,
+      { details: { parts: chunks.length, maxParts, units, dataCoding } },
+    );
+  }
+  // '…' (U+2026) is not in GSM 03.38, so GSM text ends with three dots instead.
+  const ellipsis = tokenize(dataCoding === DataCoding.GSM ? '...' : '…', dataCoding);
+  const kept = maxParts === 1 ? [chunk(tokens, single)[0]!] : chunks.slice(0, maxParts);
+  const last = kept[kept.length - 1]!;
+  const lastLimit = maxParts === 1 ? single : limit;
+  while (last.length > 0 && sumUnits(last) + sumUnits(ellipsis) > lastLimit) last.pop();
+  last.push(...ellipsis);
+  return assemble(kept, dataCoding, iei, opts.reference, true);
+}
+
+function assemble(
+  chunks: Token[][],
+  dataCoding: 0 | 8,
+  iei: 0x00 | 0x08,
+  reference: number,
+  truncated: boolean,
+): SplitResult {
+  const units = chunks.reduce((n, c) => n + sumUnits(c), 0);
+  const total = chunks.length;
+  if (total === 1) {
+    const shortMessage = encodeChunk(chunks[0]!, dataCoding);
+    return {
+      parts: [{ dataCoding, shortMessage, udhi: false, partNumber: 1, totalParts: 1 }],
+      dataCoding,
+      truncated,
+      units,
+    };
+  }
+  const parts = chunks.map((c, i) => ({
+    dataCoding,
+    shortMessage: Buffer.concat([udh(iei, reference, total, i + 1), encodeChunk(c, dataCoding)]),
+    udhi: true,
+    partNumber: i + 1,
+    totalParts: total,
+  }));
+  return { parts, dataCoding, truncated, units };
+}
+
+/** The whole text for the message_payload TLV (SMPP 3.4 §5.3.2.32): no UDH, the SMSC segments. */
+export function messagePayload(text: string): { dataCoding: 0 | 8; payload: Buffer } {
+  const { dataCoding, bytes } = encodeText(text);
+  return { dataCoding, payload: bytes };
+}
+
+export interface ConcatInfo {
+  ref: number;
+  total: number;
+  seq: number;
+  iei: 0x00 | 0x08;
+}
+
+export interface ParsedUdh {
+  concat?: ConcatInfo;
+  /** Octets of the UDH including its length octet; 0 when there is none. */
+  headerLength: number;
+  body: Buffer;
+}
+
+/** Reads the UDH of a short_message sent with UDHI set (3GPP TS 23.040 §9.2.3.24). Never throws. */
+export function parseUdh(shortMessage: Buffer): ParsedUdh {
+  const udhl = shortMessage[0];
+  if (udhl === undefined || udhl === 0 || udhl + 1 > shortMessage.length) {
+    return { headerLength: 0, body: shortMessage };
+  }
+  const headerLength = udhl + 1;
+  const result: ParsedUdh = { headerLength, body: shortMessage.subarray(headerLength) };
+  let i = 1;
+  while (i + 1 < headerLength) {
+    const iei = shortMessage[i]!;
+    const length = shortMessage[i + 1]!;
+    const start = i + 2;
+    if (start + length > headerLength) break;
+    const ie = shortMessage.subarray(start, start + length);
+    let concat: ConcatInfo | undefined;
+    if (iei === 0x00 && length === 3) {
+      concat = { ref: ie[0]!, total: ie[1]!, seq: ie[2]!, iei: 0x00 };
+    } else if (iei === 0x08 && length === 4) {
+      concat = { ref: (ie[0]! << 8) | ie[1]!, total: ie[2]!, seq: ie[3]!, iei: 0x08 };
+    }
+    // §9.2.3.24.1: a sequence number of 0 or above the total means the IE is to be ignored.
+    if (concat && concat.total > 0 && concat.seq > 0 && concat.seq <= concat.total && !result.concat) {
+      result.concat = concat;
+    }
+    i = start + length;
+  }
+  return result;
+}
+
+/** One part of a concatenated MO, from the UDH or from the sar_* TLVs (SMPP 3.4 §5.3.2.22-24). */
+export interface MoPart {
+  /** Whatever identifies the sender (source_addr, plus destination or connection when they matter). */
+  source: string;
+  ref: number;
+  total: number;
+  seq: number;
+  /** The part's payload without UDH. */
+  body: Buffer;
+  dataCoding: number;
+}
+
+export interface ReassembledMo {
+  source: string;
+  ref: number;
+  total: number;
+  /** Decoded after joining the bodies, so an escape or surrogate pair split between parts survives. */
+  text: string;
+  /** Parts that arrived, in sequence order. */
+  received: number[];
+  firstSeenAt: number;
+}
+
+interface Group {
+  source: string;
+  ref: number;
+  total: number;
+  dataCoding: number;
+  firstSeenAt: number;
+  bodies: Map<number, Buffer>;
+}
+
+function finish(group: Group): ReassembledMo {
+  const received = [...group.bodies.keys()].sort((a, b) => a - b);
+  const body = Buffer.concat(received.map((seq) => group.bodies.get(seq)!));
+  return {
+    source: group.source,
+    ref: group.ref,
+    total: group.total,
+    text: decodeText(body, group.dataCoding),
+    received,
+    firstSeenAt: group.firstSeenAt,
+  };
+}
+
+export interface ReassemblerOptions {
+  /** A group not complete this long after its first part is stale. */
+  timeoutMs: number;
+  /** Groups held at once; past it the oldest is evicted and reported by the next `expire`. Default 1000. */
+  maxGroups?: number;
+}
+
+/** Collects the parts of concatenated MO SMS keyed by (source, ref, total). In memory only. */
+export class Reassembler {
+  private readonly groups = new Map<string, Group>();
+  private evicted: ReassembledMo[] = [];
+
+  constructor(private readonly options: ReassemblerOptions) {}
+
+  get size(): number {
+    return this.groups.size;
+  }
+
+  /** Returns the whole message once every part is in; duplicates and out-of-range parts are ignored. */
+  add(part: MoPart, now: number): ReassembledMo | undefined {
+    if (!Number.isInteger(part.total) || part.total < 1 || part.seq < 1 || part.seq > part.total)
+      return undefined;
+    const key = JSON.stringify([part.source, part.ref, part.total]);
+    let group = this.groups.get(key);
+    if (!group) {
+      group = {
+        source: part.source,
+        ref: part.ref,
+        total: part.total,
+        dataCoding: part.dataCoding,
+        firstSeenAt: now,
+        bodies: new Map(),
+      };
+      this.groups.set(key, group);
+      this.evictOverflow();
+    }
+    if (group.bodies.has(part.seq)) return undefined;
+    group.bodies.set(part.seq, Buffer.from(part.body));
+    if (group.bodies.size < group.total) return undefined;
+    this.groups.delete(key);
+    return finish(group);
+  }
+
+  /** Removes and returns the groups older than the timeout (and any evicted), with what they received. */
+  expire(now: number): ReassembledMo[] {
+    const stale = this.evicted;
+    this.evicted = [];
+    for (const [key, group] of this.groups) {
+      if (now - group.firstSeenAt >= this.options.timeoutMs) {
+        this.groups.delete(key);
+        stale.push(finish(group));
+      }
+    }
+    return stale;
+  }
+
+  private evictOverflow(): void {
+    const max = this.options.maxGroups ?? 1000;
+    while (this.groups.size > max) {
+      const [oldestKey, oldest] = this.groups.entries().next().value!;
+      this.groups.delete(oldestKey);
+      this.evicted.push(finish(oldest));
+    }
+  }
+}

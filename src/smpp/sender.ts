@@ -1,0 +1,364 @@
+import { isBridgeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { PRIORITIES, type SmsRecord, type Store } from '../store/store.js';
+import type { SmppLink, SubmitParams } from './link.js';
+import { normaliseMessageId } from './receipt.js';
+import { type SmsPart, splitSms } from './segment.js';
+import { classifyStatus, statusName } from './status.js';
+import { TokenBucket } from './token-bucket.js';
+
+export interface SenderConnectionOptions {
+  id: string;
+  link: SmppLink;
+  /** max outstanding submit_sm on this connection */
+  window: number;
+  /** parts per second */
+  tps: number;
+  /** lower is tried first; the next is used when it is down or throttled */
+  priority: number;
+  /** destination prefixes (E.164, with +) this connection serves; empty: any */
+  routes: string[];
+  sourceAddr: string;
+  sourceAddrTon: number;
+  sourceAddrNpi: number;
+  registeredDelivery: boolean;
+  /** UDH concatenation with 8-bit (0x00) or 16-bit (0x08) references */
+  iei: 0x00 | 0x08;
+  /** send long text whole in the message_payload TLV instead of UDH parts */
+  messagePayload: boolean;
+}
+
+export interface SenderOptions {
+  connections: SenderConnectionOptions[];
+  store: Store;
+  maxParts: number;
+  logger: Logger;
+  /** called after each committed state change of an SMS */
+  onStatus: (sms: SmsRecord, detail?: Record<string, unknown>) => void;
+  /** attempts on transient errors before an SMS is failed. Default 10. */
+  maxAttempts?: number;
+  /** first pause after a throttling answer (0x58, 0x14); doubles while throttling goes on. Default 1000 ms. */
+  throttlePauseMs?: number;
+}
+
+interface Job {
+  sms: SmsRecord;
+  parts?: SmsPart[];
+  truncated?: boolean;
+  /** parts the SMSC already accepted, by part number: a retry sends only the rest */
+  accepted: Map<number, string>;
+  attempts: number;
+}
+
+interface Connection {
+  options: SenderConnectionOptions;
+  bucket: TokenBucket;
+  inflight: number;
+  pausedUntil: number;
+  throttleStreak: number;
+}
+
+type Pick = { connection: Connection } | { waitMs: number } | { none: true };
+
+const PRIORITY_FLAG = { critical: 3, high: 1, normal: 0, low: 0 } as const;
+
+/** SMPP 3.4 §7.1.1 relative time: YYMMDDhhmmss000R */
+export function relativeValidity(ms: number): string {
+  let s = Math.max(60, Math.floor(ms / 1000));
+  const days = Math.min(99, Math.floor(s / 86400));
+  s -= days * 86400;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return `0000${pad(days)}${pad(h)}${pad(m)}${pad(s % 60)}000R`;
+}
+
+/**
+ * Moves committed SMS from the store to the SMSCs: priority lanes, a window and a token bucket per
+ * connection, throttling back-off, retries, expiry and failover.
+ */
+export class Sender {
+  private readonly lanes: Job[][] = PRIORITIES.map(() => []);
+  private readonly connections: Connection[];
+  private readonly log: Logger;
+  private readonly dispatches = new Set<Promise<void>>();
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt = 0;
+  private running = false;
+  private readonly queuedIds = new Set<number>();
+  /** concatenation reference, so a handset never merges the parts of two long SMS */
+  private reference = Math.floor(Math.random() * 0x10000);
+
+  constructor(private readonly options: SenderOptions) {
+    this.log = options.logger.child({ module: 'sender' });
+    this.connections = [...options.connections]
+      .sort((a, b) => a.priority - b.priority)
+      .map((c) => ({
+        options: c,
+        bucket: new TokenBucket(c.tps),
+        inflight: 0,
+        pausedUntil: 0,
+        throttleStreak: 0,
+      }));
+    for (const c of this.connections) c.options.link.on('bound', () => this.pump());
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    const pending = await this.options.store.pendingSms();
+    if (pending.length > 0)
+      this.log.info({ count: pending.length }, 'resuming SMS queued before the restart');
+    this.enqueue(pending);
+  }
+
+  /** Stops taking work and waits for the submits in flight (bounded by the links' response timeout). */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    await Promise.allSettled([...this.dispatches]);
+  }
+
+  /** Hands committed SMS to the lanes. */
+  enqueue(records: SmsRecord[]): void {
+    for (const sms of records) {
+      if (this.queuedIds.has(sms.id)) continue;
+      this.queuedIds.add(sms.id);
+      this.lanes[PRIORITIES.indexOf(sms.priority)]!.push({ sms, accepted: new Map(), attempts: 0 });
+    }
+    this.pump();
+  }
+
+  /** SMS waiting per lane, for metrics and the status page. */
+  get depth(): Record<string, number> {
+    return Object.fromEntries(PRIORITIES.map((p, i) => [p, this.lanes[i]!.length]));
+  }
+
+  private pump(): void {
+    if (!this.running) return;
+    const now = Date.now();
+    for (const lane of this.lanes) {
+      while (lane.length > 0) {
+        const job = lane[0]!;
+        if (job.sms.expiresAt <= now) {
+          lane.shift();
+          this.finish(
+            job,
+            this.options.store.markFailed(job.sms.id, 'expired', null, 'older than its max_age'),
+          );
+          continue;
+        }
+        if (!this.prepare(job)) {
+          lane.shift();
+          continue;
+        }
+        const remaining = job.parts!.filter((p) => !job.accepted.has(p.partNumber));
+        const pick = this.pick(job.sms.to, remaining.length, now);
+        if ('connection' in pick) {
+          lane.shift();
+          this.dispatch(pick.connection, job, remaining);
+          continue;
+        }
+        // Strict priority: nothing from a lower lane overtakes a blocked head, unless no link can serve it.
+        if ('waitMs' in pick) {
+          this.wake(pick.waitMs);
+          return;
+        }
+        break;
+      }
+    }
+  }
+
+  private prepare(job: Job): boolean {
+    if (job.parts) return true;
+    const iei = this.connections[0]?.options.iei ?? 0x00;
+    this.reference = (this.reference + 1) & 0xffff;
+    try {
+      const split = splitSms(job.sms.text, {
+        maxParts: job.sms.maxParts ?? this.options.maxParts,
+        iei,
+        reference: iei === 0x00 ? this.reference & 0xff : this.reference,
+        onOverflow: 'truncate',
+      });
+      job.parts = split.parts;
+      job.truncated = split.truncated;
+      if (split.truncated) {
+        this.log.warn(
+          { sms_id: job.sms.id, units: split.units, max_parts: job.sms.maxParts ?? this.options.maxParts },
+          'SMS text longer than max_parts allows; truncated with an ellipsis',
+        );
+      }
+      return true;
+    } catch (err) {
+      const code = isBridgeError(err) ? err.code : 'ERR_SMS_REJECTED';
+      this.finish(
+        job,
+        this.options.store.markFailed(job.sms.id, 'failed', null, `${code}: ${(err as Error).message}`),
+      );
+      return false;
+    }
+  }
+
+  private pick(to: string, parts: number, now: number): Pick {
+    const routed = this.connections.filter((c) => c.options.routes.some((r) => to.startsWith(r)));
+    const candidates =
+      routed.length > 0 ? routed : this.connections.filter((c) => c.options.routes.length === 0);
+    let waitMs = Number.POSITIVE_INFINITY;
+    for (const c of candidates) {
+      if (!c.options.link.bound) continue;
+      if (c.pausedUntil > now) {
+        waitMs = Math.min(waitMs, c.pausedUntil - now);
+        continue;
+      }
+      if (c.inflight + parts > Math.max(c.options.window, parts)) {
+        waitMs = Math.min(waitMs, 1000);
+        continue;
+      }
+      if (!c.bucket.tryTake(parts, now)) {
+        waitMs = Math.min(waitMs, c.bucket.waitMs(parts, now));
+        continue;
+      }
+      return { connection: c };
+    }
+    return waitMs === Number.POSITIVE_INFINITY ? { none: true } : { waitMs };
+  }
+
+  private wake(ms: number): void {
+    const at = Date.now() + Math.max(1, ms);
+    if (this.wakeTimer && this.wakeAt <= at) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.pump();
+      },
+      Math.max(1, ms),
+    );
+  }
+
+  private submitParams(c: Connection, job: Job, part: SmsPart): SubmitParams {
+    const o = c.options;
+    const registered = job.sms.registeredDelivery ?? o.registeredDelivery;
+    return {
+      destinationAddr: job.sms.to.replace(/^\+/, ''),
+      destAddrTon: 1, // SMPP 3.4 §5.2.5 international
+      destAddrNpi: 1, // E.164
+      sourceAddr: o.sourceAddr,
+      sourceAddrTon: o.sourceAddrTon,
+      sourceAddrNpi: o.sourceAddrNpi,
+      dataCoding: part.dataCoding,
+      esmClass: part.udhi ? 0x40 : 0x00, // SMPP 3.4 §5.2.12 UDHI
+      shortMessage: part.shortMessage,
+      registeredDelivery: registered ? 1 : 0,
+      priorityFlag: PRIORITY_FLAG[job.sms.priority],
+      validityPeriod: relativeValidity(job.sms.expiresAt - Date.now()),
+    };
+  }
+
+  private dispatch(c: Connection, job: Job, parts: SmsPart[]): void {
+    c.inflight += parts.length;
+    const run = this.runDispatch(c, job, parts).finally(() => {
+      c.inflight -= parts.length;
+      this.dispatches.delete(run);
+      this.pump();
+    });
+    this.dispatches.add(run);
+  }
+
+  private async runDispatch(c: Connection, job: Job, parts: SmsPart[]): Promise<void> {
+    const results = await Promise.allSettled(
+      parts.map((p) => c.options.link.submit(this.submitParams(c, job, p))),
+    );
+    let throttled = false;
+    let permanent: number | undefined;
+    let transient: string | undefined;
+    results.forEach((result, i) => {
+      const part = parts[i]!;
+      if (result.status === 'rejected') {
+        transient = isBridgeError(result.reason) ? result.reason.code : String(result.reason);
+        return;
+      }
+      const status = result.value.commandStatus;
+      const kind = classifyStatus(status);
+      if (kind === 'ok') job.accepted.set(part.partNumber, result.value.messageId);
+      else if (kind === 'throttled') throttled = true;
+      else if (kind === 'permanent') permanent = status;
+      else transient = `${statusName(status)} (0x${status.toString(16)})`;
+    });
+    const id = job.sms.id;
+    if (permanent !== undefined) {
+      const reason = `${statusName(permanent)} (0x${permanent.toString(16).padStart(2, '0')})`;
+      this.log.warn({ sms_id: id, connection: c.options.id, status: reason }, 'SMSC rejected the SMS');
+      this.finish(job, this.options.store.markFailed(id, 'failed', permanent, reason));
+      return;
+    }
+    if (job.accepted.size === job.parts!.length) {
+      c.throttleStreak = 0;
+      if (c.bucket.currentRate < c.bucket.maxRate) c.bucket.setRate(c.bucket.currentRate * 1.1 + 1);
+      const submitted = [...job.accepted].map(([seq, messageId]) => ({
+        seq,
+        messageId,
+        idForms: normaliseMessageId(messageId),
+      }));
+      this.finish(job, this.options.store.markSubmitted(id, c.options.id, submitted), {
+        truncated: job.truncated,
+      });
+      return;
+    }
+    if (throttled) {
+      this.throttle(c);
+      this.lanes[PRIORITIES.indexOf(job.sms.priority)]!.unshift(job);
+      return;
+    }
+    job.attempts++;
+    const reason = transient ?? 'unknown';
+    if (job.attempts >= (this.options.maxAttempts ?? 10)) {
+      this.finish(
+        job,
+        this.options.store.markFailed(
+          id,
+          'failed',
+          null,
+          `gave up after ${job.attempts} attempts: ${reason}`,
+        ),
+      );
+      return;
+    }
+    this.log.info(
+      { sms_id: id, connection: c.options.id, attempt: job.attempts, reason },
+      'submit failed; will retry',
+    );
+    await this.options.store
+      .recordAttempt(id, null, reason)
+      .catch((err: unknown) => this.log.error({ err }, 'store'));
+    const delay = Math.min(30_000, 500 * 2 ** (job.attempts - 1));
+    setTimeout(() => {
+      this.lanes[PRIORITIES.indexOf(job.sms.priority)]!.unshift(job);
+      this.pump();
+    }, delay).unref();
+  }
+
+  /** 0x58 / 0x14: pause the connection, then come back at half the rate and ramp up again on success. */
+  private throttle(c: Connection): void {
+    c.throttleStreak++;
+    const pause = Math.min(30_000, (this.options.throttlePauseMs ?? 1000) * 2 ** (c.throttleStreak - 1));
+    c.pausedUntil = Date.now() + pause;
+    c.bucket.setRate(c.bucket.currentRate / 2);
+    this.log.warn(
+      { connection: c.options.id, pause_ms: pause, tps: Math.round(c.bucket.currentRate) },
+      'SMSC throttling; pausing this connection',
+    );
+  }
+
+  private finish(job: Job, update: Promise<SmsRecord>, detail?: Record<string, unknown>): void {
+    this.queuedIds.delete(job.sms.id);
+    update.then(
+      (sms) => this.options.onStatus(sms, detail),
+      (err: unknown) =>
+        this.log.error(
+          { err, sms_id: job.sms.id },
+          'could not record the SMS state; it will be retried after a restart',
+        ),
+    );
+  }
+}

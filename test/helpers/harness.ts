@@ -1,0 +1,124 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { App } from '../../src/app.js';
+import { loadBridgeConfig } from '../../src/config/load-bridge.js';
+import { silentLogger } from '../../src/logger.js';
+import { SmscSimulator, type SmscSimulatorOptions } from '../../src/simulator/smsc.js';
+import type { SqliteStore } from '../../src/store/sqlite-store.js';
+
+export const PUMP_RULES = `
+contacts:
+  alice: { phone: "+44 7700 900001", name: Alice }
+  bob: { phone: "+447700900002" }
+groups:
+  north-field: [alice]
+rules:
+  - id: pump-overheat
+    topic: devices/+/alerts/overheat
+    when: temp > 90
+    to: [north-field]
+    text: "{{device.id}} overheating: {{payload.temp}}C"
+    priority: critical
+  - id: pump-any
+    topic: devices/+/alerts/greek
+    to: [bob]
+    text: "Θερμοκρασία {{payload}}"
+`;
+
+export interface Harness {
+  dir: string;
+  app: App;
+  sim: SmscSimulator;
+  smscPort: number;
+  mqttUrl: string;
+  dbPath: string;
+  connect(options?: IClientOptions): Promise<MqttClient>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  rules?: string;
+  /** extra YAML appended under `smpp.connections[0]` */
+  connectionYaml?: string;
+  sim?: Partial<SmscSimulatorOptions>;
+  store?: (path: string) => SqliteStore;
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'sms-bridge-test-'));
+}
+
+export function writeBridgeConfig(dir: string, smscPort: number, rules: string, connectionYaml = ''): string {
+  writeFileSync(join(dir, 'rules.yaml'), rules);
+  const file = join(dir, 'bridge.yaml');
+  writeFileSync(
+    file,
+    `mqtt: { host: 127.0.0.1, port: 0, allow_anonymous: true }
+smpp:
+  connections:
+    - id: main
+      url: "smpp://127.0.0.1:${smscPort}"
+      system_id: bridge
+      password: secret
+      source_addr: BRIDGE
+      enquire_link_interval: 1s
+      response_timeout: 2s
+      reconnect: { initial: 50ms, max: 500ms }
+${connectionYaml}
+store: { path: ${join(dir, 'bridge.db')} }
+rules: [${join(dir, 'rules.yaml')}]
+devices: []
+`,
+  );
+  return file;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dir = tempDir();
+  const sim = new SmscSimulator({ receipts: false, logger: silentLogger(), ...options.sim });
+  const { port: smscPort } = await sim.start({ host: '127.0.0.1', port: 0 });
+  const config = loadBridgeConfig(
+    writeBridgeConfig(dir, smscPort, options.rules ?? PUMP_RULES, options.connectionYaml),
+  );
+  const dbPath = join(dir, 'bridge.db');
+  const app = new App({ config, logger: silentLogger(), store: options.store?.(dbPath) });
+  await app.start();
+  const clients: MqttClient[] = [];
+  const mqttUrl = `mqtt://127.0.0.1:${app.broker.port}`;
+  return {
+    dir,
+    app,
+    sim,
+    smscPort,
+    mqttUrl,
+    dbPath,
+    async connect(clientOptions: IClientOptions = {}) {
+      const client = await mqtt.connectAsync(mqttUrl, { reconnectPeriod: 0, ...clientOptions });
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.endAsync(true)));
+      await app.stop();
+      await sim.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resolves when the predicate holds, polling; rejects after `ms` with the message. */
+export async function waitFor<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  message: string,
+  ms = 5000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${message}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

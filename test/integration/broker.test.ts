@@ -1,0 +1,108 @@
+import { createConnection } from 'node:net';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openAccess } from '../../src/broker/bus.js';
+import { EmbeddedBroker } from '../../src/broker/embedded.js';
+import { isBridgeError } from '../../src/errors.js';
+import { silentLogger } from '../../src/logger.js';
+
+describe('embedded broker (aedes) as an MQTT 3.1.1 broker', () => {
+  let broker: EmbeddedBroker;
+  let url: string;
+  const clients: MqttClient[] = [];
+  const connect = async (options: mqtt.IClientOptions = {}) => {
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, protocolVersion: 4, ...options });
+    clients.push(client);
+    return client;
+  };
+
+  beforeEach(async () => {
+    broker = new EmbeddedBroker({
+      host: '127.0.0.1',
+      port: 0,
+      access: openAccess,
+      intake: async () => undefined,
+      logger: silentLogger(),
+    });
+    await broker.start();
+    url = `mqtt://127.0.0.1:${broker.port}`;
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+    await broker.stop();
+  });
+
+  const nextMessage = (client: MqttClient) =>
+    new Promise<{ topic: string; payload: string; retain: boolean; qos: number }>((resolve) =>
+      client.once('message', (topic, payload, packet) =>
+        resolve({ topic, payload: payload.toString(), retain: packet.retain, qos: packet.qos }),
+      ),
+    );
+
+  it('routes + and # wildcards and QoS 2', async () => {
+    const sub = await connect();
+    await sub.subscribeAsync('devices/+/telemetry', { qos: 2 });
+    const pub = await connect();
+    const got = nextMessage(sub);
+    await pub.publishAsync('devices/pump-7/telemetry', 'hello', { qos: 2 });
+    expect(await got).toMatchObject({ topic: 'devices/pump-7/telemetry', payload: 'hello', qos: 2 });
+    const sub2 = await connect();
+    await sub2.subscribeAsync('devices/#', { qos: 1 });
+    const got2 = nextMessage(sub2);
+    await pub.publishAsync('devices/pump-9/alerts/overheat', 'x', { qos: 1 });
+    expect(await got2).toMatchObject({ topic: 'devices/pump-9/alerts/overheat' });
+  });
+
+  it('keeps retained messages for later subscribers', async () => {
+    const pub = await connect();
+    await pub.publishAsync('devices/pump-7/state', 'running', { qos: 1, retain: true });
+    const sub = await connect();
+    const got = nextMessage(sub);
+    await sub.subscribeAsync('devices/pump-7/state', { qos: 1 });
+    expect(await got).toMatchObject({ payload: 'running', retain: true });
+  });
+
+  it('publishes the last will of a client that drops', async () => {
+    const sub = await connect();
+    await sub.subscribeAsync('devices/pump-7/status');
+    const dying = await connect({
+      will: { topic: 'devices/pump-7/status', payload: Buffer.from('gone'), qos: 0, retain: false },
+    });
+    const got = nextMessage(sub);
+    (dying as unknown as { stream: { destroy(): void } }).stream.destroy();
+    expect(await got).toMatchObject({ topic: 'devices/pump-7/status', payload: 'gone' });
+  });
+
+  // mqtt.js replaces an empty client id with a random one, so this CONNECT is written by hand.
+  const rawConnack = (flags: number) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const socket = createConnection(broker.port, '127.0.0.1');
+      // CONNECT, remaining length 12: "MQTT", level 4, connect flags, keep-alive 60, zero-byte client id
+      socket.write(Buffer.from([0x10, 12, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, flags, 0, 60, 0, 0]));
+      socket.once('data', (data) => {
+        socket.destroy();
+        resolve(data);
+      });
+      socket.once('error', reject);
+    });
+
+  it('refuses a zero-byte client id without clean session with CONNACK 0x02 [MQTT-3.1.3-8]', async () => {
+    expect([...(await rawConnack(0x00))]).toEqual([0x20, 2, 0, 2]);
+    // with clean session the same empty id is accepted [MQTT-3.1.3-6]
+    expect([...(await rawConnack(0x02))]).toEqual([0x20, 2, 0, 0]);
+  });
+
+  it('says which setting is wrong when the port is taken', async () => {
+    const second = new EmbeddedBroker({
+      host: '127.0.0.1',
+      port: broker.port,
+      access: openAccess,
+      intake: async () => undefined,
+      logger: silentLogger(),
+    });
+    const err = await second.start().catch((e: unknown) => e);
+    expect(isBridgeError(err, 'ERR_LISTEN')).toBe(true);
+    expect((err as Error).message).toMatch(/mqtt\.port/);
+    await second.stop();
+  });
+});

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { compileCondition } from '../../../src/rules/condition.js';
+
+describe('compileCondition', () => {
+  it.each([
+    ['temp > 90', { temp: 95 }, true],
+    ['temp > 90', { temp: 90 }, false],
+    ['temp > 90 and state == "running"', { temp: 95, state: 'running' }, true],
+    ['temp > 90 and state == "running"', { temp: 95, state: 'stopped' }, false],
+    ['state in ("running", "starting")', { state: 'starting' }, true],
+    ['not exists(battery) or battery < 20', {}, true],
+    ['exists(battery) and battery < 20', { battery: 50 }, false],
+    ['sensor.temp >= 90', { sensor: { temp: 90 } }, true],
+    ["'odd-key' == 1", { 'odd-key': 1 }, true],
+    ['abs(delta) > 5', { delta: -7 }, true],
+    ['state == "x"', {}, false],
+    ['code ~= "^E1"', { code: 'E12' }, true],
+  ])('%s on %j -> %s', (expression, data, match) => {
+    expect(compileCondition(expression)(data)).toEqual({ ok: true, match });
+  });
+
+  it.each([
+    ['temp > 90', {}, /Expected a number, but got a undefined/],
+    ['temp > 90', { temp: 'hot' }, /Expected a number/],
+    ['sensor.temp > 90', { sensor: null }, /Expected a number/],
+  ])('%s on %j is an error, not a match or a throw', (expression, data, message) => {
+    const result = compileCondition(expression)(data);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error).toMatch(message);
+  });
+
+  it.each([
+    ['constructor', {}],
+    ['toString', {}],
+    ['__proto__', {}],
+    ['constructor.constructor', {}],
+    ['exists(constructor) or exists(toString)', {}],
+    ["'constructor'", {}],
+  ])('cannot reach the prototype through %s', (expression, data) => {
+    expect(compileCondition(expression)(data)).toEqual({ ok: true, match: false });
+  });
+
+  it.each([
+    ['temp > > 90', /^invalid expression at character 8: expected .*got '>'/],
+    ['temp >', /^invalid expression at character 7/],
+    ['(temp > 90', /^invalid expression/],
+    ['temp > 90 and foo(1)', /^unknown function 'foo\(\)'; available: abs, ceil/],
+    ['process.exit(1)', /^unknown function 'process.exit\(\)'/],
+  ])('refuses to compile %s', (expression, message) => {
+    expect(() => compileCondition(expression)).toThrow(message);
+  });
+
+  it('does not take a function name inside a string for a call', () => {
+    expect(compileCondition('msg == "foo(1)"')({ msg: 'foo(1)' })).toEqual({ ok: true, match: true });
+  });
+});

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { compileRules } from '../../../src/rules/compile.js';
+import { CompiledRuleSet, type EvaluateContext } from '../../../src/rules/engine.js';
+
+const RULES = `
+contacts:
+  alice: { phone: "+44 7700 900001", name: Alice }
+  alice-work: { phone: "+447700900001" }
+  bob: { phone: "+447700900002" }
+groups:
+  field: [alice, bob]
+rules:
+  - id: overheat
+    topic: devices/+/alerts/overheat
+    when: temp > 90
+    to: [field, alice-work, alice]
+    text: "{{device.name}} overheating: {{payload.temp}}C at {{time}}. Reply ACK {{alert.ref}}"
+    priority: critical
+    resolve_topic: devices/+/alerts/overheat/clear
+  - id: any-alert
+    topic: devices/+/alerts/#
+    to: [bob]
+    text: "{{device.id}} {{topic}}: {{payload}}"
+  - id: fields
+    topic: sensors/+
+    to: [bob]
+    text: "level {{payload.level}}"
+  - id: off
+    topic: devices/#
+    to: [bob]
+    text: never
+    enabled: false
+`;
+
+const set = compileRules([{ file: 'rules.yaml', text: RULES }]);
+const NOW = new Date('2025-06-01T12:34:56Z');
+
+function run(topic: string, payload: string, ctx: Partial<EvaluateContext> = {}) {
+  return set.evaluate(topic, Buffer.from(payload), { now: NOW, ...ctx });
+}
+
+describe('CompiledRuleSet.evaluate', () => {
+  it.each([
+    ['devices/pump-7/alerts/overheat', '{"temp":95}', ['overheat', 'any-alert'], [], 'when true: both rules'],
+    [
+      'devices/pump-7/alerts/overheat',
+      '{"temp":80}',
+      ['any-alert'],
+      [],
+      'when false: only the topic-only rule',
+    ],
+    [
+      'devices/pump-7/alerts/overheat',
+      '{"pressure":3}',
+      ['any-alert'],
+      [
+        "rule overheat: 'when: temp > 90' failed on devices/pump-7/alerts/overheat: Expected a number, but got a undefined instead.",
+      ],
+      'when error: no match, a diagnostic',
+    ],
+    [
+      'devices/pump-7/alerts/overheat',
+      'TEMP HIGH',
+      ['any-alert'],
+      [
+        "rule overheat: the payload on devices/pump-7/alerts/overheat is not JSON, so 'when' cannot be checked",
+      ],
+      'non-JSON payload: rules without when still match',
+    ],
+    [
+      'devices/pump-7/alerts/overheat',
+      '[95]',
+      ['any-alert'],
+      [
+        "rule overheat: the payload on devices/pump-7/alerts/overheat is not a JSON object, so 'when' cannot be checked",
+      ],
+      'JSON that is not an object',
+    ],
+    ['devices/pump-7/telemetry', '{"temp":95}', [], [], 'no topic match; a disabled rule never matches'],
+    ['$SYS/devices/x', '{}', [], [], 'no match for $ topics'],
+  ])('%s %s -> %j (%s)', (topic, payload, ruleIds, diagnostics) => {
+    const result = run(topic, payload);
+    expect(result.matches.map((m) => m.rule.id)).toEqual(ruleIds);
+    expect(result.diagnostics).toEqual(diagnostics);
+  });
+
+  it('renders the text with device, payload, time (UTC) and alert ref; priority from the rule', () => {
+    const [match] = run('devices/pump-7/alerts/overheat', '{"temp":95.5}', {
+      device: { id: 'pump-7', name: 'North <pump> 7' },
+      alertRef: '42',
+    }).matches;
+    expect(match?.text).toBe('North <pump> 7 overheating: 95.5C at 2025-06-01 12:34. Reply ACK 42');
+    expect(match?.priority).toBe('critical');
+    expect(match?.render('43')).toBe('North <pump> 7 overheating: 95.5C at 2025-06-01 12:34. Reply ACK 43');
+  });
+
+  it('takes the device from a devices/<id>/... topic, its name defaulting to the id', () => {
+    const [match] = run('devices/pump-9/alerts/overheat', '{"temp":99}').matches;
+    expect(match?.device).toEqual({ id: 'pump-9' });
+    expect(match?.text).toBe('pump-9 overheating: 99C at 2025-06-01 12:34. Reply ACK ');
+  });
+
+  it('deduplicates recipients by phone, the first named wins', () => {
+    const [match] = run('devices/pump-7/alerts/overheat', '{"temp":95}').matches;
+    expect(match?.recipients).toEqual([
+      { contactId: 'alice', phone: '+447700900001', name: 'Alice' },
+      { contactId: 'bob', phone: '+447700900002', name: undefined },
+    ]);
+  });
+
+  it('renders {{payload}} of a non-JSON payload as its raw text, unescaped', () => {
+    const result = run('devices/pump-7/alerts/leak', 'LEAK <3> & "more"');
+    expect(result.matches.map((m) => m.text)).toEqual([
+      'pump-7 devices/pump-7/alerts/leak: LEAK <3> & "more"',
+    ]);
+    expect(result.diagnostics).toEqual([]);
+  });
+
+  it('says so when a template wants payload fields of a non-JSON payload, and still sends', () => {
+    const result = run('sensors/tank', 'full');
+    expect(result.matches.map((m) => m.text)).toEqual(['level ']);
+    expect(result.diagnostics).toEqual([
+      'rule fields: the payload on sensors/tank is not JSON; payload fields render empty',
+    ]);
+  });
+
+  it('parses the payload only when a matched rule needs it', () => {
+    const parse = JSON.parse;
+    let calls = 0;
+    JSON.parse = (...args: Parameters<typeof JSON.parse>) => {
+      calls++;
+      return parse(...args);
+    };
+    try {
+      run('devices/pump-7/alerts/leak', '{"a":1}');
+      expect(calls).toBe(0);
+      run('devices/pump-7/alerts/overheat', '{"temp":95}');
+      expect(calls).toBe(1);
+    } finally {
+      JSON.parse = parse;
+    }
+  });
+
+  it('finds the rules an alert resolves on', () => {
+    expect(set.resolves('devices/pump-7/alerts/overheat/clear').map((r) => r.id)).toEqual(['overheat']);
+    expect(set.resolves('devices/pump-7/alerts/overheat')).toEqual([]);
+  });
+
+  it('an empty rule set matches nothing', () => {
+    expect(CompiledRuleSet.empty().evaluate('devices/x/alerts/y', Buffer.from('{}'), { now: NOW })).toEqual({
+      matches: [],
+      diagnostics: [],
+    });
+  });
+});

@@ -1,0 +1,238 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  type DeliveryState,
+  isReceipt,
+  normaliseMessageId,
+  type ParsedReceipt,
+  parseReceiptText,
+  receiptKind,
+  receiptOutcome,
+} from '../../../src/smpp/receipt.js';
+
+interface FixtureLine {
+  text: string;
+  expect: Partial<Record<FieldKey, string>>;
+  tlvs?: { receipted_message_id?: string; message_state?: number; network_error_code?: string };
+  context?: { submit_sm_resp_message_id?: string };
+  source: string;
+}
+
+const FIELDS = ['id', 'sub', 'dlvrd', 'submit_date', 'done_date', 'stat', 'err'] as const;
+type FieldKey = (typeof FIELDS)[number];
+
+const fixtures: FixtureLine[] = readFileSync(
+  new URL('../../fixtures/dlr-receipts.jsonl', import.meta.url),
+  'utf8',
+)
+  .split('\n')
+  .filter((line) => line.trim() !== '')
+  .map((line) => JSON.parse(line) as FixtureLine);
+
+const cases = fixtures.map((f, i) => [`line ${i + 1}: ${f.source}`, f] as const);
+
+describe('parseReceiptText on every real receipt in test/fixtures/dlr-receipts.jsonl', () => {
+  it('has all 25 lines', () => {
+    expect(fixtures).toHaveLength(25);
+  });
+
+  it.each(cases)('%s', (_name, fixture) => {
+    const parsed = parseReceiptText(fixture.text);
+    const got: Partial<Record<FieldKey, string>> = {};
+    for (const key of FIELDS) if (parsed[key] !== undefined) got[key] = parsed[key];
+    expect(got).toEqual(fixture.expect);
+  });
+
+  it.each(cases)('outcome of %s: the message_state TLV and the stat text agree', (_name, fixture) => {
+    const parsed = parseReceiptText(fixture.text);
+    const fromText = receiptOutcome({ stat: parsed.stat, err: parsed.err });
+    expect(['delivered', 'failed', 'expired', 'pending']).toContain(fromText.state);
+    if (fixture.tlvs?.message_state !== undefined) {
+      const fromTlv = receiptOutcome({
+        stat: parsed.stat,
+        err: parsed.err,
+        messageState: fixture.tlvs.message_state,
+      });
+      expect(fromTlv).toEqual(fromText);
+    }
+  });
+});
+
+describe('parseReceiptText', () => {
+  it.each<[string, string, ParsedReceipt]>([
+    [
+      'Appendix B with text',
+      'id:1 sub:001 dlvrd:001 submit date:2401011200 done date:2401011201 stat:DELIVRD err:000 text:Hello',
+      {
+        id: '1',
+        sub: '001',
+        dlvrd: '001',
+        submit_date: '2401011200',
+        done_date: '2401011201',
+        stat: 'DELIVRD',
+        err: '000',
+        text: 'Hello',
+      },
+    ],
+    [
+      'underscored date keys',
+      'id:1 submit_date:2401011200 done_date:2401011201',
+      { id: '1', submit_date: '2401011200', done_date: '2401011201' },
+    ],
+    [
+      'upper-case keys',
+      'ID:AB Stat:delivrd ERR:0 TEXT:x',
+      { id: 'AB', stat: 'delivrd', err: '0', text: 'x' },
+    ],
+    [
+      'a key inside text is text',
+      'id:1 stat:UNDELIV text:stat:DELIVRD id:2',
+      { id: '1', stat: 'UNDELIV', text: 'stat:DELIVRD id:2' },
+    ],
+    ['empty values', 'id:1 err: stat:DELIVRD text:', { id: '1', err: '', stat: 'DELIVRD', text: '' }],
+    [
+      'leading spaces in text kept, trailing NULs dropped',
+      'id:1 text:  baff\0\0',
+      { id: '1', text: '  baff' },
+    ],
+    ['a space after the colon', 'id: 77 stat: DELIVRD', { id: '77', stat: 'DELIVRD' }],
+    ['a key inside a word is not a key', 'id:1 xstat:FOO', { id: '1' }],
+    ['undocumented keys are skipped', 'id:9 mccmnc:24008 stat:DELIVRD', { id: '9', stat: 'DELIVRD' }],
+    ['garbage', 'hello world', {}],
+    ['empty', '', {}],
+    ['only NULs', '\0\0\0', {}],
+  ])('%s', (_name, text, expected) => {
+    expect(parseReceiptText(text)).toEqual(expected);
+  });
+});
+
+describe('esm_class (SMPP 3.4 §5.2.12)', () => {
+  it.each([
+    [0x00, 'message', false],
+    [0x04, 'smsc_delivery_receipt', true],
+    [0x44, 'smsc_delivery_receipt', true],
+    [0x07, 'smsc_delivery_receipt', true],
+    [0x08, 'sme_delivery_ack', false],
+    [0x10, 'sme_manual_ack', false],
+    [0x18, 'conversation_abort', false],
+    [0x20, 'intermediate_notification', true],
+    [0x40, 'message', false],
+    [0x0c, 'reserved', false],
+  ])('0x%s is %s (receipt: %s)', (esmClass, kind, receipt) => {
+    expect(receiptKind(esmClass)).toBe(kind);
+    expect(isReceipt(esmClass)).toBe(receipt);
+  });
+});
+
+describe('receiptOutcome', () => {
+  it.each<[string, Parameters<typeof receiptOutcome>[0], DeliveryState, string, string | undefined]>([
+    ['message_state 1 ENROUTE', { messageState: 1 }, 'pending', 'ENROUTE', undefined],
+    ['message_state 2 DELIVERED', { messageState: 2 }, 'delivered', 'DELIVRD', undefined],
+    ['message_state 3 EXPIRED', { messageState: 3 }, 'expired', 'EXPIRED', undefined],
+    ['message_state 4 DELETED', { messageState: 4 }, 'failed', 'DELETED', undefined],
+    ['message_state 5 UNDELIVERABLE', { messageState: 5 }, 'failed', 'UNDELIV', undefined],
+    ['message_state 6 ACCEPTED', { messageState: 6 }, 'pending', 'ACCEPTD', undefined],
+    ['message_state 7 UNKNOWN', { messageState: 7 }, 'failed', 'UNKNOWN', undefined],
+    ['message_state 8 REJECTED', { messageState: 8 }, 'failed', 'REJECTD', undefined],
+    ['the TLV wins over the text', { messageState: 2, stat: 'UNDELIV' }, 'delivered', 'DELIVRD', undefined],
+    [
+      'an unknown TLV value falls back to the text',
+      { messageState: 42, stat: 'UNDELIV' },
+      'failed',
+      'UNDELIV',
+      undefined,
+    ],
+    ['DELIVRD', { stat: 'DELIVRD', err: '000' }, 'delivered', 'DELIVRD', '000'],
+    [
+      'DELIVRD with a non-zero err stays delivered',
+      { stat: 'DELIVRD', err: '002' },
+      'delivered',
+      'DELIVRD',
+      '002',
+    ],
+    ['EXPIRED', { stat: 'EXPIRED', err: '032' }, 'expired', 'EXPIRED', '032'],
+    ['DELETED', { stat: 'DELETED' }, 'failed', 'DELETED', undefined],
+    ['UNDELIV', { stat: 'UNDELIV', err: '1' }, 'failed', 'UNDELIV', '1'],
+    ['ACCEPTD', { stat: 'ACCEPTD' }, 'pending', 'ACCEPTD', undefined],
+    ['UNKNOWN', { stat: 'UNKNOWN' }, 'failed', 'UNKNOWN', undefined],
+    ['REJECTD', { stat: 'REJECTD' }, 'failed', 'REJECTD', undefined],
+    ['ENROUTE', { stat: 'ENROUTE' }, 'pending', 'ENROUTE', undefined],
+    ['FAILED (non-standard)', { stat: 'FAILED' }, 'failed', 'FAILED', undefined],
+    ['lower case', { stat: 'delivrd' }, 'delivered', 'DELIVRD', undefined],
+    ['numeric 00 (carrier CSV format)', { stat: '00', err: '' }, 'delivered', '00', undefined],
+    ['numeric 0', { stat: '0', err: '0' }, 'delivered', '0', '0'],
+    ['an undocumented stat settles nothing', { stat: 'FOO' }, 'pending', 'FOO', undefined],
+    ['nothing at all', {}, 'pending', '', undefined],
+    [
+      'network_error_code as hex',
+      { stat: 'UNDELIV', networkErrorCode: '030020' },
+      'failed',
+      'UNDELIV',
+      '030020',
+    ],
+    [
+      'network_error_code as octets',
+      { messageState: 5, networkErrorCode: Buffer.from([3, 0, 0x20]) },
+      'failed',
+      'UNDELIV',
+      '030020',
+    ],
+    [
+      'err text wins over network_error_code',
+      { stat: 'UNDELIV', err: '032', networkErrorCode: '030020' },
+      'failed',
+      'UNDELIV',
+      '032',
+    ],
+  ])('%s', (_name, input, state, stat, err) => {
+    const outcome = receiptOutcome(input);
+    expect(outcome).toEqual(err === undefined ? { state, stat } : { state, stat, err });
+  });
+});
+
+describe('normaliseMessageId', () => {
+  const matches = (a: string, b: string): boolean =>
+    normaliseMessageId(a).some((f) => normaliseMessageId(b).includes(f));
+
+  it.each([
+    ['decimal', '1602718841', ['1602718841', '5f878c79', '94530275393']],
+    ['hex', '5F878C79', ['5f878c79', '1602718841']],
+    ['leading zeros', '0059113978', ['0059113978', '59113978', '38601fa', '1494301048']],
+    ['zero', '000', ['000', '0']],
+    ['UUID', 'BC59B8AA-2fd2-4035-8113-19301e050079', ['bc59b8aa-2fd2-4035-8113-19301e050079']],
+    ['alphanumeric', ' Smsc2013\0', ['smsc2013']],
+    [
+      '20 digits (> 2^64) without precision loss',
+      '64567564356765435676',
+      ['64567564356765435676', '3800e11b0592d471c', '473831527222021848258166'],
+    ],
+    ['empty', '  ', []],
+  ])('%s', (_name, id, forms) => {
+    expect(normaliseMessageId(id)).toEqual(forms);
+  });
+
+  const pairs = fixtures.flatMap((f, i) =>
+    [f.tlvs?.receipted_message_id, f.context?.submit_sm_resp_message_id]
+      .filter((other): other is string => other !== undefined && f.expect.id !== undefined)
+      .map(
+        (other) =>
+          [`line ${i + 1}: text id ${f.expect.id} ~ ${other} (${f.source})`, f.expect.id!, other] as const,
+      ),
+  );
+
+  it('finds the fixtures that give an id twice', () => {
+    expect(pairs.length).toBeGreaterThanOrEqual(7);
+  });
+
+  it.each(pairs)('%s', (_name, textId, otherId) => {
+    expect(matches(textId, otherId)).toBe(true);
+  });
+
+  it.each([
+    ['1209523057', '4817db72'],
+    ['1602718841', '1602718842'],
+    ['fa9542be-3c16-44bb-9a8c-d277ea1851ef', 'fa9542be3c1644bb9a8cd277ea1851ef'],
+  ])('%s does not match %s', (a, b) => {
+    expect(matches(a, b)).toBe(false);
+  });
+});
