@@ -149,6 +149,11 @@ const httpSchema = z
     host: host.default('0.0.0.0'),
     /** Default `8080`; `0` picks a free port. */
     port: port.default(8080),
+    /**
+     * Bearer token for the admin API and the status page's data; write `${HTTP_TOKEN}` to keep it out of the
+     * file. Default: none, and then those are refused (health, readiness and metrics stay open).
+     */
+    token: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional()),
   })
   .strict();
 

@@ -45,6 +45,8 @@ export class SmscSimulator extends EventEmitter<SimulatorEvents> {
   private behaviour: 'normal' | 'blackhole' = 'normal';
   private counter = 1_000_000_000;
   private recentSubmits: number[] = [];
+  /** submit_sm answered ESME_RTHROTTLED because of the `tps` limit */
+  throttledAnswers = 0;
   private readonly log: Logger;
 
   constructor(private readonly options: SmscSimulatorOptions) {
@@ -305,7 +307,10 @@ export class SmscSimulator extends EventEmitter<SimulatorEvents> {
     if (tps !== undefined) {
       const now = Date.now();
       this.recentSubmits = this.recentSubmits.filter((t) => now - t < 1000);
-      if (this.recentSubmits.length >= tps) return smpp.errors.ESME_RTHROTTLED;
+      if (this.recentSubmits.length >= tps) {
+        this.throttledAnswers++;
+        return smpp.errors.ESME_RTHROTTLED;
+      }
       this.recentSubmits.push(now);
     }
     return 0;

@@ -31,7 +31,8 @@ function messageBytes(pdu: InboundPdu): Buffer {
 export class DeliverHandler {
   private readonly log: Logger;
   receipts = 0;
-  unmatchedReceipts = 0;
+  /** receipts that came before their submit was recorded; the store applies them once it is */
+  earlyReceipts = 0;
 
   constructor(private readonly options: DeliverHandlerOptions) {
     this.log = options.logger.child({ module: 'receipts' });
@@ -80,10 +81,10 @@ export class DeliverHandler {
       errorCode: errNumber,
     });
     if (!result) {
-      this.unmatchedReceipts++;
+      this.earlyReceipts++;
       this.log.warn(
         { message_id: id, stat: outcome.stat },
-        'receipt for a message id we never submitted; ignored',
+        'receipt for a message id not recorded yet; kept until its submit is',
       );
       return;
     }

@@ -307,7 +307,7 @@ export class Sender {
     }
     if (throttled) {
       this.throttle(c);
-      this.lanes[PRIORITIES.indexOf(job.sms.priority)]!.unshift(job);
+      this.requeue(job);
       return;
     }
     job.attempts++;
@@ -333,13 +333,28 @@ export class Sender {
       .catch((err: unknown) => this.log.error({ err }, 'store'));
     const delay = Math.min(30_000, 500 * 2 ** (job.attempts - 1));
     setTimeout(() => {
-      this.lanes[PRIORITIES.indexOf(job.sms.priority)]!.unshift(job);
+      this.requeue(job);
       this.pump();
     }, delay).unref();
   }
 
+  /** Back into its lane in id order, so a resubmit keeps the order of the lane. */
+  private requeue(job: Job): void {
+    const lane = this.lanes[PRIORITIES.indexOf(job.sms.priority)]!;
+    let lo = 0;
+    let hi = lane.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (lane[mid]!.sms.id < job.sms.id) lo = mid + 1;
+      else hi = mid;
+    }
+    lane.splice(lo, 0, job);
+  }
+
   /** 0x58 / 0x14: pause the connection, then come back at half the rate and ramp up again on success. */
   private throttle(c: Connection): void {
+    // The other answers of a burst already in flight when the first 0x58 came say nothing new.
+    if (c.pausedUntil > Date.now()) return;
     c.throttleStreak++;
     const pause = Math.min(30_000, (this.options.throttlePauseMs ?? 1000) * 2 ** (c.throttleStreak - 1));
     c.pausedUntil = Date.now() + pause;

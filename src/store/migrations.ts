@@ -44,5 +44,15 @@ export const MIGRATIONS: string[] = [
     seq INTEGER NOT NULL
   );
   CREATE INDEX message_id_form_form ON message_id_form (form);
+  -- A receipt can arrive before its submit_sm_resp is recorded (fast SMSCs, multi-part SMS):
+  -- it is parked here and applied when the message id is recorded.
+  CREATE TABLE early_receipt (
+    form TEXT NOT NULL,
+    state TEXT NOT NULL,
+    stat TEXT NOT NULL,
+    error_code INTEGER,
+    received_at INTEGER NOT NULL
+  );
+  CREATE INDEX early_receipt_form ON early_receipt (form);
   `,
 ];

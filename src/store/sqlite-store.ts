@@ -93,6 +93,7 @@ export class SqliteStore implements Store {
       this.db = db;
       this.writes = new WriteBatcher(db);
       this.stmts = this.prepare(db);
+      this.stmts.pruneParked.run(Date.now() - 86_400_000);
     } catch (err) {
       throw new BridgeError(
         'ERR_STORE',
@@ -173,6 +174,12 @@ export class SqliteStore implements Store {
          WHERE id = ? RETURNING *`,
       ),
       counts: db.prepare('SELECT state, COUNT(*) AS n FROM sms GROUP BY state'),
+      park: db.prepare(
+        'INSERT INTO early_receipt (form, state, stat, error_code, received_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      parked: db.prepare('SELECT rowid, * FROM early_receipt WHERE form = ? ORDER BY rowid LIMIT 1'),
+      unpark: db.prepare('DELETE FROM early_receipt WHERE rowid = ?'),
+      pruneParked: db.prepare('DELETE FROM early_receipt WHERE received_at < ?'),
     };
   }
 
@@ -218,8 +225,26 @@ export class SqliteStore implements Store {
         this.s.insertPart.run(id, part.seq, part.messageId, now);
         for (const form of part.idForms) this.s.insertForm.run(form, id, part.seq);
       }
-      return toRecord(row);
+      let record = toRecord(row);
+      for (const part of parts) {
+        const early = this.takeParked(part.idForms);
+        if (early) record = this.settlePart(id, part.seq, early).sms;
+      }
+      return record;
     });
+  }
+
+  private takeParked(forms: string[]): Omit<ReceiptUpdate, 'idForms'> | undefined {
+    for (const form of forms) {
+      const row = this.s.parked.get(form) as
+        | { rowid: number; state: ReceiptUpdate['state']; stat: string; error_code: number | null }
+        | undefined;
+      if (row) {
+        this.s.unpark.run(row.rowid);
+        return { state: row.state, stat: row.stat, errorCode: row.error_code };
+      }
+    }
+    return undefined;
   }
 
   markFailed(
@@ -244,39 +269,45 @@ export class SqliteStore implements Store {
 
   applyReceipt(update: ReceiptUpdate): Promise<ReceiptResult | undefined> {
     return this.write(() => {
-      let part: { sms_id: number; seq: number; state: string } | undefined;
+      let part: { sms_id: number; seq: number } | undefined;
       for (const form of update.idForms) {
         part = this.s.findForm.get(form) as typeof part;
         if (part) break;
       }
-      if (!part) return undefined;
-      const now = Date.now();
-      this.s.partDone.run(update.state, update.stat, update.errorCode, now, part.sms_id, part.seq);
-      const before = toRecord(this.s.get.get(part.sms_id) as SmsRow);
-      const counts = this.s.partCounts.get(part.sms_id) as {
-        delivered: number;
-        failed: number;
-        expired: number;
-      };
-      // A multi-part SMS is delivered when every part is, failed as soon as one part fails.
-      let state: SmsState = before.state;
-      if (counts.failed > 0) state = counts.expired === counts.failed ? 'expired' : 'failed';
-      else if (counts.delivered >= before.partsTotal) state = 'delivered';
-      const failing = update.state !== 'delivered';
-      const row = this.s.settle.get(
-        state,
-        counts.delivered,
-        counts.failed,
-        failing ? update.errorCode : null,
-        failing ? `receipt ${update.stat}` : null,
-        now,
-        state,
-        now,
-        part.sms_id,
-      ) as SmsRow;
-      const sms = toRecord(row);
-      return { sms, changed: sms.state !== before.state };
+      if (!part) {
+        // Unknown yet: park it under its most exact form until the submit is recorded.
+        const form = update.idForms[0];
+        if (form !== undefined)
+          this.s.park.run(form, update.state, update.stat, update.errorCode, Date.now());
+        return undefined;
+      }
+      return this.settlePart(part.sms_id, part.seq, update);
     });
+  }
+
+  private settlePart(smsId: number, seq: number, update: Omit<ReceiptUpdate, 'idForms'>): ReceiptResult {
+    const now = Date.now();
+    this.s.partDone.run(update.state, update.stat, update.errorCode, now, smsId, seq);
+    const before = toRecord(this.s.get.get(smsId) as SmsRow);
+    const counts = this.s.partCounts.get(smsId) as { delivered: number; failed: number; expired: number };
+    // A multi-part SMS is delivered when every part is, failed as soon as one part fails.
+    let state: SmsState = before.state;
+    if (counts.failed > 0) state = counts.expired === counts.failed ? 'expired' : 'failed';
+    else if (counts.delivered >= before.partsTotal) state = 'delivered';
+    const failing = update.state !== 'delivered';
+    const row = this.s.settle.get(
+      state,
+      counts.delivered,
+      counts.failed,
+      failing ? update.errorCode : null,
+      failing ? `receipt ${update.stat}` : null,
+      now,
+      state,
+      now,
+      smsId,
+    ) as SmsRow;
+    const sms = toRecord(row);
+    return { sms, changed: sms.state !== before.state };
   }
 
   async getSms(id: number): Promise<SmsRecord | undefined> {
@@ -303,5 +334,24 @@ export class SqliteStore implements Store {
     const counts: Record<SmsState, number> = { queued: 0, submitted: 0, delivered: 0, failed: 0, expired: 0 };
     for (const row of this.s.counts.all() as Array<{ state: SmsState; n: number }>) counts[row.state] = row.n;
     return counts;
+  }
+
+  requeueSms(id: number, expiresAt: number): Promise<SmsRecord | undefined> {
+    return this.write(() => {
+      const db = this.database;
+      const row = db
+        .prepare(
+          `UPDATE sms SET state = 'queued', expires_at = ?, updated_at = ?, error_code = NULL, error = NULL,
+            connection_id = NULL, parts_total = 0, parts_delivered = 0, parts_failed = 0, submitted_at = NULL,
+            done_at = NULL
+           WHERE id = ? AND state IN ('failed', 'expired') RETURNING *`,
+        )
+        .get(expiresAt, Date.now(), id) as SmsRow | undefined;
+      if (!row) return undefined;
+      // a late receipt for the earlier attempt must not settle the new one
+      db.prepare('DELETE FROM message_id_form WHERE sms_id = ?').run(id);
+      db.prepare('DELETE FROM sms_part WHERE sms_id = ?').run(id);
+      return toRecord(row);
+    });
   }
 }

@@ -78,9 +78,17 @@ export interface Store {
     error: string,
   ): Promise<SmsRecord>;
   recordAttempt(id: number, errorCode: number | null, error: string): Promise<void>;
-  /** Applies a delivery receipt to the part it names; undefined when no part matches. */
+  /**
+   * Applies a delivery receipt to the part it names. Undefined when no part has that id yet: the receipt is
+   * kept and applied when `markSubmitted` records the id (receipts may overtake the submit_sm_resp).
+   */
   applyReceipt(update: ReceiptUpdate): Promise<ReceiptResult | undefined>;
   getSms(id: number): Promise<SmsRecord | undefined>;
   listSms(query?: SmsQuery): Promise<SmsRecord[]>;
   countByState(): Promise<Record<SmsState, number>>;
+  /**
+   * Puts a failed or expired SMS back in the queue (admin retry) with a new expiry, forgetting its earlier
+   * parts and message ids. Undefined when there is no such SMS or it is not failed or expired.
+   */
+  requeueSms(id: number, expiresAt: number): Promise<SmsRecord | undefined>;
 }

@@ -40,8 +40,10 @@ export interface Harness {
 
 export interface HarnessOptions {
   rules?: string;
-  /** extra YAML appended under `smpp.connections[0]` */
+  /** extra YAML appended under `smpp.connections[0]` (6 spaces), or further connections (4 spaces, `- id: ...`) */
   connectionYaml?: string;
+  /** extra YAML under `smpp:` (2 spaces), e.g. `  max_age: 1s` */
+  smppYaml?: string;
   sim?: Partial<SmscSimulatorOptions>;
   store?: (path: string) => SqliteStore;
 }
@@ -50,7 +52,13 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'sms-bridge-test-'));
 }
 
-export function writeBridgeConfig(dir: string, smscPort: number, rules: string, connectionYaml = ''): string {
+export function writeBridgeConfig(
+  dir: string,
+  smscPort: number,
+  rules: string,
+  connectionYaml = '',
+  smppYaml = '',
+): string {
   writeFileSync(join(dir, 'rules.yaml'), rules);
   const file = join(dir, 'bridge.yaml');
   writeFileSync(
@@ -67,6 +75,7 @@ smpp:
       response_timeout: 2s
       reconnect: { initial: 50ms, max: 500ms }
 ${connectionYaml}
+${smppYaml}
 store: { path: ${join(dir, 'bridge.db')} }
 rules: [${join(dir, 'rules.yaml')}]
 devices: []
@@ -80,7 +89,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const sim = new SmscSimulator({ receipts: false, logger: silentLogger(), ...options.sim });
   const { port: smscPort } = await sim.start({ host: '127.0.0.1', port: 0 });
   const config = loadBridgeConfig(
-    writeBridgeConfig(dir, smscPort, options.rules ?? PUMP_RULES, options.connectionYaml),
+    writeBridgeConfig(dir, smscPort, options.rules ?? PUMP_RULES, options.connectionYaml, options.smppYaml),
   );
   const dbPath = join(dir, 'bridge.db');
   const app = new App({ config, logger: silentLogger(), store: options.store?.(dbPath) });

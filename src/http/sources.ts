@@ -1,0 +1,46 @@
+import type { Priority, SmsRecord, Store } from '../store/store.js';
+
+/** One SMSC connection as the HTTP side sees it; `SmppClient` is the real one. */
+export interface LinkView {
+  readonly id: string;
+  readonly bound: boolean;
+  /** why the last bind attempt failed or the last session ended */
+  readonly lastError?: string | undefined;
+}
+
+/** An open alert, shown on the status page when an alerts module is wired in. */
+export interface AlertView {
+  id: string | number;
+  state: string;
+  rule?: string | undefined;
+  device?: string | undefined;
+  ref?: string | undefined;
+  openedAt?: number | undefined;
+}
+
+export interface BridgeCounters {
+  /** MQTT messages handed to intake */
+  messagesIn: number;
+  /** rule matches (one message may match several rules) */
+  ruleHits: number;
+  /** delivery receipts received */
+  receipts: number;
+  /** receipts naming a message id the bridge never submitted */
+  unmatchedReceipts: number;
+}
+
+/** What the HTTP server reads from the rest of the bridge, passed in by the composition root. */
+export interface HttpSources {
+  store: Pick<Store, 'getSms' | 'listSms' | 'countByState' | 'enqueueSms' | 'requeueSms'>;
+  brokerListening: () => boolean;
+  links: readonly LinkView[];
+  /** SMS waiting per priority lane */
+  queueDepth: () => Record<string, number>;
+  counters: () => BridgeCounters;
+  /** hands committed (or requeued) SMS to the sender and announces them, as intake does */
+  onQueued: (records: SmsRecord[]) => void;
+  /** how long a new or retried SMS may wait before it is failed as expired */
+  maxAgeMs: (priority: Priority) => number;
+  /** open alerts; absent until an alerts module exists */
+  alerts?: (() => Promise<AlertView[]>) | undefined;
+}

@@ -1,0 +1,321 @@
+import type { Device, DeviceCommand } from '../devices/registry.js';
+import { type ArgSpec, PLACEHOLDER } from '../devices/schema.js';
+import { gsmSeptets } from '../smpp/encoding.js';
+import { type ParsedSms, parseSms } from './parse.js';
+
+/** What authorisation needs to know about devices (the DeviceRegistry provides it). */
+export interface DeviceDirectory {
+  /** an id, an unambiguous display name, or a loose match of either */
+  resolve(text: string): Device | undefined;
+  all(): readonly Device[];
+}
+
+export interface AuthorizeContext {
+  devices: DeviceDirectory;
+  /** contact ids whose phone is this E.164 number */
+  contactIdsForPhone(phone: string): readonly string[];
+  /** contact ids of a group, nested groups resolved; `[]` for an id that is not a group */
+  groupMembers(groupId: string): readonly string[];
+  /** per-contact PINs; a contact listed here must send its PIN with every command, STATUS and ACK */
+  pins?: ReadonlyMap<string, string>;
+}
+
+export type ArgValue = string | number;
+
+export type Refusal =
+  | 'invalid'
+  | 'unknown_sender'
+  | 'unknown_device'
+  | 'not_operator'
+  | 'pin_required'
+  | 'pin_wrong'
+  | 'unknown_command'
+  | 'bad_argument';
+
+export type Decision =
+  | {
+      kind: 'command';
+      device: Device;
+      /** the command name as the device file writes it */
+      command: string;
+      /** by argument name; numbers are numbers, enum values as the device file writes them */
+      args: Record<string, ArgValue>;
+      /** the command's payload with `{{args.x}}` filled in */
+      payload: Record<string, unknown>;
+      /** the sender's contacts that are operators of the device */
+      contactIds: string[];
+      /** for the sender once the command is published */
+      reply: string;
+    }
+  | { kind: 'status'; device: Device; contactIds: string[] }
+  | { kind: 'ack'; ref: string; contactIds: string[] }
+  | { kind: 'help'; reply: string }
+  | { kind: 'refused'; reason: Refusal; reply: string; device?: Device };
+
+/** Longest reply: one GSM 03.38 SMS. */
+export const MAX_REPLY = 160;
+const MAX_ECHO = 20;
+const SEND_HELP = 'Send HELP for what you can do.';
+
+/** Parses and authorises one SMS text; device names are resolved through the registry. */
+export function decide(text: string, sender: string, ctx: AuthorizeContext): Decision {
+  const parsed = parseSms(text, { isDevice: (words) => ctx.devices.resolve(words) !== undefined });
+  return authorize(parsed, sender, ctx);
+}
+
+/**
+ * Who may do what: the sender (E.164) must be a contact; for a device, one of its operators (directly or
+ * through a group), with the contact's PIN when it has one; the command and its arguments must fit the
+ * device type. Refusals carry a reply that fits one plain SMS. Checks run in an order that tells a
+ * stranger nothing about a device's commands.
+ */
+export function authorize(parsed: ParsedSms, sender: string, ctx: AuthorizeContext): Decision {
+  if (parsed.kind === 'help') return { kind: 'help', reply: helpText(sender, ctx, parsed.device) };
+  const contacts = [...ctx.contactIdsForPhone(sender)];
+  if (contacts.length === 0) {
+    return refuse('unknown_sender', 'This number may not send commands to the SMS bridge.');
+  }
+  if (parsed.kind === 'invalid') return refuseInvalid(parsed, contacts, ctx);
+
+  if (parsed.kind === 'ack') {
+    const pin = checkPin(contacts, parsed.pin, ctx, `ACK ${parsed.ref}`);
+    return pin ?? { kind: 'ack', ref: parsed.ref, contactIds: contacts };
+  }
+
+  const device = ctx.devices.resolve(parsed.device);
+  if (!device) {
+    const mine = operable(contacts, ctx).map(label);
+    const hint = mine.length > 0 ? `Your devices: ${list(mine)}` : SEND_HELP;
+    return refuse('unknown_device', `Unknown device '${echo(parsed.device)}'. ${hint}`);
+  }
+  const operators = operatorsOf(device, contacts, ctx);
+  const name = label(device);
+  if (operators.length === 0) return refuse('not_operator', `You may not use ${name}.`, device);
+  const example =
+    parsed.kind === 'status' ? `STATUS ${name}` : [name, parsed.command, ...parsed.args].map(echo).join(' ');
+  const pinRefusal = checkPin(operators, parsed.pin, ctx, example, device);
+  if (pinRefusal) return pinRefusal;
+  if (parsed.kind === 'status') return { kind: 'status', device, contactIds: operators };
+
+  const command = device.commands.get(parsed.command.toLowerCase());
+  if (!command) {
+    return refuse(
+      'unknown_command',
+      `${name}: unknown command '${echo(parsed.command)}'. Try: ${commandList(device)}`,
+      device,
+    );
+  }
+  const typed = typeArgs(command, parsed.args);
+  if (typeof typed === 'string') {
+    return refuse('bad_argument', `${name} ${command.name.toUpperCase()}: ${typed}`, device);
+  }
+  const values = command.args.map((a) => String(typed[a.name]).toUpperCase());
+  const shown = [name, command.name.toUpperCase(), ...values].join(' ');
+  return {
+    kind: 'command',
+    device,
+    command: command.name,
+    args: typed,
+    payload: fill(command.payload, typed) as Record<string, unknown>,
+    contactIds: operators,
+    reply: oneSms(`${shown} sent.`),
+  };
+}
+
+/** What this sender may do, for HELP; about one device when `deviceText` names one they may use. */
+export function helpText(sender: string, ctx: AuthorizeContext, deviceText?: string): string {
+  const contacts = [...ctx.contactIdsForPhone(sender)];
+  if (contacts.length === 0) return oneSms('This number is not registered with the SMS bridge.');
+  const device = deviceText === undefined ? undefined : ctx.devices.resolve(deviceText);
+  const pinNote = contacts.some((c) => ctx.pins?.has(c)) ? ' Start with PIN <your PIN>.' : '';
+  if (device && operatorsOf(device, contacts, ctx).length > 0) {
+    const named = device.name === device.id ? label(device) : `${label(device)} (${device.name})`;
+    return oneSms(
+      `${named}: ${commandList(device)}, STATUS. E.g. ${label(device)} ${firstUsage(device)}.${pinNote}`,
+    );
+  }
+  const mine = operable(contacts, ctx).map(label);
+  if (mine.length === 0) return oneSms(`Reply ACK <ref> to acknowledge an alert.${pinNote}`);
+  return oneSms(
+    `Send <DEVICE> <COMMAND>, STATUS <DEVICE>, ACK <ref>, HELP <DEVICE>. Your devices: ${list(mine)}.${pinNote}`,
+  );
+}
+
+function refuseInvalid(
+  parsed: Extract<ParsedSms, { kind: 'invalid' }>,
+  contacts: readonly string[],
+  ctx: AuthorizeContext,
+): Decision {
+  if (parsed.code === 'no_command' && parsed.device !== undefined) {
+    const device = ctx.devices.resolve(parsed.device);
+    if (device && operatorsOf(device, contacts, ctx).length > 0) {
+      return refuse('invalid', `${label(device)}: which command? Try: ${commandList(device)}`, device);
+    }
+    return refuse('invalid', `Not understood: '${echo(parsed.device)}'. ${SEND_HELP}`);
+  }
+  return refuse('invalid', `${parsed.reason} ${SEND_HELP}`);
+}
+
+function refuse(reason: Refusal, text: string, device?: Device): Decision {
+  const reply = oneSms(text);
+  return device ? { kind: 'refused', reason, reply, device } : { kind: 'refused', reason, reply };
+}
+
+/** The sender's contacts that may use `device`: listed as operators themselves or through a group. */
+function operatorsOf(device: Device, contacts: readonly string[], ctx: AuthorizeContext): string[] {
+  const allowed = new Set<string>();
+  for (const op of device.operators) {
+    if (contacts.includes(op)) allowed.add(op);
+    for (const member of ctx.groupMembers(op)) if (contacts.includes(member)) allowed.add(member);
+  }
+  return contacts.filter((c) => allowed.has(c));
+}
+
+function operable(contacts: readonly string[], ctx: AuthorizeContext): Device[] {
+  return ctx.devices.all().filter((d) => operatorsOf(d, contacts, ctx).length > 0);
+}
+
+/**
+ * A PIN is needed when any of the contacts has one (a number shared by two contacts is held to the
+ * stricter); any of their PINs is accepted.
+ */
+function checkPin(
+  contacts: readonly string[],
+  pin: string | undefined,
+  ctx: AuthorizeContext,
+  example: string,
+  device?: Device,
+): Decision | undefined {
+  const pins = contacts.map((c) => ctx.pins?.get(c)).filter((p): p is string => p !== undefined);
+  if (pins.length === 0) return undefined;
+  if (pin === undefined) return refuse('pin_required', `PIN needed: send PIN <your PIN> ${example}`, device);
+  return pins.includes(pin) ? undefined : refuse('pin_wrong', 'Wrong PIN. Nothing was done.', device);
+}
+
+/** Typed arguments, or why they do not fit (a phrase for the reply). */
+function typeArgs(command: DeviceCommand, words: readonly string[]): Record<string, ArgValue> | string {
+  const usage = `send ${[command.name.toUpperCase(), ...command.args.map(argUsage)].join(' ')}`;
+  if (words.length !== command.args.length) {
+    return words.length < command.args.length ? usage : `too many words; ${usage}`;
+  }
+  const out: Record<string, ArgValue> = {};
+  for (const [i, spec] of command.args.entries()) {
+    const word = words[i]!;
+    const value = typeArg(spec, word);
+    if (value === undefined) return `'${echo(word)}' is not ${expected(spec)}`;
+    out[spec.name] = value;
+  }
+  return out;
+}
+
+function typeArg(spec: ArgSpec, word: string): ArgValue | undefined {
+  switch (spec.type) {
+    case 'number': {
+      if (!/^[+-]?\d+(?:[.,]\d+)?$/.test(word)) return undefined;
+      const n = Number(word.replace(',', '.'));
+      if (spec.integer && !Number.isInteger(n)) return undefined;
+      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max))
+        return undefined;
+      return n;
+    }
+    case 'enum':
+      return spec.values.find((v) => String(v).toLowerCase() === word.toLowerCase());
+    case 'string':
+      if (word.length > spec.max_length) return undefined;
+      if (spec.pattern !== undefined && !new RegExp(`^(?:${spec.pattern})$`, 'u').test(word))
+        return undefined;
+      return word;
+  }
+}
+
+function expected(spec: ArgSpec): string {
+  switch (spec.type) {
+    case 'number': {
+      const kind = spec.integer ? 'a whole number' : 'a number';
+      if (spec.min !== undefined && spec.max !== undefined) return `${kind} from ${spec.min} to ${spec.max}`;
+      if (spec.min !== undefined) return `${kind} of at least ${spec.min}`;
+      if (spec.max !== undefined) return `${kind} of at most ${spec.max}`;
+      return kind;
+    }
+    case 'enum':
+      return `one of ${spec.values.map((v) => String(v).toUpperCase()).join(', ')}`;
+    case 'string':
+      return `a valid ${spec.name.toUpperCase()}`;
+  }
+}
+
+function argUsage(spec: ArgSpec): string {
+  switch (spec.type) {
+    case 'number':
+      if (spec.min !== undefined && spec.max !== undefined) {
+        return spec.min < 0 ? `<${spec.min} to ${spec.max}>` : `<${spec.min}-${spec.max}>`;
+      }
+      return `<${spec.name}>`;
+    case 'enum':
+      return `<${spec.values.map((v) => String(v).toUpperCase()).join('/')}>`;
+    case 'string':
+      return `<${spec.name}>`;
+  }
+}
+
+function commandList(device: Device): string {
+  const items = [...device.commands.values()].map((c) =>
+    [c.name.toUpperCase(), ...c.args.map(argUsage)].join(' '),
+  );
+  return items.length > 0 ? items.join(', ') : '(none)';
+}
+
+function firstUsage(device: Device): string {
+  const first = [...device.commands.values()][0];
+  return first ? first.name.toUpperCase() : 'STATUS';
+}
+
+function label(device: Device): string {
+  return device.id.toUpperCase();
+}
+
+function list(items: readonly string[], max = 8): string {
+  return items.length <= max
+    ? items.join(', ')
+    : `${items.slice(0, max).join(', ')} +${items.length - max} more`;
+}
+
+/** The user's own word, short and GSM-safe, for quoting back. */
+function echo(word: string): string {
+  const upper = word.toUpperCase();
+  return upper.length > MAX_ECHO ? `${upper.slice(0, MAX_ECHO - 3)}...` : upper;
+}
+
+/** The text as one GSM 03.38 SMS: characters outside the alphabet become `?`, and it is cut at 160 septets. */
+export function oneSms(text: string, max = MAX_REPLY): string {
+  let out = '';
+  let septets = 0;
+  const chars = [...text].map((c) => (c.length === 1 && gsmSeptets(c) > 0 ? c : '?'));
+  const total = chars.reduce((n, c) => n + gsmSeptets(c), 0);
+  if (total <= max) return chars.join('');
+  for (const c of chars) {
+    const size = gsmSeptets(c);
+    if (septets + size > max - 3) break;
+    out += c;
+    septets += size;
+  }
+  return `${out.trimEnd()}...`;
+}
+
+/** The payload with `{{args.x}}` filled in; a string that is only a placeholder takes the argument's type. */
+function fill(value: unknown, args: Record<string, ArgValue>): unknown {
+  if (typeof value === 'string') {
+    const whole = /^\{\{\s*args\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/.exec(value);
+    if (whole) return args[whole[1]!];
+    return value.replace(PLACEHOLDER, (match: string, inner: string) => {
+      const ref = /^args\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(inner);
+      const arg = ref ? args[ref[1]!] : undefined;
+      return arg === undefined ? match : String(arg);
+    });
+  }
+  if (Array.isArray(value)) return value.map((item) => fill(item, args));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fill(v, args)]));
+  }
+  return value;
+}

@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import type { Principal } from '../../../src/broker/bus.js';
+import { type AppAccount, createAccess, filterCovers } from '../../../src/devices/access.js';
+import { hashPassword } from '../../../src/devices/password.js';
+import { DeviceRegistry, loadDeviceFiles } from '../../../src/devices/registry.js';
+import { isBridgeError } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/logger.js';
+
+const fast = { N: 1024, r: 8, p: 1 };
+const deviceHash = await hashPassword('pump7-secret', fast);
+const appHash = await hashPassword('dashboard-secret', fast);
+
+const registry = loadDeviceFiles(
+  [
+    {
+      file: 'devices/pump.yaml',
+      text: `type: pump
+commands: { stop: { payload: { action: stop } } }
+devices:
+  - { id: pump-7, password_hash: "${deviceHash}" }
+  - { id: pump-9, password_hash: "${deviceHash}" }
+`,
+    },
+  ],
+  { contacts: new Set(), groups: new Set() },
+);
+
+const dashboard: AppAccount = {
+  username: 'dashboard',
+  password_hash: appHash,
+  publish: ['sms-bridge/request/sms/send'],
+  subscribe: ['sms-bridge/#', 'devices/+/telemetry'],
+};
+
+function access(allowAnonymous = false, accounts: AppAccount[] = [dashboard]) {
+  return createAccess({ registry, allowAnonymous, accounts, logger: silentLogger() });
+}
+
+const pump7: Principal = { kind: 'device', name: 'pump-7' };
+const app: Principal = { kind: 'app', name: 'dashboard' };
+const anonymous: Principal = { kind: 'anonymous', name: 'anonymous' };
+
+describe('authenticate', () => {
+  it.each<[string | undefined, string | undefined, Principal | null, string]>([
+    ['pump-7', 'pump7-secret', { kind: 'device', name: 'pump-7' }, 'a device with its id and password'],
+    ['pump-7', 'wrong', null, 'a wrong password'],
+    ['PUMP-7', 'pump7-secret', null, 'the id in another case (topics use the exact id)'],
+    ['pump-8', 'pump7-secret', null, 'an unknown user'],
+    ['pump-7', undefined, null, 'no password'],
+    ['dashboard', 'dashboard-secret', { kind: 'app', name: 'dashboard' }, 'an app account'],
+    ['dashboard', 'pump7-secret', null, 'an app account with a wrong password'],
+    [undefined, undefined, null, 'anonymous when not allowed'],
+  ])('%s / %s -> %j (%s)', async (username, password, expected) => {
+    const pw = password === undefined ? undefined : Buffer.from(password);
+    await expect(access().authenticate('c1', username, pw)).resolves.toEqual(expected);
+  });
+
+  it('lets anonymous clients in when allowed, and still checks credentials that are given', async () => {
+    const open = access(true);
+    await expect(open.authenticate('c1', undefined, undefined)).resolves.toEqual(anonymous);
+    await expect(open.authenticate('c1', '', undefined)).resolves.toEqual(anonymous);
+    await expect(open.authenticate('c1', 'pump-7', Buffer.from('wrong'))).resolves.toBeNull();
+    // [MQTT-3.1.2-22] a password without a user name is a protocol violation
+    await expect(open.authenticate('c1', undefined, Buffer.from('x'))).resolves.toBeNull();
+  });
+
+  it('follows a reloaded registry when given a getter', async () => {
+    let current = DeviceRegistry.empty();
+    const live = createAccess({
+      registry: () => current,
+      allowAnonymous: false,
+      accounts: [],
+      logger: silentLogger(),
+    });
+    await expect(live.authenticate('c1', 'pump-7', Buffer.from('pump7-secret'))).resolves.toBeNull();
+    current = registry;
+    await expect(live.authenticate('c1', 'pump-7', Buffer.from('pump7-secret'))).resolves.toEqual(pump7);
+  });
+
+  it.each([
+    [{ ...dashboard, publish: ['a/#/b'] }, 'a bad filter'],
+    [{ ...dashboard, password_hash: 'plain' }, 'a plain password'],
+    [{ ...dashboard, username: 'pump-7' }, 'the name of a device'],
+  ])('refuses an account with %s', (account) => {
+    expect(() => access(false, [account])).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }));
+  });
+
+  it('refuses an account defined twice', () => {
+    try {
+      access(false, [dashboard, dashboard]);
+      expect.unreachable();
+    } catch (err) {
+      expect(isBridgeError(err, 'ERR_CONFIG_INVALID')).toBe(true);
+    }
+  });
+});
+
+describe('ACL', () => {
+  const acl = access();
+  const open = access(true);
+
+  it.each([
+    [pump7, 'devices/pump-7/telemetry', true],
+    [pump7, 'devices/pump-7/alerts/overheat', true],
+    [pump7, 'devices/pump-7/commands/result', true],
+    [pump7, 'devices/pump-7/a/b/c/d', true],
+    [pump7, 'devices/pump-7', false],
+    [pump7, 'devices/pump-9/telemetry', false],
+    [pump7, 'devices/PUMP-7/telemetry', false],
+    [pump7, 'devices/pump-77/telemetry', false],
+    [pump7, 'sms-bridge/request/sms/send', false],
+    [pump7, 'telemetry', false],
+    [app, 'sms-bridge/request/sms/send', true],
+    [app, 'devices/pump-7/commands', false],
+    [anonymous, 'devices/pump-7/commands', false],
+  ])('%j publishes %s -> %s', (principal, topic, expected) => {
+    expect(acl.canPublish(principal, topic)).toBe(expected);
+  });
+
+  it.each([
+    [pump7, 'devices/pump-7/commands', true],
+    [pump7, 'devices/pump-7/commands/#', true],
+    [pump7, 'devices/pump-7/commands/result', true],
+    [pump7, 'devices/pump-7/commands/+', true],
+    [pump7, 'devices/pump-7/#', false],
+    [pump7, 'devices/pump-7/+', false],
+    [pump7, 'devices/pump-7/telemetry', false],
+    [pump7, '#', false],
+    [pump7, '+/pump-7/commands', false],
+    [pump7, 'devices/+/commands', false],
+    [pump7, 'devices/pump-9/commands', false],
+    [pump7, 'devices/pump-7/commands/#/x', false],
+    [app, 'sms-bridge/#', true],
+    [app, 'sms-bridge/sms/outbound/+', true],
+    [app, 'sms-bridge', true],
+    [app, 'devices/+/telemetry', true],
+    [app, 'devices/pump-7/telemetry', true],
+    [app, 'devices/+/+', false],
+    [app, 'devices/#', false],
+    [app, '#', false],
+    [anonymous, '#', false],
+  ])('%j subscribes %s -> %s', (principal, filter, expected) => {
+    expect(acl.canSubscribe(principal, filter)).toBe(expected);
+  });
+
+  it('lets anonymous clients do anything when allowed (the demo)', () => {
+    expect(open.canPublish(anonymous, 'devices/pump-7/commands')).toBe(true);
+    expect(open.canSubscribe(anonymous, '#')).toBe(true);
+    expect(open.canSubscribe(pump7, '#')).toBe(false);
+  });
+
+  it('refuses an unknown app principal', () => {
+    expect(acl.canSubscribe({ kind: 'app', name: 'ghost' }, 'sms-bridge/#')).toBe(false);
+  });
+});
+
+describe('filterCovers', () => {
+  it.each([
+    ['a/b', 'a/b', true],
+    ['a/b', 'a/c', false],
+    ['a/+', 'a/b', true],
+    ['a/+', 'a/+', true],
+    ['a/+', 'a/#', false],
+    ['a/+', 'a', false],
+    ['a/+', 'a/b/c', false],
+    ['a/#', 'a', true], // [MQTT-4.7.1-2] # matches the parent level
+    ['a/#', 'a/#', true],
+    ['a/#', 'a/+/c', true],
+    ['a/#', '#', false],
+    ['a/b/#', 'a/+/#', false],
+    ['#', '#', true],
+    ['#', '+/x', true],
+    ['+/#', 'a', true],
+    ['+', '', true],
+    ['a/+/c', 'a//c', true],
+  ])('%s covers %s -> %s', (pattern, filter, expected) => {
+    expect(filterCovers(pattern, filter)).toBe(expected);
+  });
+});
