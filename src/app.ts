@@ -1,17 +1,24 @@
-import { type Access, openAccess } from './broker/bus.js';
+import { AlertEngine } from './alerts/alert-engine.js';
+import { SmsSendApi } from './api/sms-send.js';
+import type { BusMessage } from './broker/bus.js';
 import { EmbeddedBroker } from './broker/embedded.js';
 import type { BridgeConfig } from './config/bridge-schema.js';
-import { loadRuleFiles } from './config/load-rules.js';
-import { type DeviceLookup, Intake } from './intake.js';
+import { createAccess } from './devices/access.js';
+import type { DeviceRegistry } from './devices/registry.js';
+import { BridgeError, FileIssuesError } from './errors.js';
+import { HttpServer } from './http/server.js';
+import { InboundService } from './inbound/service.js';
+import { Intake } from './intake.js';
 import type { Logger } from './logger.js';
+import { applyConfigSet, loadConfigSet, Reloader, type ReloadOutcome, type ReloadTarget } from './reload.js';
 import type { RuleSet } from './rules/engine.js';
 import { SmscSimulator } from './simulator/smsc.js';
-import { DeliverHandler, pduText } from './smpp/deliver-handler.js';
-import type { InboundPdu } from './smpp/link.js';
+import { DeliverHandler } from './smpp/deliver-handler.js';
 import { Sender } from './smpp/sender.js';
 import { SmppClient } from './smpp/session.js';
+import { SqliteInboundStore } from './store/inbound-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
-import type { SmsRecord } from './store/store.js';
+import type { NewSms, SmsRecord } from './store/store.js';
 import { createTopics, type Topics } from './topics.js';
 
 export interface AppOptions {
@@ -21,9 +28,11 @@ export interface AppOptions {
   cwd?: string;
   /** a store to use instead of the one `config.store` describes (fault injection in tests) */
   store?: SqliteStore | undefined;
+  /** Reload rules and devices when their files change. Default `true`; `reload()` (SIGHUP) works either way. */
+  watch?: boolean;
+  /** Quiet time after a file change before reloading. Default 300 ms. */
+  reloadDebounceMs?: number;
 }
-
-const noDevices: DeviceLookup = { device: () => undefined };
 
 /** The composition root: builds every service, starts them in order and stops them in reverse. */
 export class App {
@@ -35,7 +44,16 @@ export class App {
   readonly links: SmppClient[];
   readonly receipts: DeliverHandler;
   readonly simulator: SmscSimulator | undefined;
+  /** `<base>/request/sms/send` */
+  readonly api: SmsSendApi;
+  readonly reloader: Reloader;
+  readonly inbound: InboundService;
+  /** alert lifecycle and policies; `ack()` answers `ACK <ref>` */
+  readonly alerts: AlertEngine;
+  /** health, metrics, admin API and status page; undefined unless `http.enabled` */
+  readonly http: HttpServer | undefined;
   private rules: RuleSet;
+  private devices: DeviceRegistry;
   private readonly log: Logger;
   private started: Array<{ name: string; stop: () => Promise<void> }> = [];
 
@@ -45,7 +63,16 @@ export class App {
     this.topics = createTopics(config.base_topic);
     this.store =
       options.store ?? new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous });
-    this.rules = loadRuleFiles(config.rules, options.cwd ?? process.cwd());
+    const loaded = loadConfigSet(
+      { rules: config.rules, devices: config.devices },
+      options.cwd ?? process.cwd(),
+    );
+    if (!loaded.ok) {
+      if (loaded.issues.length > 0) throw new FileIssuesError('ERR_RULE_INVALID', loaded.issues);
+      throw new BridgeError('ERR_CONFIG_READ', loaded.errors.join('\n'));
+    }
+    this.rules = loaded.set.rules;
+    this.devices = loaded.set.devices;
     this.simulator = config.simulator.enabled
       ? new SmscSimulator({ receipts: config.simulator.receipts, logger })
       : undefined;
@@ -92,38 +119,136 @@ export class App {
       store: this.store,
       logger,
       onStatus: (sms, detail) => this.publishStatus(sms, detail),
-      onMo: async (pdu) => this.onMo(pdu),
+      onMo: (pdu) => this.inbound.handle(pdu),
     });
     for (const link of this.links) link.on('deliver', this.receipts.handle);
-    this.intake = new Intake({
+    this.alerts = new AlertEngine({
       rules: () => this.rules,
       store: this.store,
-      devices: noDevices,
       maxAgeMs: () => config.smpp.max_age,
-      onQueued: (records) => {
-        this.sender.enqueue(records);
-        for (const sms of records) this.publishStatus(sms);
-      },
+      onQueued: (records) => this.handOff(records),
+      publish: (topic, payload, opts) => this.broker.publish(topic, payload, opts),
+      alertTopic: (id) => this.topics.alert(id),
       logger,
     });
-    const access: Access = openAccess;
-    if (!config.mqtt.allow_anonymous) {
-      this.log.warn(
-        'mqtt.allow_anonymous is false but no device registry is loaded yet: every login is refused',
-      );
-    }
+    this.intake = new Intake({
+      alerts: this.alerts,
+      rules: () => this.rules,
+      store: this.store,
+      devices: { device: (id) => this.devices.device(id) },
+      maxAgeMs: () => config.smpp.max_age,
+      onQueued: (records) => this.handOff(records),
+      logger,
+    });
+    this.api = new SmsSendApi({
+      topics: this.topics,
+      publish: (topic, payload) => this.broker.publish(topic, payload, { qos: 1 }),
+      rules: () => this.rules,
+      queue: (items) => this.queue(items),
+      maxParts: config.smpp.max_parts,
+      maxAgeMs: () => config.smpp.max_age,
+      logger,
+    });
+    this.reloader = new Reloader({
+      rules: config.rules,
+      devices: config.devices,
+      cwd: options.cwd ?? process.cwd(),
+      apply: (set) => applyConfigSet(this as ReloadTarget, set),
+      logger,
+      watch: options.watch ?? true,
+      debounceMs: options.reloadDebounceMs,
+    });
+    const access = createAccess({
+      registry: () => this.devices,
+      allowAnonymous: config.mqtt.allow_anonymous,
+      accounts: config.mqtt.accounts,
+      logger,
+    });
     this.broker = new EmbeddedBroker({
       host: config.mqtt.host,
       port: config.mqtt.port,
-      access: config.mqtt.allow_anonymous ? access : { ...access, authenticate: async () => null },
-      intake: this.intake.handle,
+      access,
+      intake: (message: BusMessage, clientId: string | null) =>
+        this.api.handles(message.topic)
+          ? this.api.handle(message, clientId)
+          : this.intake.handle(message, clientId),
+      tls: config.mqtt.tls,
+      websocket: config.mqtt.websocket,
       logger,
+    });
+    this.inbound = new InboundService({
+      store: new SqliteInboundStore(this.store),
+      bus: this.broker,
+      topics: this.topics,
+      devices: () => this.devices,
+      rules: () => this.rules,
+      send: (items) => this.queue(items),
+      ack: async (ref, phone) => (await this.alerts.ack(ref, phone)).reply,
+      logger,
+    });
+    this.http = config.http.enabled ? this.createHttp() : undefined;
+  }
+
+  private createHttp(): HttpServer {
+    const { config, logger } = this.options;
+    return new HttpServer({
+      host: config.http.host,
+      port: config.http.port,
+      token: config.http.token,
+      logger,
+      sources: {
+        store: this.store,
+        brokerListening: () => this.broker.port > 0,
+        links: this.links,
+        queueDepth: () => this.sender.depth,
+        counters: () => ({
+          messagesIn: this.intake.messagesIn,
+          ruleHits: this.intake.ruleHits,
+          receipts: this.receipts.receipts,
+        }),
+        queue: (items) => this.queue(items),
+        requeued: (records) => this.handOff(records),
+        maxAgeMs: () => config.smpp.max_age,
+        alerts: async () =>
+          this.alerts.live().map((a) => ({
+            id: a.id,
+            ref: a.ref,
+            state: a.state,
+            rule: a.ruleId,
+            device: a.deviceId || undefined,
+            label: a.label,
+            count: a.count,
+            openedAt: a.openedAt,
+          })),
+      },
     });
   }
 
   /** Replaces the rule set (hot reload keeps the last good one when the new one fails to load). */
   setRules(rules: RuleSet): void {
     this.rules = rules;
+  }
+
+  /** Replaces the device registry (hot reload). */
+  setDevices(devices: DeviceRegistry): void {
+    this.devices = devices;
+  }
+
+  /** Reloads rules and devices from their files now (SIGHUP); a bad set is logged and not applied. */
+  reload(reason = 'SIGHUP'): ReloadOutcome {
+    return this.reloader.reload(reason, true);
+  }
+
+  /** Commits SMS to the outbox and hands them to the sender: the one path for SMS not made by intake. */
+  async queue(items: NewSms[]): Promise<SmsRecord[]> {
+    const records = await this.store.enqueueSms(items);
+    this.handOff(records);
+    return records;
+  }
+
+  private handOff(records: SmsRecord[]): void {
+    this.sender.enqueue(records);
+    for (const sms of records) this.publishStatus(sms);
   }
 
   async start(): Promise<void> {
@@ -135,12 +260,19 @@ export class App {
         await sim.start({ host: config.simulator.host, port: config.simulator.port });
         this.started.push({ name: 'simulator', stop: () => sim.stop() });
       }
-      await this.startService('sender', this.sender);
+      // Started in this order so that stopping in reverse stops intake first, then drains the sender,
+      // then unbinds.
       for (const link of this.links) {
         link.start();
         this.started.push({ name: `smpp:${link.id}`, stop: () => link.stop() });
       }
+      await this.startService('sender', this.sender);
+      // after the sender (its timers queue SMS), before the broker (intake needs it)
+      await this.startService('alerts', this.alerts);
       await this.startService('broker', this.broker);
+      await this.startService('inbound', this.inbound);
+      await this.startService('reloader', this.reloader);
+      if (this.http) await this.startService('http', this.http);
       await this.broker.publish(this.topics.state, 'online', { qos: 1, retain: true });
       this.log.info(
         { mqtt_port: this.broker.port, rules: this.rules.size, smsc: this.links.map((l) => l.id) },
@@ -176,6 +308,8 @@ export class App {
   }
 
   private publishStatus(sms: SmsRecord, detail?: Record<string, unknown>): void {
+    this.alerts.onSmsStatus(sms);
+    this.http?.smsChanged(sms);
     if (sms.state !== 'queued') {
       this.log.info(
         {
@@ -203,13 +337,5 @@ export class App {
     this.broker.publish(this.topics.smsOutbound(sms.id), payload, { qos: 1 }).catch((err: unknown) => {
       this.log.debug({ err }, 'status event not published');
     });
-  }
-
-  /** Until inbound commands exist, an MO is logged and acknowledged. */
-  private async onMo(pdu: InboundPdu): Promise<void> {
-    this.log.info(
-      { from: pdu.sourceAddr, text: pduText(pdu) },
-      'SMS received (inbound commands not enabled)',
-    );
   }
 }

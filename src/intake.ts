@@ -1,6 +1,6 @@
 import type { BusMessage } from './broker/bus.js';
 import type { Logger } from './logger.js';
-import type { RuleSet } from './rules/engine.js';
+import type { Resolution, RuleMatch, RuleSet } from './rules/engine.js';
 import type { NewSms, Priority, SmsRecord, Store } from './store/store.js';
 import { deviceTopics } from './topics.js';
 
@@ -19,6 +19,13 @@ export interface IntakeOptions {
   /** committed SMS, handed to the sender */
   onQueued: (records: SmsRecord[]) => void;
   logger: Logger;
+  /** alert policies (src/alerts): decide and commit the SMS of the matches. Default: one SMS per recipient. */
+  alerts?: AlertProcessor | undefined;
+}
+
+export interface AlertProcessor {
+  /** Resolves once the SMS it decided on are committed. */
+  process(matches: RuleMatch[], resolutions: Resolution[], now: Date): Promise<SmsRecord[]>;
 }
 
 const DIAGNOSTIC_LOG_INTERVAL_MS = 60_000;
@@ -47,6 +54,14 @@ export class Intake {
       .rules()
       .evaluate(message.topic, message.payload, { device, now });
     if (diagnostics.length > 0) this.report(message.topic, clientId, diagnostics);
+    const alerts = this.options.alerts;
+    if (alerts) {
+      const resolutions = this.options.rules().resolutions(message.topic, message.payload, { device, now });
+      if (matches.length === 0 && resolutions.length === 0) return;
+      this.ruleHits += matches.length;
+      this.queued(await alerts.process(matches, resolutions, now));
+      return;
+    }
     if (matches.length === 0) return;
     this.ruleHits += matches.length;
     const items: NewSms[] = [];
@@ -65,7 +80,11 @@ export class Intake {
       }
     }
     if (items.length === 0) return;
-    const records = await this.options.store.enqueueSms(items);
+    this.queued(await this.options.store.enqueueSms(items));
+  };
+
+  private queued(records: SmsRecord[]): void {
+    if (records.length === 0) return;
     for (const sms of records) {
       this.log.info(
         { sms_id: sms.id, to: sms.to, rule: sms.ruleId, device: sms.deviceId, priority: sms.priority },
@@ -73,7 +92,7 @@ export class Intake {
       );
     }
     this.options.onQueued(records);
-  };
+  }
 
   /** Bad payloads are said once a minute per topic, not once per message. */
   private report(topic: string, clientId: string | null, diagnostics: string[]): void {

@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import { createWebSocketStream, WebSocketServer } from 'ws';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Access, Bus, BusMessage, IntakeHandler, Principal, PublishOptions } from './bus.js';
@@ -11,10 +15,26 @@ export interface EmbeddedBrokerOptions {
   access: Access;
   intake: IntakeHandler;
   logger: Logger;
+  /** MQTT over TLS on `host`; file paths of PEM files. Default: off. */
+  tls?: { port: number; cert: string; key: string; ca?: string | undefined } | undefined;
+  /** MQTT over WebSocket on `host`. Default: off. */
+  websocket?: { port: number } | undefined;
+}
+
+/** A listener besides the TCP one; `close` stops it and ends its connections. */
+interface ExtraListener {
+  name: 'tls' | 'websocket';
+  server: Server;
+  close?: () => void;
 }
 
 const principals = new WeakMap<Client, Principal>();
 const emptyIdWithSession = new WeakSet<Client>();
+
+function portOf(server: Server | undefined): number {
+  const address = server?.address();
+  return typeof address === 'object' && address ? address.port : 0;
+}
 
 function authError(message: string, returnCode: number): Error & { returnCode: number } {
   return Object.assign(new Error(message), { returnCode });
@@ -24,6 +44,7 @@ function authError(message: string, returnCode: number): Error & { returnCode: n
 export class EmbeddedBroker implements Bus {
   private aedes: Aedes | undefined;
   private server: Server | undefined;
+  private extra: ExtraListener[] = [];
   private readonly log: Logger;
   /** clients already told off for a refused topic: logged once per client, not per packet */
   private readonly refusedLogged = new WeakSet<Client>();
@@ -35,6 +56,16 @@ export class EmbeddedBroker implements Bus {
   get port(): number {
     const address = this.server?.address();
     return typeof address === 'object' && address ? address.port : 0;
+  }
+
+  /** Port of the TLS listener, 0 when off. */
+  get tlsPort(): number {
+    return portOf(this.extra.find((l) => l.name === 'tls')?.server);
+  }
+
+  /** Port of the WebSocket listener, 0 when off. */
+  get websocketPort(): number {
+    return portOf(this.extra.find((l) => l.name === 'websocket')?.server);
   }
 
   get connectedClients(): number {
@@ -133,6 +164,76 @@ export class EmbeddedBroker implements Bus {
     });
     server.on('error', (err) => log.error({ err }, 'MQTT listener error'));
     log.info({ host: this.options.host, port: this.port }, 'MQTT broker listening');
+    if (this.options.tls) await this.listenTls(aedes, this.options.tls);
+    if (this.options.websocket) await this.listenWebSocket(aedes, this.options.websocket.port);
+  }
+
+  private async listenTls(aedes: Aedes, tls: NonNullable<EmbeddedBrokerOptions['tls']>): Promise<void> {
+    const pem = (key: 'cert' | 'key' | 'ca', file: string) => {
+      try {
+        return readFileSync(file);
+      } catch (err) {
+        const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        throw new BridgeError('ERR_CONFIG_READ', `cannot read mqtt.tls.${key} ${file}: ${reason}`, {
+          cause: err,
+        });
+      }
+    };
+    let server: Server;
+    try {
+      server = createTlsServer(
+        {
+          cert: pem('cert', tls.cert),
+          key: pem('key', tls.key),
+          ...(tls.ca ? { ca: pem('ca', tls.ca), requestCert: true, rejectUnauthorized: true } : {}),
+        },
+        aedes.handle,
+      );
+    } catch (err) {
+      if (err instanceof BridgeError) throw err;
+      throw new BridgeError('ERR_CONFIG_INVALID', `mqtt.tls: ${(err as Error).message}`, { cause: err });
+    }
+    server.on('tlsClientError', (err) => this.log.debug({ err: err.message }, 'TLS handshake failed'));
+    await this.listenExtra({ name: 'tls', server }, tls.port, 'mqtt.tls.port');
+  }
+
+  private async listenWebSocket(aedes: Aedes, port: number): Promise<void> {
+    const server = createHttpServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
+    });
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (socket, request) => {
+      const stream = createWebSocketStream(socket);
+      stream.on('error', (err) => this.log.debug({ err: err.message }, 'WebSocket stream error'));
+      aedes.handle(stream, request);
+    });
+    wss.on('error', (err) => this.log.error({ err }, 'WebSocket listener error'));
+    const close = () => {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+    };
+    await this.listenExtra({ name: 'websocket', server, close }, port, 'mqtt.websocket.port');
+  }
+
+  private async listenExtra(listener: ExtraListener, port: number, setting: string): Promise<void> {
+    const { server, name } = listener;
+    const host = this.options.host;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        const reason = err.code ?? err.message;
+        reject(
+          new BridgeError(
+            'ERR_LISTEN',
+            `cannot listen for MQTT ${name} on ${host}:${port} (${setting}): ${reason}`,
+            { cause: err },
+          ),
+        );
+      });
+      server.listen(port, host, () => resolve());
+    });
+    server.on('error', (err) => this.log.error({ err, listener: name }, 'MQTT listener error'));
+    this.extra.push(listener);
+    this.log.info({ host, port: portOf(server), listener: name }, `MQTT over ${name} listening`);
   }
 
   private refuse(client: Client, action: string, topic: string): void {
@@ -147,10 +248,19 @@ export class EmbeddedBroker implements Bus {
   async stop(): Promise<void> {
     const server = this.server;
     const aedes = this.aedes;
+    const extra = this.extra;
     this.server = undefined;
     this.aedes = undefined;
+    this.extra = [];
+    // Extra listeners stop accepting first; aedes.close() ends their clients, so waiting for them comes after.
+    const closed = extra.map((l) => {
+      const done = new Promise<void>((resolve) => l.server.close(() => resolve()));
+      l.close?.();
+      return done;
+    });
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await Promise.all(closed);
   }
 
   publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {

@@ -20,6 +20,39 @@ const logSchema = z
   })
   .strict();
 
+const mqttTlsSchema = z
+  .object({
+    /** Port of the MQTT-over-TLS listener; `0` picks a free port. Default `8883` (IANA's port for MQTT over TLS). */
+    port: port.default(8883),
+    /** PEM file with the server certificate (and its chain). Required. */
+    cert: z.string().min(1),
+    /** PEM file with the private key of `cert`. Required. */
+    key: z.string().min(1),
+    /** PEM file of CA certificates; when set, clients must present a certificate it signed. Default: none. */
+    ca: z.string().min(1).optional(),
+  })
+  .strict();
+
+const mqttWebSocketSchema = z
+  .object({
+    /** Port of the MQTT-over-WebSocket listener; `0` picks a free port. Default `8083`. */
+    port: port.default(8083),
+  })
+  .strict();
+
+const mqttAccountSchema = z
+  .object({
+    /** MQTT user name of an integrator or app; must not be a device id. Required. */
+    username: z.string().min(1),
+    /** `scrypt:...` from `mqtt-sms-bridge hash-password`; never a plain password. Required. */
+    password_hash: z.string().min(1),
+    /** Topic filters (`+`, `#`) this account may publish to. Default: none. */
+    publish: z.array(z.string().min(1)).default([]),
+    /** Topic filters this account may subscribe to. Default: none. */
+    subscribe: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
 const mqttSchema = z
   .object({
     /** Address the embedded broker listens on. Default `0.0.0.0`. */
@@ -28,6 +61,12 @@ const mqttSchema = z
     port: port.default(1883),
     /** Let clients connect without credentials. Default `false`; the demo config turns it on. */
     allow_anonymous: z.boolean().default(false),
+    /** MQTT over TLS on `mqtt.host`, certificates from PEM files. Default: off. */
+    tls: mqttTlsSchema.optional(),
+    /** MQTT over WebSocket (`ws://host:port`, any path) on `mqtt.host`. Default: off. */
+    websocket: mqttWebSocketSchema.optional(),
+    /** Integrator and app accounts with their own topic ACL. Default: none. */
+    accounts: z.array(mqttAccountSchema).default([]),
   })
   .strict();
 

@@ -1,4 +1,4 @@
-import type { Priority, SmsRecord, Store } from '../store/store.js';
+import type { NewSms, Priority, SmsRecord, Store } from '../store/store.js';
 
 /** One SMSC connection as the HTTP side sees it; `SmppClient` is the real one. */
 export interface LinkView {
@@ -15,6 +15,10 @@ export interface AlertView {
   rule?: string | undefined;
   device?: string | undefined;
   ref?: string | undefined;
+  /** e.g. `pump-7 overheat` */
+  label?: string | undefined;
+  /** how many messages raised it */
+  count?: number | undefined;
   openedAt?: number | undefined;
 }
 
@@ -25,20 +29,20 @@ export interface BridgeCounters {
   ruleHits: number;
   /** delivery receipts received */
   receipts: number;
-  /** receipts naming a message id the bridge never submitted */
-  unmatchedReceipts: number;
 }
 
 /** What the HTTP server reads from the rest of the bridge, passed in by the composition root. */
 export interface HttpSources {
-  store: Pick<Store, 'getSms' | 'listSms' | 'countByState' | 'enqueueSms' | 'requeueSms'>;
+  store: Pick<Store, 'getSms' | 'listSms' | 'countByState' | 'requeueSms'>;
   brokerListening: () => boolean;
   links: readonly LinkView[];
   /** SMS waiting per priority lane */
   queueDepth: () => Record<string, number>;
   counters: () => BridgeCounters;
-  /** hands committed (or requeued) SMS to the sender and announces them, as intake does */
-  onQueued: (records: SmsRecord[]) => void;
+  /** commits new SMS and hands them to the sender (the app's one path for SMS not made by intake) */
+  queue: (items: NewSms[]) => Promise<SmsRecord[]>;
+  /** hands SMS requeued in the store to the sender and announces them */
+  requeued: (records: SmsRecord[]) => void;
   /** how long a new or retried SMS may wait before it is failed as expired */
   maxAgeMs: (priority: Priority) => number;
   /** open alerts; absent until an alerts module exists */

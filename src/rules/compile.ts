@@ -10,7 +10,11 @@ import {
   groupSchema,
   ID_HINT,
   ID_PATTERN,
+  type PoliciesInput,
+  policiesSchema,
+  type RotationInput,
   type RuleInput,
+  rotationSchema,
   ruleFileSchema,
   ruleSchema,
 } from './schema.js';
@@ -42,6 +46,7 @@ interface PendingRule {
   file: string;
   condition: Condition | undefined;
   template: CompiledTemplate;
+  resolveCondition: Condition | undefined;
 }
 
 /**
@@ -65,6 +70,9 @@ class CompileState {
   readonly rulePlaces = new Map<string, Place>();
   readonly references: Reference[] = [];
   readonly pending: PendingRule[] = [];
+  readonly policies: PoliciesInput = { digest: [], caps: [], quiet_hours: [] };
+  readonly rotations = new Map<string, RotationInput>();
+  readonly rotationPlaces = new Map<string, Place>();
 
   constructor(private readonly options: CompileOptions) {}
 
@@ -82,6 +90,10 @@ class CompileState {
     }
     if (isMap(value.groups)) {
       for (const [id, raw] of Object.entries(value.groups)) this.addGroup(source, id, raw);
+    }
+    if (value.policies !== undefined) this.addPolicies(source, value.policies);
+    if (isMap(value.rotations)) {
+      for (const [id, raw] of Object.entries(value.rotations)) this.addRotation(source, id, raw);
     }
     if (Array.isArray(value.rules)) {
       value.rules.forEach((raw, i) => {
@@ -103,7 +115,7 @@ class CompileState {
       this.issues.push(source.issue([...path, 'phone'], phone.error));
       return;
     }
-    this.contacts.set(id, { id, phone: phone.phone, name: result.data.name });
+    this.contacts.set(id, { id, phone: phone.phone, name: result.data.name, pin: result.data.pin });
   }
 
   private addGroup(source: YamlSource, id: string, raw: unknown): void {
@@ -118,6 +130,32 @@ class CompileState {
     result.data.forEach((member, i) => {
       this.references.push({ source, path: [...path, i], id: member });
     });
+  }
+
+  private addPolicies(source: YamlSource, raw: unknown): void {
+    const result = validate(policiesSchema, raw, source, { at: ['policies'] });
+    if (!result.ok) {
+      this.issues.push(...result.issues);
+      return;
+    }
+    for (const kind of ['digest', 'caps', 'quiet_hours'] as const) {
+      result.data[kind].forEach((entry, i) => {
+        this.addReferences(source, ['policies', kind, i, 'to'], entry.to);
+        (this.policies[kind] as unknown[]).push(entry);
+      });
+    }
+  }
+
+  private addRotation(source: YamlSource, id: string, raw: unknown): void {
+    const path = ['rotations', id];
+    if (!this.checkId(source, path, id, 'rotation', this.rotationPlaces)) return;
+    const result = validate(rotationSchema, raw, source, { at: path });
+    if (!result.ok) {
+      this.issues.push(...result.issues);
+      return;
+    }
+    this.addReferences(source, [...path, 'weeks'], result.data.weeks);
+    this.rotations.set(id, result.data);
   }
 
   /** Records the id's place; false (with an issue) when it is malformed or already defined. */
@@ -188,6 +226,16 @@ class CompileState {
       }
     }
 
+    let resolveCondition: Condition | undefined;
+    if (typeof rule.resolve_when === 'string' && rule.resolve_when.length > 0) {
+      try {
+        resolveCondition = compileCondition(rule.resolve_when);
+      } catch (err) {
+        this.issues.push(source.issue([...path, 'resolve_when'], (err as Error).message));
+        ok = false;
+      }
+    }
+
     this.addReferences(source, [...path, 'to'], rule.to);
     if (Array.isArray(rule.escalate)) {
       rule.escalate.forEach((step, i) => {
@@ -196,7 +244,7 @@ class CompileState {
     }
 
     if (ok && result.ok && template) {
-      this.pending.push({ input: result.data, file: source.file, condition, template });
+      this.pending.push({ input: result.data, file: source.file, condition, template, resolveCondition });
     }
   }
 
@@ -218,9 +266,15 @@ class CompileState {
         this.groups.delete(id); // reported once, not again as a cycle
       }
     }
-    const known = [...this.contactPlaces.keys(), ...this.groupPlaces.keys()];
+    for (const [id, place] of this.rotationPlaces) {
+      if (this.contactPlaces.has(id) || this.groupPlaces.has(id)) {
+        this.issues.push(place.source.issue(place.path, `'${id}' is already a contact or group`, true));
+      }
+    }
+    const known = [...this.contactPlaces.keys(), ...this.groupPlaces.keys(), ...this.rotationPlaces.keys()];
     for (const ref of this.references) {
-      if (this.contactPlaces.has(ref.id) || this.groupPlaces.has(ref.id)) continue;
+      if (this.contactPlaces.has(ref.id) || this.groupPlaces.has(ref.id) || this.rotationPlaces.has(ref.id))
+        continue;
       const near = closest(ref.id, known);
       const hint = near ? ` (did you mean '${near}'?)` : '';
       this.issues.push(ref.source.issue(ref.path, `unknown contact or group '${ref.id}'${hint}`));
@@ -235,30 +289,38 @@ class CompileState {
       throw new FileIssuesError('ERR_RULE_INVALID', sortIssues(this.issues, fileOrder));
 
     const directory = new Directory(this.contacts, this.groups);
-    const entries: RuleEntry[] = this.pending.map(({ input, file, condition, template }) => ({
-      rule: {
-        id: input.id,
-        file,
-        topic: input.topic,
-        when: input.when,
-        to: input.to,
-        recipients: directory.resolve(input.to),
-        text: input.text,
-        priority: input.priority,
-        cooldownMs: input.cooldown,
-        escalate: input.escalate.map((step) => ({
-          afterMs: step.after,
-          to: step.to,
-          recipients: directory.resolve(step.to),
-        })),
-        resolveTopic: input.resolve_topic,
-        maxParts: input.max_parts,
-        enabled: input.enabled,
-      },
-      condition,
-      template,
-    }));
-    return new CompiledRuleSet(entries, directory);
+    const entries: RuleEntry[] = this.pending.map(
+      ({ input, file, condition, template, resolveCondition }) => ({
+        rule: {
+          id: input.id,
+          file,
+          topic: input.topic,
+          when: input.when,
+          to: input.to,
+          recipients: directory.resolve(input.to),
+          text: input.text,
+          priority: input.priority,
+          cooldownMs: input.cooldown,
+          escalate: input.escalate.map((step) => ({
+            afterMs: step.after,
+            to: step.to,
+            recipients: directory.resolve(step.to),
+          })),
+          resolveTopic: input.resolve_topic,
+          maxParts: input.max_parts,
+          enabled: input.enabled,
+          title: input.title,
+          resolveWhen: input.resolve_when,
+          notifyResolved: input.notify_resolved,
+          receiptTimeoutMs: input.receipt_timeout,
+          resolveAfterMs: input.resolve_after,
+        },
+        condition,
+        template,
+        resolveCondition,
+      }),
+    );
+    return new CompiledRuleSet(entries, directory, this.policies, this.rotations);
   }
 }
 

@@ -1,11 +1,11 @@
 import { deviceTopics } from '../topics.js';
 import type { Condition } from './condition.js';
 import { type Contact, Directory, type Recipient } from './recipients.js';
-import type { Priority } from './schema.js';
+import type { PoliciesInput, Priority, RotationInput } from './schema.js';
 import { type CompiledTemplate, formatTime, type TemplateView } from './template.js';
 import { TopicTrie } from './topic-trie.js';
 
-export type { Contact, Priority, Recipient };
+export type { Contact, PoliciesInput, Priority, Recipient, RotationInput };
 
 export interface Escalation {
   afterMs: number;
@@ -33,6 +33,19 @@ export interface CompiledRule {
   readonly resolveTopic: string | undefined;
   readonly maxParts: number | undefined;
   readonly enabled: boolean;
+  /** alert policy fields; undefined means the default documented in schema.ts */
+  readonly title?: string | undefined;
+  readonly resolveWhen?: string | undefined;
+  readonly notifyResolved?: boolean | undefined;
+  readonly receiptTimeoutMs?: number | undefined;
+  readonly resolveAfterMs?: number | undefined;
+}
+
+/** A message that closes the alert of (rule, device). */
+export interface Resolution {
+  rule: CompiledRule;
+  device: { id: string; name?: string | undefined } | undefined;
+  reason: 'resolve_topic' | 'resolve_when';
 }
 
 export interface RuleMatch {
@@ -73,6 +86,11 @@ export interface RuleSet {
   evaluate(topic: string, payload: Buffer, ctx: EvaluateContext): Evaluation;
   /** enabled rules whose `resolve_topic` matches `topic` */
   resolves(topic: string): CompiledRule[];
+  /** the alerts this message closes: `resolve_topic` matches, or `topic` matches and `resolve_when` holds */
+  resolutions(topic: string, payload: Buffer, ctx: EvaluateContext): Resolution[];
+  /** file-level alert policies of all files, joined */
+  readonly policies: PoliciesInput;
+  readonly rotations: ReadonlyMap<string, RotationInput>;
   /** contacts named directly or through groups, deduplicated by phone; unknown ids are skipped */
   resolveRecipients(ids: readonly string[]): Recipient[];
   /** whether `id` is a known contact or group */
@@ -87,6 +105,7 @@ export interface RuleEntry {
   rule: CompiledRule;
   condition: Condition | undefined;
   template: CompiledTemplate;
+  resolveCondition?: Condition | undefined;
 }
 
 type Json = { ok: true; value: unknown } | { ok: false };
@@ -99,6 +118,8 @@ export class CompiledRuleSet implements RuleSet {
   constructor(
     entries: readonly RuleEntry[],
     private readonly directory: Directory,
+    readonly policies: PoliciesInput = { digest: [], caps: [], quiet_hours: [] },
+    readonly rotations: ReadonlyMap<string, RotationInput> = new Map(),
   ) {
     this.rules = entries.map((e) => e.rule);
     for (const entry of entries) {
@@ -207,6 +228,28 @@ export class CompiledRuleSet implements RuleSet {
 
   resolves(topic: string): CompiledRule[] {
     return this.byResolveTopic.match(topic);
+  }
+
+  resolutions(topic: string, payload: Buffer, ctx: EvaluateContext): Resolution[] {
+    const deviceId = ctx.device?.id ?? deviceTopics.deviceIdOf(topic);
+    const device = ctx.device ?? (deviceId === undefined ? undefined : { id: deviceId });
+    const out: Resolution[] = this.byResolveTopic
+      .match(topic)
+      .map((rule) => ({ rule, device, reason: 'resolve_topic' }));
+    const withWhen = this.byTopic.match(topic).filter((e) => e.resolveCondition);
+    if (withWhen.length === 0) return out;
+    let data: unknown;
+    try {
+      data = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return out;
+    }
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) return out;
+    for (const { rule, resolveCondition } of withWhen) {
+      const result = resolveCondition!(data as Record<string, unknown>);
+      if (result.ok && result.match) out.push({ rule, device, reason: 'resolve_when' });
+    }
+    return out;
   }
 
   resolveRecipients(ids: readonly string[]): Recipient[] {

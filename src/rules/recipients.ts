@@ -5,6 +5,8 @@ export interface Contact {
   /** E.164, e.g. `+447700900001` */
   phone: string;
   name?: string | undefined;
+  /** required with SMS commands when set */
+  pin?: string | undefined;
 }
 
 export interface Recipient {

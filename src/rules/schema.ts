@@ -31,6 +31,10 @@ export const ruleFileSchema = z
     groups: z.record(z.string(), z.unknown()).default({}),
     /** The rules. Default `[]`. */
     rules: z.array(z.unknown()).default([]),
+    /** Per-recipient alert policies (digest, caps, quiet hours); lists of all files are joined. Default: none. */
+    policies: z.unknown().optional(),
+    /** Rotation id -> weekly on-call list, usable in `to` like a group. Default `{}`. */
+    rotations: z.record(z.string(), z.unknown()).default({}),
   })
   .strict();
 
@@ -40,6 +44,11 @@ export const contactSchema = z
     phone: z.string(),
     /** Shown in logs and the status page. Default: none. */
     name: z.string().min(1).optional(),
+    /** Digits this contact must add to SMS commands (`PIN 1234 PUMP-7 STOP`). Default: none (no PIN). */
+    pin: z
+      .string()
+      .regex(/^\d{4,8}$/, 'a PIN is 4 to 8 digits')
+      .optional(),
   })
   .strict();
 
@@ -79,7 +88,101 @@ export const ruleSchema = z
     max_parts: z.number().int().min(1).max(255).optional(),
     /** A disabled rule is checked but never matches. Default `true`. */
     enabled: z.boolean().default(true),
+    /** Short name in digests, ACK and resolved notices (`pump-7 overheat`). Default: the rule id. */
+    title: z.string().min(1).max(40).optional(),
+    /** Expression over the payload of a message on `topic` that resolves the alert, e.g. `temp < 80`. Default: none. */
+    resolve_when: z.string().min(1).optional(),
+    /** Send a short "resolved" SMS to everyone who was told. Default `true`. */
+    notify_resolved: z.boolean().optional(),
+    /** No delivery receipt for an SMS of the current step within this time: escalate at once. Default: none. */
+    receipt_timeout: durationSchema.optional(),
+    /** An alert with no new match for this long is closed quietly. Default `24h`. */
+    resolve_after: durationSchema.optional(),
   })
   .strict();
 
 export type RuleInput = z.output<typeof ruleSchema>;
+
+const scope = {
+  /** Contact, group or rotation ids this entry is for. Default: everyone. */
+  to: idList.optional(),
+};
+
+const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time of day like 07:00 or 22:30');
+
+export const timeZoneSchema = z.string().check((ctx) => {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: ctx.value });
+  } catch {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `expected an IANA time zone like Europe/London, got '${ctx.value}'`,
+    });
+  }
+});
+
+/** More than `max` alert SMS to one person within `window`: the rest wait and go out as one digest SMS. */
+export const digestPolicySchema = z
+  .object({
+    ...scope,
+    /** Alert SMS sent one by one per window before the digest starts. Default `3`. */
+    max: z.number().int().min(0).default(3),
+    /** Length of the window; the digest goes out this long after the first held alert. Default `10m`. */
+    window: durationSchema.default(600_000),
+  })
+  .strict();
+
+/** Alert SMS per person per hour and per day; over a cap they are dropped (and logged). */
+export const capPolicySchema = z
+  .object({
+    ...scope,
+    /** Default: no hourly cap. */
+    per_hour: z.number().int().min(1).optional(),
+    /** Default: no daily cap. */
+    per_day: z.number().int().min(1).optional(),
+    /** Critical alerts are sent even over the cap. Default `false`. */
+    critical_exceeds: z.boolean().default(false),
+  })
+  .strict();
+
+/** From `from` to `until` (local time, may span midnight) alert SMS below `override` wait until `until`. */
+export const quietHoursSchema = z
+  .object({
+    ...scope,
+    from: clock,
+    until: clock,
+    /** IANA zone of `from` and `until`. Required. */
+    time_zone: timeZoneSchema,
+    /** Alerts of this priority or higher are sent anyway. Default `critical`. */
+    override: z.enum(PRIORITIES).default('critical'),
+  })
+  .strict();
+
+export const policiesSchema = z
+  .object({
+    /** First matching entry per recipient applies. Default `[]` (no digest). */
+    digest: z.array(digestPolicySchema).default([]),
+    /** First matching entry per recipient applies. Default `[]` (no caps). */
+    caps: z.array(capPolicySchema).default([]),
+    /** First matching entry per recipient applies. Default `[]` (no quiet hours). */
+    quiet_hours: z.array(quietHoursSchema).default([]),
+  })
+  .strict();
+
+/** A weekly on-call list: `weeks[0]` from `start`, `weeks[1]` seven days later, and round again. */
+export const rotationSchema = z
+  .object({
+    /** IANA zone of `start`. Required. */
+    time_zone: timeZoneSchema,
+    /** Local date and time of the first handover, e.g. `2025-01-06 09:00`. Required. */
+    start: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}( ([01]\d|2[0-3]):[0-5]\d)?$/, 'expected a local date like 2025-01-06 09:00'),
+    /** Contact or group ids, one per week. Required. */
+    weeks: idList,
+  })
+  .strict();
+
+export type PoliciesInput = z.output<typeof policiesSchema>;
+export type RotationInput = z.output<typeof rotationSchema>;

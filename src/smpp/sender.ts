@@ -83,6 +83,7 @@ export class Sender {
   private readonly log: Logger;
   private readonly dispatches = new Set<Promise<void>>();
   private wakeTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private wakeAt = 0;
   private running = false;
   private readonly queuedIds = new Set<number>();
@@ -105,6 +106,9 @@ export class Sender {
 
   async start(): Promise<void> {
     this.running = true;
+    // While no link is bound nothing else wakes the lanes; this expires what waited too long.
+    this.sweepTimer = setInterval(() => this.pump(), 1000);
+    this.sweepTimer.unref();
     const pending = await this.options.store.pendingSms();
     if (pending.length > 0)
       this.log.info({ count: pending.length }, 'resuming SMS queued before the restart');
@@ -115,6 +119,7 @@ export class Sender {
   async stop(): Promise<void> {
     this.running = false;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     await Promise.allSettled([...this.dispatches]);
   }
 

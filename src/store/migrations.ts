@@ -55,4 +55,90 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX early_receipt_form ON early_receipt (form);
   `,
+  // inbound SMS: audit of every MO with its outcome, parts of concatenated MO until complete, and
+  // commands waiting for their result from the device
+  `
+  CREATE TABLE inbound_sms (
+    id INTEGER PRIMARY KEY,
+    received_at INTEGER NOT NULL,
+    from_number TEXT NOT NULL,
+    to_number TEXT NOT NULL,
+    text TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT,
+    device_id TEXT,
+    request_id TEXT
+  );
+  CREATE INDEX inbound_sms_dedupe ON inbound_sms (dedupe_key, received_at);
+  CREATE TABLE mo_part (
+    from_number TEXT NOT NULL,
+    ref INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    data_coding INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (from_number, ref, total, seq)
+  );
+  CREATE TABLE command_request (
+    request_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    command TEXT NOT NULL,
+    from_number TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    result_at INTEGER
+  );
+  `,
+  // alert lifecycle and policies (src/alerts)
+  `
+  CREATE TABLE alert (
+    id INTEGER PRIMARY KEY,
+    ref TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    label TEXT NOT NULL,
+    state TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    text TEXT NOT NULL,
+    opened_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    last_sent_at INTEGER,
+    count INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    next_escalation_at INTEGER,
+    receipt_due_at INTEGER,
+    acked_by TEXT,
+    acked_phone TEXT,
+    acked_at INTEGER,
+    resolved_at INTEGER,
+    resolve_reason TEXT
+  );
+  CREATE INDEX alert_live ON alert (state) WHERE state <> 'resolved';
+  CREATE TABLE alert_recipient (
+    alert_id INTEGER NOT NULL REFERENCES alert (id),
+    phone TEXT NOT NULL,
+    contact_id TEXT,
+    name TEXT,
+    step INTEGER NOT NULL,
+    sms_id INTEGER,
+    sms_state TEXT,
+    told_at INTEGER,
+    PRIMARY KEY (alert_id, phone)
+  );
+  CREATE TABLE alert_held (
+    id INTEGER PRIMARY KEY,
+    phone TEXT NOT NULL,
+    contact_id TEXT,
+    name TEXT,
+    alert_id INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    priority TEXT NOT NULL,
+    held_at INTEGER NOT NULL,
+    flush_at INTEGER NOT NULL
+  );
+  CREATE TABLE alert_sent (phone TEXT NOT NULL, at INTEGER NOT NULL);
+  CREATE INDEX alert_sent_phone ON alert_sent (phone, at);
+  `,
 ];

@@ -44,6 +44,10 @@ export interface HarnessOptions {
   connectionYaml?: string;
   /** extra YAML under `smpp:` (2 spaces), e.g. `  max_age: 1s` */
   smppYaml?: string;
+  /** a device file; none when unset */
+  devicesYaml?: string;
+  /** Default true. */
+  allowAnonymous?: boolean;
   sim?: Partial<SmscSimulatorOptions>;
   store?: (path: string) => SqliteStore;
 }
@@ -58,12 +62,15 @@ export function writeBridgeConfig(
   rules: string,
   connectionYaml = '',
   smppYaml = '',
+  devicesYaml?: string,
+  allowAnonymous = true,
 ): string {
   writeFileSync(join(dir, 'rules.yaml'), rules);
+  if (devicesYaml !== undefined) writeFileSync(join(dir, 'devices.yaml'), devicesYaml);
   const file = join(dir, 'bridge.yaml');
   writeFileSync(
     file,
-    `mqtt: { host: 127.0.0.1, port: 0, allow_anonymous: true }
+    `mqtt: { host: 127.0.0.1, port: 0, allow_anonymous: ${allowAnonymous} }
 smpp:
   connections:
     - id: main
@@ -78,7 +85,7 @@ ${connectionYaml}
 ${smppYaml}
 store: { path: ${join(dir, 'bridge.db')} }
 rules: [${join(dir, 'rules.yaml')}]
-devices: []
+devices: [${devicesYaml === undefined ? '' : join(dir, 'devices.yaml')}]
 `,
   );
   return file;
@@ -89,7 +96,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const sim = new SmscSimulator({ receipts: false, logger: silentLogger(), ...options.sim });
   const { port: smscPort } = await sim.start({ host: '127.0.0.1', port: 0 });
   const config = loadBridgeConfig(
-    writeBridgeConfig(dir, smscPort, options.rules ?? PUMP_RULES, options.connectionYaml, options.smppYaml),
+    writeBridgeConfig(
+      dir,
+      smscPort,
+      options.rules ?? PUMP_RULES,
+      options.connectionYaml,
+      options.smppYaml,
+      options.devicesYaml,
+      options.allowAnonymous,
+    ),
   );
   const dbPath = join(dir, 'bridge.db');
   const app = new App({ config, logger: silentLogger(), store: options.store?.(dbPath) });

@@ -31,7 +31,7 @@ describe('bridge config defaults', () => {
     expect(parseBridgeConfig(MINIMAL, { env: {} })).toEqual({
       base_topic: 'sms-bridge',
       log: { level: 'info', show_phone_numbers: false },
-      mqtt: { host: '0.0.0.0', port: 1883, allow_anonymous: false },
+      mqtt: { host: '0.0.0.0', port: 1883, allow_anonymous: false, accounts: [] },
       simulator: { enabled: false, host: '127.0.0.1', port: 2775, receipts: true },
       smpp: {
         connections: [
@@ -121,7 +121,7 @@ describe('bridge config defaults', () => {
 describe('the shipped config/bridge.yaml', () => {
   it('is valid and runs the demo: anonymous broker, simulator, one connection', () => {
     const config = loadBridgeConfig('config/bridge.yaml', {});
-    expect(config.mqtt).toEqual({ host: '0.0.0.0', port: 1883, allow_anonymous: true });
+    expect(config.mqtt).toEqual({ host: '0.0.0.0', port: 1883, allow_anonymous: true, accounts: [] });
     expect(config.simulator).toMatchObject({ enabled: true, port: 2775 });
     expect(config.smpp.connections).toHaveLength(1);
     expect(config.smpp.connections[0]).toMatchObject({ url: 'smpp://127.0.0.1:2775', password: 'secret' });

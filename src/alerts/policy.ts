@@ -1,0 +1,125 @@
+import type { Recipient, RuleSet } from '../rules/engine.js';
+import type { PoliciesInput, Priority } from '../rules/schema.js';
+import { DAY, HOUR, quietUntil, rotationIndex } from './clock.js';
+import { PRIORITY_RANK } from './types.js';
+
+/** Pure policy decisions: who gets an SMS now, who waits, who is capped. No I/O, no clock of its own. */
+
+type Digest = PoliciesInput['digest'][number];
+type Caps = PoliciesInput['caps'][number];
+type Quiet = PoliciesInput['quiet_hours'][number];
+
+export interface RecipientPolicies {
+  digest?: Digest | undefined;
+  caps?: Caps | undefined;
+  quiet?: Quiet | undefined;
+}
+
+export type GateDecision =
+  | { kind: 'send' }
+  | { kind: 'hold'; until: number; why: 'quiet' | 'digest' }
+  | { kind: 'drop'; why: 'cap_hour' | 'cap_day' | 'quiet' };
+
+export interface GateInput {
+  now: number;
+  priority: Priority;
+  /** `alert`: a notification (digest and caps apply); `notice`: ack and resolved notes (quiet hours only) */
+  kind: 'alert' | 'notice';
+  policies: RecipientPolicies;
+  /** when alert SMS went to this person in the last day, oldest first */
+  sent: readonly number[];
+  /** flush time of what already waits for this person, if anything does */
+  heldUntil: number | undefined;
+}
+
+export function gate(input: GateInput): GateDecision {
+  const { now, priority, policies, sent } = input;
+  const quiet = policies.quiet;
+  const quietEnd =
+    quiet && PRIORITY_RANK[priority] < PRIORITY_RANK[quiet.override] ? quietUntil(now, quiet) : undefined;
+  if (input.kind === 'notice')
+    return quietEnd === undefined ? { kind: 'send' } : { kind: 'drop', why: 'quiet' };
+  if (quietEnd !== undefined)
+    return { kind: 'hold', until: Math.max(quietEnd, input.heldUntil ?? 0), why: 'quiet' };
+  // once a digest is pending, later alerts join it so that the order is kept
+  if (input.heldUntil !== undefined) return { kind: 'hold', until: input.heldUntil, why: 'digest' };
+  const digest = policies.digest;
+  if (digest && countSince(sent, now - digest.window) >= digest.max) {
+    return { kind: 'hold', until: now + digest.window, why: 'digest' };
+  }
+  return capCheck(now, priority, policies.caps, sent);
+}
+
+/** Caps alone: for a digest that is due. */
+export function capCheck(
+  now: number,
+  priority: Priority,
+  caps: Caps | undefined,
+  sent: readonly number[],
+): GateDecision {
+  if (!caps) return { kind: 'send' };
+  const exempt = priority === 'critical' && caps.critical_exceeds;
+  if (exempt) return { kind: 'send' };
+  if (caps.per_hour !== undefined && countSince(sent, now - HOUR) >= caps.per_hour)
+    return { kind: 'drop', why: 'cap_hour' };
+  if (caps.per_day !== undefined && countSince(sent, now - DAY) >= caps.per_day)
+    return { kind: 'drop', why: 'cap_day' };
+  return { kind: 'send' };
+}
+
+function countSince(sent: readonly number[], since: number): number {
+  let n = 0;
+  for (let i = sent.length - 1; i >= 0 && sent[i]! > since; i--) n++;
+  return n;
+}
+
+/** Contacts of `ids` at `now`: rotations give this week's entry; deduplicated by phone. */
+export function recipientsAt(rules: RuleSet, ids: readonly string[], now: number): Recipient[] {
+  const expanded: string[] = [];
+  for (const id of ids) {
+    const rotation = rules.rotations.get(id);
+    if (rotation) expanded.push(rotation.weeks[rotationIndex(now, rotation)]!);
+    else expanded.push(id);
+  }
+  return rules.resolveRecipients(expanded);
+}
+
+/** Every phone an id can ever mean (all weeks of a rotation). */
+function allPhones(rules: RuleSet, ids: readonly string[]): Set<string> {
+  const expanded = ids.flatMap((id) => rules.rotations.get(id)?.weeks ?? [id]);
+  return new Set(rules.resolveRecipients(expanded).map((r) => r.phone));
+}
+
+const scopes = new WeakMap<RuleSet, Map<object, Set<string>>>();
+
+function inScope(rules: RuleSet, entry: { to?: string[] | undefined }, phone: string): boolean {
+  if (!entry.to) return true;
+  let cache = scopes.get(rules);
+  if (!cache) {
+    cache = new Map();
+    scopes.set(rules, cache);
+  }
+  let phones = cache.get(entry);
+  if (!phones) {
+    phones = allPhones(rules, entry.to);
+    cache.set(entry, phones);
+  }
+  return phones.has(phone);
+}
+
+/** The first entry of each policy list that is for this phone. */
+export function policiesFor(rules: RuleSet, phone: string): RecipientPolicies {
+  const p = rules.policies;
+  return {
+    digest: p.digest.find((e) => inScope(rules, e, phone)),
+    caps: p.caps.find((e) => inScope(rules, e, phone)),
+    quiet: p.quiet_hours.find((e) => inScope(rules, e, phone)),
+  };
+}
+
+/** Whether this phone may ACK: anyone the rule or its escalation steps could name. */
+export function mayAck(rules: RuleSet, ruleId: string, phone: string): boolean {
+  const rule = rules.rules.find((r) => r.id === ruleId);
+  if (!rule) return false;
+  return allPhones(rules, [...rule.to, ...rule.escalate.flatMap((s) => s.to)]).has(phone);
+}

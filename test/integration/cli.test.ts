@@ -1,0 +1,88 @@
+import { execFile } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Simulation, startSimulation } from '../../src/cli/simulate.js';
+import { silentLogger } from '../../src/logger.js';
+import { type Harness, startHarness, tempDir, waitFor } from '../helpers/harness.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const cli = join(root, 'dist/cli.js'); // built by `npm test` (pretest)
+
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return promisify(execFile)('node', [cli, ...args], { cwd: root }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (err: { code: number; stdout: string; stderr: string }) => err,
+  );
+}
+
+describe('mqtt-sms-bridge as a process', () => {
+  it('check passes on the shipped example files (exit 0)', async () => {
+    const result = await run(['check']);
+    expect(result.stdout).toMatch(/^ok: config\/bridge\.yaml; \d+ rule\(s\)/);
+    expect(result.code).toBe(0);
+  });
+
+  it('check fails with file:line:col and exit code 1', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'bridge.yaml');
+    writeFileSync(file, 'mqtt: { port: 99999 }\nsmpp: { connections: [] }\n');
+    const result = await run(['check', '--config', file]);
+    rmSync(dir, { recursive: true, force: true });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${file}:1:15 mqtt.port: expected a number <= 65535, got 99999`);
+    expect(result.stderr).toContain(`${file}:2:22 smpp.connections: expected at least 1 item(s), got 0`);
+  });
+});
+
+describe('simulate', () => {
+  let h: Harness | undefined;
+  let simulation: Simulation | undefined;
+  afterEach(async () => {
+    await simulation?.stop();
+    await h?.close();
+    simulation = undefined;
+    h = undefined;
+  });
+
+  it('runs an SMSC and devices whose alerts reach the bridge and become SMS', async () => {
+    h = await startHarness();
+    simulation = await startSimulation({
+      mqttUrl: h.mqttUrl,
+      devices: [{ id: 'pump-1' }, { id: 'pump-2' }],
+      intervalMs: 40,
+      alertEvery: 2,
+      smsc: { host: '127.0.0.1', port: 0, receipts: true },
+      logger: silentLogger(),
+    });
+    expect(simulation.smscPort).toBeGreaterThan(0);
+    const sim = h.sim;
+    const sms = await waitFor(() => sim.received.find((s) => /overheating/.test(s.text)), 'an overheat SMS');
+    expect(sms.text).toMatch(/^pump-[12] overheating: \d+(\.\d)?C$/);
+  });
+
+  it('answers commands with a result', async () => {
+    h = await startHarness();
+    simulation = await startSimulation({
+      mqttUrl: h.mqttUrl,
+      devices: [{ id: 'pump-1' }],
+      intervalMs: 10_000,
+      alertEvery: 6,
+      smsc: undefined,
+      logger: silentLogger(),
+    });
+    const app = await h.connect();
+    const results: unknown[] = [];
+    app.on('message', (_topic, payload) => results.push(JSON.parse(payload.toString())));
+    await app.subscribeAsync('devices/pump-1/commands/result', { qos: 1 });
+    await app.publishAsync('devices/pump-1/commands', JSON.stringify({ command: 'stop', request_id: 'r1' }), {
+      qos: 1,
+    });
+    expect(await waitFor(() => results[0], 'a command result')).toEqual({
+      request_id: 'r1',
+      ok: true,
+      message: 'pump-1: stop done',
+    });
+  });
+});
