@@ -20,6 +20,12 @@ export interface Outgoing {
 }
 
 /** Everything one operation changed, to be committed together. */
+/**
+ * A rule without `cooldown` still does not flood (guarantee 3): a device that keeps reporting the same alert
+ * gets one SMS, then a reminder every 10 minutes until it is acknowledged or resolved.
+ */
+export const DEFAULT_COOLDOWN_MS = 600_000;
+
 export class Batch {
   readonly alerts = new Set<Alert>();
   /** alerts whose state changed: one retained event each */
@@ -76,8 +82,8 @@ export class AlertBook {
       existing.text = m.render(existing.ref);
       batch.alerts.add(existing);
       if (existing.state === 'acked') return;
-      const cooling = rule.cooldownMs !== undefined && existing.lastSentAt !== null;
-      if (cooling && now - existing.lastSentAt! < rule.cooldownMs!) return;
+      const cooldown = rule.cooldownMs ?? DEFAULT_COOLDOWN_MS;
+      if (existing.lastSentAt !== null && now - existing.lastSentAt < cooldown) return;
       existing.lastSentAt = now;
       for (const r of recipientsAt(rules, rule.to, now)) this.deliver(rules, existing, r, 0, now, batch);
       return;

@@ -78,7 +78,10 @@ export const ruleSchema = z
     text: z.string().min(1),
     /** critical | high | normal | low. Default `normal`. */
     priority: z.enum(PRIORITIES).default('normal'),
-    /** No new SMS for the same rule and device within this time. Default: none. */
+    /**
+     * Repeats of the same rule and device within this time update the open alert instead of sending; after it,
+     * a reminder goes out. `0` sends on every match. Default `10m` (see `DEFAULT_COOLDOWN_MS`).
+     */
     cooldown: durationSchema.optional(),
     /** Escalation steps while the alert is not acknowledged. Default `[]`. */
     escalate: z.array(escalationSchema).default([]),

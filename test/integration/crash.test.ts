@@ -17,6 +17,7 @@ rules:
     topic: devices/+/alerts/seq
     to: [alice]
     text: "alert {{payload.n}}"
+    cooldown: 0s
 `;
 
 /** Starts the built bridge as a child process; resolves with its MQTT port once it says it started. */

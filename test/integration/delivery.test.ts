@@ -12,19 +12,23 @@ rules:
     topic: devices/+/say
     to: [alice]
     text: "{{payload}}"
+    cooldown: 0s
   - id: echo-dave
     topic: devices/+/say-dave
     to: [dave]
     text: "{{payload}}"
+    cooldown: 0s
   - id: seq
     topic: devices/+/seq
     to: [alice]
     text: "seq {{payload.seq}}"
+    cooldown: 0s
     priority: low
   - id: urgent
     topic: devices/+/urgent
     to: [alice]
     text: "URGENT {{payload.seq}}"
+    cooldown: 0s
     priority: critical
 `;
 

@@ -80,6 +80,20 @@ describe('device alert over MQTT -> rule -> outbox -> SMS over SMPP', () => {
     expect(stored.length).toBe(1);
   });
 
+  it('does not flood by default: a rule without cooldown sends one SMS for 50 repeats (guarantee 3)', async () => {
+    h = await startHarness();
+    const device = await h.connect();
+    for (let i = 0; i < 50; i++) {
+      await device.publishAsync('devices/pump-7/alerts/overheat', JSON.stringify({ temp: 100 + i }), {
+        qos: 1,
+      });
+    }
+    const sim = h.sim;
+    await waitFor(() => sim.received.length === 1, 'one SMS');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sim.received.map((s) => s.text)).toEqual(['pump-7 overheating: 100C']);
+  });
+
   it('keeps a queued SMS while the SMSC is away and sends it when it comes back', async () => {
     h = await startHarness();
     const { sim, smscPort } = h;

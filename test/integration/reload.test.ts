@@ -23,13 +23,14 @@ describe('hot reload of rules', () => {
     const reloaded = once(h.app.reloader, 'reloaded');
     writeFileSync(join(h.dir, 'rules.yaml'), PUMP_RULES.replace('overheating: ', 'TOO HOT: '));
     await reloaded;
-    await device.publishAsync('devices/pump-7/alerts/overheat', overheat, { qos: 1 });
+    // another device: the same one would be inside the default cooldown
+    await device.publishAsync('devices/pump-9/alerts/overheat', overheat, { qos: 1 });
     const sim = h.sim;
     const texts = await waitFor(
       () => sim.received.length >= 2 && sim.received.map((s) => s.text),
       'both SMS',
     );
-    expect(texts).toEqual(['pump-7 overheating: 95C', 'pump-7 TOO HOT: 95C']);
+    expect(texts).toEqual(['pump-7 overheating: 95C', 'pump-9 TOO HOT: 95C']);
     expect(closed).toBe(0);
     expect(device.connected).toBe(true);
   });
