@@ -271,6 +271,8 @@ export class App {
       await this.startService('alerts', this.alerts);
       await this.startService('broker', this.broker);
       await this.startService('inbound', this.inbound);
+      if (this.simulator)
+        await this.broker.subscribe(this.topics.simulatorMo, (m) => this.injectDemoMo(m.payload));
       await this.startService('reloader', this.reloader);
       if (this.http) await this.startService('http', this.http);
       await this.broker.publish(this.topics.state, 'online', { qos: 1, retain: true });
@@ -282,6 +284,26 @@ export class App {
       await this.stop();
       throw err;
     }
+  }
+
+  /** The demo's field worker: an SMS "typed" on a phone, injected through the built-in simulator. */
+  private injectDemoMo(payload: Buffer): void {
+    let mo: { from?: unknown; text?: unknown; to?: unknown };
+    try {
+      mo = JSON.parse(payload.toString('utf8'));
+    } catch {
+      mo = {};
+    }
+    if (typeof mo.from !== 'string' || typeof mo.text !== 'string') {
+      this.log.warn(`${this.topics.simulatorMo} expects {"from":"+447700900001","text":"PUMP-7 STOP"}`);
+      return;
+    }
+    const to = typeof mo.to === 'string' ? mo.to : 'BRIDGE';
+    this.simulator
+      ?.injectMo({ from: mo.from.replace(/^\+/, ''), to, text: mo.text })
+      .catch((err: unknown) => {
+        this.log.warn({ err }, 'simulated SMS not delivered (is the bridge bound to its simulator?)');
+      });
   }
 
   private async startService(name: string, service: { start(): Promise<void>; stop(): Promise<void> }) {

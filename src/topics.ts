@@ -5,6 +5,8 @@ export interface Topics {
   smsInbound: string;
   alert(alertId: string | number): string;
   requestSmsSend: string;
+  /** demo only, with the built-in simulator: `{"from","text"}` here arrives as an SMS from that phone */
+  simulatorMo: string;
   responseSmsSend: string;
 }
 
@@ -15,6 +17,7 @@ export function createTopics(base = 'sms-bridge'): Topics {
     smsInbound: `${base}/sms/inbound`,
     alert: (alertId) => `${base}/alerts/${alertId}`,
     requestSmsSend: `${base}/request/sms/send`,
+    simulatorMo: `${base}/simulator/mo`,
     responseSmsSend: `${base}/response/sms/send`,
   };
 }

@@ -12,13 +12,13 @@ describe('loadRuleFiles', () => {
       when: 'temp > 90',
       priority: 'critical',
     });
-    expect(overheat.text).toBe('{{device.name}} overheating: {{payload.temp}}C');
+    expect(overheat.text).toBe('{{device.name}} overheating: {{payload.temp}}C. Reply ACK {{alert.ref}}');
     expect(overheat.recipients.length).toBeGreaterThan(0);
     const { matches } = rules.evaluate('devices/pump-7/alerts/overheat', Buffer.from('{"temp":95}'), {
       device: { id: 'pump-7', name: 'Pump 7' },
       now: new Date(0),
     });
-    expect(matches.map((m) => m.text)).toEqual(['Pump 7 overheating: 95C']);
+    expect(matches.map((m) => m.render('42'))).toEqual(['Pump 7 overheating: 95C. Reply ACK 42']);
   });
 
   it('merges the files a glob matches, relative to cwd, skipping dotfiles', () => {
