@@ -146,8 +146,25 @@ const connectionSchema = z
     priority: z.number().int().default(0),
     /** Destination prefixes this connection serves, e.g. `["+44"]`; empty means all. Default `[]`. */
     routes: z.array(z.string().regex(/^\+?\d+$/, 'expected a number prefix like +44')).default([]),
+    /**
+     * How text longer than one SMS goes out: `udh8` (UDH concatenation, 8-bit reference, 153 septets a part),
+     * `udh16` (16-bit reference, 152), or `message_payload` (whole text in one submit_sm's TLV; the SMSC
+     * splits it). Default `udh8`.
+     */
+    long_text: z.enum(['udh8', 'udh16', 'message_payload']).default('udh8'),
   })
   .strict()
+  .superRefine((c, ctx) => {
+    // SMPP 3.3 §5 knows bind_transmitter and bind_receiver only.
+    if (c.interface_version === 0x33 && c.bind_mode === 'transceiver') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bind_mode'],
+        message:
+          'SMPP 3.3 (interface_version 0x33) has no bind_transceiver: use bind_mode: transmitter_receiver',
+      });
+    }
+  })
   .transform((c) => {
     const alphanumeric = !/^\+?\d+$/.test(c.source_addr);
     return {

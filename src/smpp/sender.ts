@@ -2,8 +2,8 @@ import { isBridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { PRIORITIES, type SmsRecord, type Store } from '../store/store.js';
 import type { SmppLink, SubmitParams } from './link.js';
+import { type LongText, type Plan, planSms, type Submit } from './plan.js';
 import { normaliseMessageId } from './receipt.js';
-import { type SmsPart, splitSms } from './segment.js';
 import { classifyStatus, statusName } from './status.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -22,10 +22,8 @@ export interface SenderConnectionOptions {
   sourceAddrTon: number;
   sourceAddrNpi: number;
   registeredDelivery: boolean;
-  /** UDH concatenation with 8-bit (0x00) or 16-bit (0x08) references */
-  iei: 0x00 | 0x08;
-  /** send long text whole in the message_payload TLV instead of UDH parts */
-  messagePayload: boolean;
+  /** UDH concatenation with 8-bit or 16-bit references, or the whole text in message_payload */
+  longText: LongText;
 }
 
 export interface SenderOptions {
@@ -43,9 +41,9 @@ export interface SenderOptions {
 
 interface Job {
   sms: SmsRecord;
-  parts?: SmsPart[];
-  truncated?: boolean;
-  /** parts the SMSC already accepted, by part number: a retry sends only the rest */
+  /** how it goes out; made again for a connection of another `longText` while nothing is accepted */
+  plan?: Plan;
+  /** submits the SMSC already accepted, by part number: a retry sends only the rest */
   accepted: Map<number, string>;
   attempts: number;
 }
@@ -58,7 +56,7 @@ interface Connection {
   throttleStreak: number;
 }
 
-type Pick = { connection: Connection } | { waitMs: number } | { none: true };
+type Pick = { connection: Connection; submits: Submit[] } | { waitMs: number } | { none: true };
 
 const PRIORITY_FLAG = { critical: 3, high: 1, normal: 0, low: 0 } as const;
 
@@ -152,15 +150,19 @@ export class Sender {
           );
           continue;
         }
-        if (!this.prepare(job)) {
+        let pick: Pick;
+        try {
+          pick = this.pick(job, now);
+        } catch (err) {
           lane.shift();
+          const code = isBridgeError(err) ? err.code : 'ERR_SMS_REJECTED';
+          const reason = `${code}: ${(err as Error).message}`;
+          this.finish(job, this.options.store.markFailed(job.sms.id, 'failed', null, reason));
           continue;
         }
-        const remaining = job.parts!.filter((p) => !job.accepted.has(p.partNumber));
-        const pick = this.pick(job.sms.to, remaining.length, now);
         if ('connection' in pick) {
           lane.shift();
-          this.dispatch(pick.connection, job, remaining);
+          this.dispatch(pick.connection, job, pick.submits);
           continue;
         }
         // Strict priority: nothing from a lower lane overtakes a blocked head, unless no link can serve it.
@@ -173,37 +175,25 @@ export class Sender {
     }
   }
 
-  private prepare(job: Job): boolean {
-    if (job.parts) return true;
-    const iei = this.connections[0]?.options.iei ?? 0x00;
+  /** The job's plan for a connection's way of sending long text; undefined when it cannot switch. */
+  private planFor(job: Job, c: Connection): Plan | undefined {
+    const mode = c.options.longText;
+    if (job.plan?.mode === mode) return job.plan;
+    if (job.plan && job.accepted.size > 0) return undefined; // half sent one way: finish it that way
     this.reference = (this.reference + 1) & 0xffff;
-    try {
-      const split = splitSms(job.sms.text, {
-        maxParts: job.sms.maxParts ?? this.options.maxParts,
-        iei,
-        reference: iei === 0x00 ? this.reference & 0xff : this.reference,
-        onOverflow: 'truncate',
-      });
-      job.parts = split.parts;
-      job.truncated = split.truncated;
-      if (split.truncated) {
-        this.log.warn(
-          { sms_id: job.sms.id, units: split.units, max_parts: job.sms.maxParts ?? this.options.maxParts },
-          'SMS text longer than max_parts allows; truncated with an ellipsis',
-        );
-      }
-      return true;
-    } catch (err) {
-      const code = isBridgeError(err) ? err.code : 'ERR_SMS_REJECTED';
-      this.finish(
-        job,
-        this.options.store.markFailed(job.sms.id, 'failed', null, `${code}: ${(err as Error).message}`),
+    const maxParts = job.sms.maxParts ?? this.options.maxParts;
+    job.plan = planSms(job.sms.text, mode, maxParts, this.reference);
+    if (job.plan.truncated) {
+      this.log.warn(
+        { sms_id: job.sms.id, units: job.plan.units, max_parts: maxParts },
+        'SMS text longer than max_parts allows; truncated with an ellipsis',
       );
-      return false;
     }
+    return job.plan;
   }
 
-  private pick(to: string, parts: number, now: number): Pick {
+  private pick(job: Job, now: number): Pick {
+    const to = job.sms.to;
     const routed = this.connections.filter((c) => c.options.routes.some((r) => to.startsWith(r)));
     const candidates =
       routed.length > 0 ? routed : this.connections.filter((c) => c.options.routes.length === 0);
@@ -214,15 +204,20 @@ export class Sender {
         waitMs = Math.min(waitMs, c.pausedUntil - now);
         continue;
       }
-      if (c.inflight + parts > Math.max(c.options.window, parts)) {
+      const plan = this.planFor(job, c);
+      if (!plan) continue;
+      const submits = plan.submits.filter((p) => !job.accepted.has(p.key));
+      if (c.inflight + submits.length > Math.max(c.options.window, submits.length)) {
         waitMs = Math.min(waitMs, 1000);
         continue;
       }
-      if (!c.bucket.tryTake(parts, now)) {
-        waitMs = Math.min(waitMs, c.bucket.waitMs(parts, now));
+      // parts on the air, not PDUs: a message_payload submit costs as many tokens as its segments
+      const tokens = plan.mode === 'message_payload' ? plan.segments : submits.length;
+      if (!c.bucket.tryTake(tokens, now)) {
+        waitMs = Math.min(waitMs, c.bucket.waitMs(tokens, now));
         continue;
       }
-      return { connection: c };
+      return { connection: c, submits };
     }
     return waitMs === Number.POSITIVE_INFINITY ? { none: true } : { waitMs };
   }
@@ -241,7 +236,7 @@ export class Sender {
     );
   }
 
-  private submitParams(c: Connection, job: Job, part: SmsPart): SubmitParams {
+  private submitParams(c: Connection, job: Job, part: Submit): SubmitParams {
     const o = c.options;
     const registered = job.sms.registeredDelivery ?? o.registeredDelivery;
     return {
@@ -254,13 +249,14 @@ export class Sender {
       dataCoding: part.dataCoding,
       esmClass: part.udhi ? 0x40 : 0x00, // SMPP 3.4 §5.2.12 UDHI
       shortMessage: part.shortMessage,
+      ...(part.messagePayload ? { messagePayload: part.messagePayload } : {}),
       registeredDelivery: registered ? 1 : 0,
       priorityFlag: PRIORITY_FLAG[job.sms.priority],
       validityPeriod: relativeValidity(job.sms.expiresAt - Date.now()),
     };
   }
 
-  private dispatch(c: Connection, job: Job, parts: SmsPart[]): void {
+  private dispatch(c: Connection, job: Job, parts: Submit[]): void {
     c.inflight += parts.length;
     const run = this.runDispatch(c, job, parts).finally(() => {
       c.inflight -= parts.length;
@@ -270,7 +266,7 @@ export class Sender {
     this.dispatches.add(run);
   }
 
-  private async runDispatch(c: Connection, job: Job, parts: SmsPart[]): Promise<void> {
+  private async runDispatch(c: Connection, job: Job, parts: Submit[]): Promise<void> {
     const results = await Promise.allSettled(
       parts.map((p) => c.options.link.submit(this.submitParams(c, job, p))),
     );
@@ -285,7 +281,7 @@ export class Sender {
       }
       const status = result.value.commandStatus;
       const kind = classifyStatus(status);
-      if (kind === 'ok') job.accepted.set(part.partNumber, result.value.messageId);
+      if (kind === 'ok') job.accepted.set(part.key, result.value.messageId);
       else if (kind === 'throttled') throttled = true;
       else if (kind === 'permanent') permanent = status;
       else transient = `${statusName(status)} (0x${status.toString(16)})`;
@@ -297,7 +293,7 @@ export class Sender {
       this.finish(job, this.options.store.markFailed(id, 'failed', permanent, reason));
       return;
     }
-    if (job.accepted.size === job.parts!.length) {
+    if (job.accepted.size === job.plan!.submits.length) {
       c.throttleStreak = 0;
       if (c.bucket.currentRate < c.bucket.maxRate) c.bucket.setRate(c.bucket.currentRate * 1.1 + 1);
       const submitted = [...job.accepted].map(([seq, messageId]) => ({
@@ -306,7 +302,7 @@ export class Sender {
         idForms: normaliseMessageId(messageId),
       }));
       this.finish(job, this.options.store.markSubmitted(id, c.options.id, submitted), {
-        truncated: job.truncated,
+        truncated: job.plan!.truncated,
       });
       return;
     }

@@ -68,6 +68,55 @@ describe('delivery engine', () => {
     expect(sms.partsDelivered).toBe(3);
   });
 
+  it('sends long text whole in message_payload on a connection that asks for it', async () => {
+    h = await startHarness({ rules: LONG_RULES, connectionYaml: '      long_text: message_payload' });
+    const text = `Pump 7 report: ${'all values nominal; '.repeat(20)}`.trim();
+    const device = await h.connect();
+    await device.publishAsync('devices/pump-7/say', text, { qos: 1 });
+    const sim = h.sim;
+    const sms = await waitFor(() => sim.received[0], 'one submit_sm');
+    expect(sms.messagePayload).toBeDefined();
+    expect(sms.text).toBe(text);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sim.received).toHaveLength(1);
+  });
+
+  it('uses 16-bit concatenation references on a connection set to udh16', async () => {
+    h = await startHarness({ rules: LONG_RULES, connectionYaml: '      long_text: udh16' });
+    const device = await h.connect();
+    await device.publishAsync('devices/pump-7/say', 'w'.repeat(200), { qos: 1 });
+    const sim = h.sim;
+    await waitFor(() => sim.received.length === 2, 'two parts');
+    expect(sim.received.map((s) => s.udh?.[1])).toEqual([0x08, 0x08]);
+  });
+
+  it('routes by destination prefix', async () => {
+    const france = new SmscSimulator({ receipts: false, logger: silentLogger() });
+    extra.push(france);
+    const { port } = await france.start({ host: '127.0.0.1', port: 0 });
+    h = await startHarness({
+      rules: `${LONG_RULES}
+  - id: to-paris
+    topic: devices/+/paris
+    to: [pierre]
+    text: "{{payload}}"
+    cooldown: 0s
+`.replace('contacts:\n', 'contacts:\n  pierre: { phone: "+33612345678" }\n'),
+      connectionYaml: `    - id: france
+      url: "smpp://127.0.0.1:${port}"
+      system_id: bridge
+      routes: ["33"]
+      reconnect: { initial: 50ms, max: 500ms }`,
+    });
+    await waitFor(() => h!.app.links.every((l) => l.bound), 'both bound');
+    const device = await h.connect();
+    await device.publishAsync('devices/pump-7/paris', 'bonjour', { qos: 1 });
+    await device.publishAsync('devices/pump-7/say', 'hello', { qos: 1 });
+    await waitFor(() => france.received.length === 1 && h!.sim.received.length === 1, 'one each');
+    expect(france.received[0]).toMatchObject({ to: '+33612345678', text: 'bonjour' });
+    expect(h.sim.received[0]).toMatchObject({ to: '+447700900001', text: 'hello' });
+  });
+
   it('fails an SMS the SMSC rejects permanently, with the code and its name', async () => {
     h = await startHarness({ rules: LONG_RULES, sim: { failDestinations: { '+447700900009': 0x0b } } });
     const device = await h.connect();

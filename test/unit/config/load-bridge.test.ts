@@ -53,6 +53,7 @@ describe('bridge config defaults', () => {
             registered_delivery: true,
             priority: 0,
             routes: [],
+            long_text: 'udh8',
           },
         ],
         max_parts: 4,
@@ -198,6 +199,16 @@ describe('bridge config errors', () => {
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({ line: 6, path });
     expect(issues[0]?.message).toMatch(message);
+  });
+
+  it('rejects SMPP 3.3 with a transceiver bind, which 3.3 does not have, at bind_mode', () => {
+    const issues = issuesOf(() =>
+      parseBridgeConfig(`${MINIMAL}      interface_version: 0x33\n      bind_mode: transceiver\n`, {
+        env: {},
+      }),
+    );
+    expect(issues).toEqual([expect.objectContaining({ line: 7, path: 'smpp.connections.0.bind_mode' })]);
+    expect(issues[0]?.message).toMatch(/transmitter_receiver/);
   });
 
   it('rejects a second connection with the same id, at that id', () => {
