@@ -61,6 +61,7 @@ export class InboundService {
   private readonly log: Logger;
   private readonly telemetry = new Map<string, Telemetry>();
   private readonly replies = new Map<string, number[]>();
+  private readonly inFlight = new Map<string, Promise<void>>();
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: InboundOptions) {
@@ -143,9 +144,24 @@ export class InboundService {
     };
   }
 
-  async process(from: string, to: string, text: string): Promise<void> {
-    const now = Date.now();
+  /**
+   * One SMS at a time per (sender, text): a re-delivery that arrives while the first copy is still being
+   * handled waits for it and is then seen as the duplicate it is.
+   */
+  process(from: string, to: string, text: string): Promise<void> {
     const dedupeKey = createHash('sha1').update(`${from}\n${text.trim().toLowerCase()}`).digest('hex');
+    const before = this.inFlight.get(dedupeKey) ?? Promise.resolve();
+    const run = before.then(() => this.processOnce(from, to, text, dedupeKey));
+    const settled = run.catch(() => undefined);
+    this.inFlight.set(dedupeKey, settled);
+    void settled.then(() => {
+      if (this.inFlight.get(dedupeKey) === settled) this.inFlight.delete(dedupeKey);
+    });
+    return run;
+  }
+
+  private async processOnce(from: string, to: string, text: string, dedupeKey: string): Promise<void> {
+    const now = Date.now();
     const { store } = this.options;
     const log = this.log.child({ from });
     if (await store.seen(dedupeKey, now - (this.options.dedupeWindowMs ?? 120_000))) {

@@ -131,6 +131,16 @@ describe('field staff command devices by SMS', () => {
     expect(commands).toHaveLength(1);
   });
 
+  it('runs once when the SMSC delivers the same SMS twice at the same moment', async () => {
+    await Promise.all([
+      h.sim.injectMo({ from: ALICE, to: 'BRIDGE', text: 'pump-7 setpoint 33' }),
+      h.sim.injectMo({ from: ALICE, to: 'BRIDGE', text: 'pump-7 setpoint 33' }),
+    ]);
+    await waitFor(() => commands.length >= 1, 'first command');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(commands).toHaveLength(1);
+  });
+
   it('reassembles a 3-part UCS2 MO that arrives out of order', async () => {
     const text = 'pump-9 setpoint 42';
     const body = encodeUcs2(`${text}`);
