@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -108,7 +109,10 @@ describe('crash safety (guarantee 2)', () => {
     for (const s of sim.received) counts.set(s.text, (counts.get(s.text) ?? 0) + 1);
     const duplicates = [...counts.values()].reduce((sum, c) => sum + (c - 1), 0);
     expect(duplicates).toBeLessThanOrEqual(10);
+    // SIGTERM: stop intake, finish in-flight submits, unbind, close the store, exit 0
     second.child.kill('SIGTERM');
-    await new Promise((r) => second.child.once('exit', r));
+    const [code] = (await once(second.child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(sim.boundSessions()).toEqual([]);
   }, 60_000);
 });
