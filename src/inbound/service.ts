@@ -5,11 +5,12 @@ import type { Logger } from '../logger.js';
 import type { RuleSet } from '../rules/engine.js';
 import { decodeText } from '../smpp/encoding.js';
 import type { InboundPdu } from '../smpp/link.js';
-import { parseUdh } from '../smpp/segment.js';
+import { parseUdh } from '../smpp/reassemble.js';
 import type { MoPartRecord, SqliteInboundStore } from '../store/inbound-store.js';
 import type { NewSms } from '../store/store.js';
 import { deviceTopics, type Topics } from '../topics.js';
-import { type AuthorizeContext, type Decision, decide, oneSms } from './authorize.js';
+import { type AuthorizeContext, type Decision, decide } from './authorize.js';
+import { oneSms } from './replies.js';
 
 export interface InboundOptions {
   store: SqliteInboundStore;

@@ -1,7 +1,7 @@
 import type smpp from 'smpp';
 import { decodeText, gsmSeptets } from '../smpp/encoding.js';
 import { messageBytes } from '../smpp/raw-pdu.js';
-import { parseUdh } from '../smpp/segment.js';
+import { parseUdh } from '../smpp/reassemble.js';
 import type { ReceivedSms } from './smsc-types.js';
 
 /** SMPP 3.4 §5.2.25 message_state by the receipt's `stat:` word. */

@@ -1,5 +1,6 @@
 import { decodeText } from './encoding.js';
-import { messagePayload, parseUdh, splitSms } from './segment.js';
+import { parseUdh } from './reassemble.js';
+import { messagePayload, splitSms } from './segment.js';
 
 /** How a connection sends text longer than one SMS. */
 export type LongText = 'udh8' | 'udh16' | 'message_payload';

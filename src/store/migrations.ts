@@ -1,3 +1,5 @@
+import type Database from 'better-sqlite3';
+
 /** Ordered schema migrations; `PRAGMA user_version` records how many have run. */
 export const MIGRATIONS: string[] = [
   `
@@ -142,3 +144,14 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX alert_sent_phone ON alert_sent (phone, at);
   `,
 ];
+
+/** Runs the migrations this database has not seen, each in its own transaction. */
+export function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let i = version; i < MIGRATIONS.length; i++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[i]!);
+      db.pragma(`user_version = ${i + 1}`);
+    })();
+  }
+}

@@ -2,10 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BridgeError } from '../errors.js';
-import { MIGRATIONS } from './migrations.js';
+import { migrate } from './migrations.js';
+import { type SmsRow, toRecord } from './sms-row.js';
 import type {
   NewSms,
-  Priority,
   ReceiptResult,
   ReceiptUpdate,
   SmsQuery,
@@ -21,56 +21,6 @@ export interface SqliteStoreOptions {
   path: string;
   /** `full` survives power loss; `normal` survives a process crash (WAL). Default `full`. */
   synchronous?: 'full' | 'normal';
-}
-
-interface SmsRow {
-  id: number;
-  created_at: number;
-  updated_at: number;
-  to_number: string;
-  text: string;
-  priority: string;
-  source: string;
-  rule_id: string | null;
-  device_id: string | null;
-  alert_ref: string | null;
-  expires_at: number;
-  max_parts: number | null;
-  registered_delivery: number | null;
-  state: string;
-  attempts: number;
-  connection_id: string | null;
-  error_code: number | null;
-  error: string | null;
-  parts_total: number;
-  parts_delivered: number;
-  parts_failed: number;
-}
-
-function toRecord(row: SmsRow): SmsRecord {
-  return {
-    id: row.id,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    to: row.to_number,
-    text: row.text,
-    priority: row.priority as Priority,
-    source: row.source,
-    ruleId: row.rule_id ?? undefined,
-    deviceId: row.device_id ?? undefined,
-    alertRef: row.alert_ref ?? undefined,
-    expiresAt: row.expires_at,
-    maxParts: row.max_parts ?? undefined,
-    registeredDelivery: row.registered_delivery === null ? undefined : row.registered_delivery === 1,
-    state: row.state as SmsState,
-    attempts: row.attempts,
-    connectionId: row.connection_id,
-    errorCode: row.error_code,
-    error: row.error,
-    partsTotal: row.parts_total,
-    partsDelivered: row.parts_delivered,
-    partsFailed: row.parts_failed,
-  };
 }
 
 export class SqliteStore implements Store {
@@ -89,7 +39,7 @@ export class SqliteStore implements Store {
       db.pragma(`synchronous = ${this.options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
-      this.migrate(db);
+      migrate(db);
       this.db = db;
       this.writes = new WriteBatcher(db);
       this.stmts = this.prepare(db);
@@ -121,16 +71,6 @@ export class SqliteStore implements Store {
   write<T>(run: () => T): Promise<T> {
     if (!this.writes) return Promise.reject(new BridgeError('ERR_STORE', 'the store is not open'));
     return this.writes.submit(run);
-  }
-
-  private migrate(db: Database.Database): void {
-    const version = db.pragma('user_version', { simple: true }) as number;
-    for (let i = version; i < MIGRATIONS.length; i++) {
-      db.transaction(() => {
-        db.exec(MIGRATIONS[i]!);
-        db.pragma(`user_version = ${i + 1}`);
-      })();
-    }
   }
 
   private prepare(db: Database.Database) {

@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadDeviceFiles } from '../../../src/devices/registry.js';
-import {
-  type AuthorizeContext,
-  authorize,
-  decide,
-  helpText,
-  oneSms,
-} from '../../../src/inbound/authorize.js';
+import { type AuthorizeContext, authorize, decide } from '../../../src/inbound/authorize.js';
 import { parseSms } from '../../../src/inbound/parse.js';
+import { helpText, oneSms } from '../../../src/inbound/replies.js';
 import { encodeText } from '../../../src/smpp/encoding.js';
 
 const HASH = 'scrypt:1024:8:1:y5yF+yUvAyRhWsCqIs2YfQ==:nnGGQ6fJIX39da852iNIQh2LEn6HeMTYoD7Ud7C5uHA=';

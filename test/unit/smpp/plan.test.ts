@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeText } from '../../../src/smpp/encoding.js';
 import { planSms } from '../../../src/smpp/plan.js';
-import { parseUdh } from '../../../src/smpp/segment.js';
+import { parseUdh } from '../../../src/smpp/reassemble.js';
 
 describe('planSms', () => {
   it.each([

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type MoPart, parseUdh, Reassembler, splitSms } from '../../../src/smpp/segment.js';
+import { type MoPart, parseUdh, Reassembler } from '../../../src/smpp/reassemble.js';
+import { splitSms } from '../../../src/smpp/segment.js';
 
 describe('parseUdh', () => {
   it.each([

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isBridgeError } from '../../../src/errors.js';
 import { decodeText } from '../../../src/smpp/encoding.js';
-import { messagePayload, parseUdh, type SmsPart, splitSms } from '../../../src/smpp/segment.js';
+import { parseUdh } from '../../../src/smpp/reassemble.js';
+import { messagePayload, type SmsPart, splitSms } from '../../../src/smpp/segment.js';
 
 const GSM_ALPHABET = [
   ...'@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?',
