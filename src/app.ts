@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { AlertEngine } from './alerts/alert-engine.js';
 import { SmsSendApi } from './api/sms-send.js';
 import type { BusMessage } from './broker/bus.js';
@@ -20,6 +21,18 @@ import { SqliteInboundStore } from './store/inbound-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { NewSms, SmsRecord } from './store/store.js';
 import { createTopics, type Topics } from './topics.js';
+
+/** A file a setting names, or one clear error naming the setting. */
+function readSetting(path: string, setting: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new BridgeError(
+      'ERR_CONFIG_READ',
+      `cannot read ${setting}: ${path} (${(err as NodeJS.ErrnoException).code})`,
+    );
+  }
+}
 
 export interface AppOptions {
   config: BridgeConfig;
@@ -91,6 +104,13 @@ export class App {
             responseTimeoutMs: c.response_timeout,
             reconnectInitialMs: c.reconnect.initial,
             reconnectMaxMs: c.reconnect.max,
+            tls: c.tls && {
+              ca:
+                c.tls.ca === undefined
+                  ? undefined
+                  : readSetting(c.tls.ca, `smpp.connections[${c.id}].tls.ca`),
+              rejectUnauthorized: c.tls.reject_unauthorized,
+            },
           },
           logger,
         ),

@@ -152,6 +152,16 @@ const connectionSchema = z
      * splits it). Default `udh8`.
      */
     long_text: z.enum(['udh8', 'udh16', 'message_payload']).default('udh8'),
+    /** For `ssmpp://`: trust this CA (PEM file) and whether to check the SMSC's certificate. Default: system CAs, checked. */
+    tls: z
+      .object({
+        /** PEM file of the CA that signed the SMSC's certificate. Default: the system's CAs. */
+        ca: z.string().min(1).optional(),
+        /** Refuse an SMSC whose certificate does not verify. Default `true`. */
+        reject_unauthorized: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

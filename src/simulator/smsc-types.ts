@@ -19,6 +19,8 @@ export interface SmscSimulatorOptions {
   tps?: number;
   /** command_status per destination (`+447700900009` or `447700900009`). */
   failDestinations?: Record<string, number>;
+  /** Serve SMPP over TLS (`ssmpp://`) with this PEM key and certificate. Default: plain TCP. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
   logger: Logger;
 }
 

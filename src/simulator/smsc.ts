@@ -57,7 +57,11 @@ export class SmscSimulator extends EventEmitter<SimulatorEvents> {
   /** Listens (port 0: any free port). Starting again after stop() on the same port works. */
   start(listen: { host?: string; port?: number } = {}): Promise<{ port: number }> {
     if (this.server) return Promise.reject(new Error('SMSC simulator already started'));
-    const server = smpp.createServer({}, (session) => this.onSession(session));
+    const tls = this.options.tls;
+    // smpp.createServer serves TLS (ssmpp://) when given a key and certificate
+    const server = smpp.createServer(tls ? { key: tls.key, cert: tls.cert } : {}, (session) =>
+      this.onSession(session),
+    );
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', (err: Error) => {
