@@ -35,6 +35,7 @@ export class AlertEngine {
   private readonly db: AlertStore;
   private book: AlertBook | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private timerAt = 0;
   private ticking = false;
   private readonly pending = new Set<Promise<unknown>>();
 
@@ -77,7 +78,7 @@ export class AlertEngine {
       // a message that both matches and resolves a rule resolves it
       if (!resolved.has(`${m.rule.id}\u0000${m.device?.id ?? ''}`)) book.match(rules, m, at, batch);
     }
-    this.arm();
+    this.armSooner(batch.alerts);
     return this.commit(batch, at);
   }
 
@@ -123,7 +124,7 @@ export class AlertEngine {
     for (const r of alert.recipients.values()) {
       if (r.toldAt !== null && r.phone !== byPhone) book.notice(rules, alert, r.phone, text, now, batch);
     }
-    this.arm();
+    this.armSooner([alert]);
     const records = await this.commit(batch, now);
     this.options.onQueued(records);
     this.log.info({ alert: alert.id, ref: alert.ref, by: who }, 'alert acked');
@@ -144,7 +145,7 @@ export class AlertEngine {
     const now = Date.now();
     this.book.smsStatus(this.options.rules(), sms.id, sms.state, now, batch);
     if (batch.alerts.size === 0) return;
-    this.arm();
+    this.armSooner(batch.alerts);
     this.background(this.commit(batch, now).then((records) => this.options.onQueued(records)));
   }
 
@@ -225,10 +226,24 @@ export class AlertEngine {
   /** One timer for the earliest due work of every alert and every held SMS. */
   private arm(): void {
     if (!this.book || this.ticking) return;
+    this.setTimer(this.book.due(this.options.rules()));
+  }
+
+  /**
+   * After a change to a few alerts, the timer only needs to come sooner, never later: a tick that finds
+   * nothing to do re-arms from every alert. Keeps each message O(alerts it touched), not O(open alerts).
+   */
+  private armSooner(alerts: Iterable<Alert>): void {
+    if (!this.book || this.ticking) return;
+    const due = this.book.due(this.options.rules(), alerts);
+    if (due !== undefined && (this.timer === undefined || due < this.timerAt)) this.setTimer(due);
+  }
+
+  private setTimer(due: number | undefined): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const due = this.book.due(this.options.rules());
     if (due === undefined) return;
+    this.timerAt = due;
     const delay = Math.min(DAY, Math.max(0, due - Date.now()));
     this.timer = setTimeout(() => this.tick(), delay);
     this.timer.unref?.();

@@ -3,6 +3,8 @@ import type { Priority } from '../rules/schema.js';
 import { DAY } from './clock.js';
 import type { Alert, AlertRecipient, AlertState, Held } from './types.js';
 
+type Statement = Database.Statement;
+
 /** What the alert engine needs of the SQLite store: its database and group-committed writes. */
 export interface AlertDatabase {
   readonly database: Database.Database;
@@ -44,7 +46,25 @@ interface AlertRow {
 
 /** SQL of the alert tables (migration in store/migrations.ts). Only the engine's own rows are touched. */
 export class AlertStore {
+  /** statements prepared once per open database: preparing is costly on the per-message path */
+  private statements = new Map<string, Statement>();
+  private statementsOf: unknown;
+
   constructor(private readonly db: AlertDatabase) {}
+
+  private prepare(sql: string): Statement {
+    const d = this.db.database;
+    if (this.statementsOf !== d) {
+      this.statements = new Map();
+      this.statementsOf = d;
+    }
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = d.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
 
   load(now: number): LoadedState {
     const d = this.db.database;
@@ -109,8 +129,7 @@ export class AlertStore {
   }): Promise<void> {
     const alerts = [...change.alerts].map((a) => ({ row: toRow(a), recipients: [...a.recipients.values()] }));
     return this.db.write(() => {
-      const d = this.db.database;
-      const upsert = d.prepare(
+      const upsert = this.prepare(
         `INSERT INTO alert VALUES (@id, @ref, @rule_id, @device_id, @label, @state, @priority, @text, @opened_at,
           @updated_at, @last_seen_at, @last_sent_at, @count, @step, @next_escalation_at, @receipt_due_at, @acked_by,
           @acked_phone, @acked_at, @resolved_at, @resolve_reason)
@@ -120,7 +139,7 @@ export class AlertStore {
           receipt_due_at = excluded.receipt_due_at, acked_by = excluded.acked_by, acked_phone = excluded.acked_phone,
           acked_at = excluded.acked_at, resolved_at = excluded.resolved_at, resolve_reason = excluded.resolve_reason`,
       );
-      const recipient = d.prepare(
+      const recipient = this.prepare(
         `INSERT OR REPLACE INTO alert_recipient (alert_id, phone, contact_id, name, step, sms_id, sms_state, told_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       );
@@ -139,7 +158,7 @@ export class AlertStore {
           );
         }
       }
-      const hold = d.prepare('INSERT INTO alert_held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      const hold = this.prepare('INSERT INTO alert_held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
       for (const h of change.heldAdded) {
         hold.run(
           h.id,
@@ -153,11 +172,11 @@ export class AlertStore {
           h.flushAt,
         );
       }
-      const unhold = d.prepare('DELETE FROM alert_held WHERE id = ?');
+      const unhold = this.prepare('DELETE FROM alert_held WHERE id = ?');
       for (const id of change.heldRemoved) unhold.run(id);
-      const move = d.prepare('UPDATE alert_held SET flush_at = ? WHERE phone = ?');
+      const move = this.prepare('UPDATE alert_held SET flush_at = ? WHERE phone = ?');
       for (const m of change.heldMoved) move.run(m.flushAt, m.phone);
-      const sent = d.prepare('INSERT INTO alert_sent (phone, at) VALUES (?, ?)');
+      const sent = this.prepare('INSERT INTO alert_sent (phone, at) VALUES (?, ?)');
       for (const s of change.sent) sent.run(s.phone, s.at);
     });
   }

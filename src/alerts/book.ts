@@ -168,10 +168,14 @@ export class AlertBook {
     this.dispatcher.flushDue(rules, this.alerts, now, batch);
   }
 
-  /** The earliest time `tick` has work, if any. */
-  due(rules: RuleSet): number | undefined {
+  /**
+   * The earliest time `tick` has work, if any: over every alert, or only over `alerts` (those a message
+   * just changed; what the others need is already armed) and the held SMS.
+   */
+  due(rules: RuleSet, alerts: Iterable<Alert> = this.alerts.values()): number | undefined {
     let due = Number.POSITIVE_INFINITY;
-    for (const a of this.alerts.values()) {
+    for (const a of alerts) {
+      if (a.state === 'resolved') continue;
       due = Math.min(due, a.lastSeenAt + (ruleOf(rules, a)?.resolveAfterMs ?? DEFAULT_RESOLVE_AFTER));
       if (a.state !== 'open' && a.state !== 'escalated') continue;
       if (a.nextEscalationAt !== null) due = Math.min(due, a.nextEscalationAt);
@@ -224,19 +228,21 @@ export class AlertBook {
     this.smsIndex.set(smsId, list);
   }
 
-  /** Small numbers a person can type, counting up and wrapping, so a stale `ACK 7` rarely meets a new 7. */
+  /**
+   * Small numbers a person can type, counting up and wrapping, so a stale `ACK 7` rarely meets a new 7.
+   * The range grows a digit whenever it is 90% taken, so finding a free ref stays a few tries in a storm.
+   */
   private allocRef(): string {
+    let limit = MAX_SHORT_REF;
+    while (this.byRef.size >= limit * 0.9) limit = limit * 10 + 9;
     let n = this.lastRef;
-    for (let tries = 0; tries < MAX_SHORT_REF; tries++) {
-      n = n >= MAX_SHORT_REF ? 1 : n + 1;
+    for (;;) {
+      n = n >= limit ? 1 : n + 1;
       if (!this.byRef.has(String(n))) {
         this.lastRef = n;
         return String(n);
       }
     }
-    n = MAX_SHORT_REF + 1;
-    while (this.byRef.has(String(n))) n++;
-    return String(n);
   }
 }
 
@@ -244,8 +250,15 @@ function key(ruleId: string, deviceId: string | undefined): string {
   return `${ruleId}\u0000${deviceId ?? ''}`;
 }
 
+const rulesById = new WeakMap<RuleSet, Map<string, CompiledRule>>();
+
 function ruleOf(rules: RuleSet, alert: Alert): CompiledRule | undefined {
-  return rules.rules.find((r) => r.id === alert.ruleId);
+  let byId = rulesById.get(rules);
+  if (!byId) {
+    byId = new Map(rules.rules.map((r) => [r.id, r]));
+    rulesById.set(rules, byId);
+  }
+  return byId.get(alert.ruleId);
 }
 
 /** Someone of the current step was sent an SMS that has no delivered receipt yet. */

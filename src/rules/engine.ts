@@ -114,6 +114,8 @@ export class CompiledRuleSet implements RuleSet {
   readonly rules: readonly CompiledRule[];
   private readonly byTopic = new TopicTrie<RuleEntry>();
   private readonly byResolveTopic = new TopicTrie<CompiledRule>();
+  /** whether any rule has `resolve_when`; without one, resolutions() skips a second walk of the topic trie */
+  private anyResolveWhen = false;
 
   constructor(
     entries: readonly RuleEntry[],
@@ -126,6 +128,7 @@ export class CompiledRuleSet implements RuleSet {
       if (!entry.rule.enabled) continue;
       this.byTopic.add(entry.rule.topic, entry);
       if (entry.rule.resolveTopic) this.byResolveTopic.add(entry.rule.resolveTopic, entry.rule);
+      if (entry.resolveCondition) this.anyResolveWhen = true;
     }
   }
 
@@ -170,7 +173,8 @@ export class CompiledRuleSet implements RuleSet {
     };
     const deviceId = ctx.device?.id ?? deviceTopics.deviceIdOf(topic);
     const device = ctx.device ?? (deviceId === undefined ? undefined : { id: deviceId });
-    const time = formatTime(ctx.now);
+    // formatted once a rule matches: most messages match none, and formatting a date is not free
+    let time: string | undefined;
 
     for (const { rule, condition, template } of candidates) {
       if (condition) {
@@ -204,12 +208,14 @@ export class CompiledRuleSet implements RuleSet {
             `rule ${rule.id}: the payload on ${topic} is not JSON; payload fields render empty`,
           );
       }
+      time ??= formatTime(ctx.now);
+      const at = time;
       const view = (alertRef: string): TemplateView => ({
         device: device ? { id: device.id, name: device.name ?? device.id } : undefined,
         payload: payloadValue,
         rawPayload: raw,
         topic,
-        time,
+        time: at,
         rule: { id: rule.id },
         alert: { ref: alertRef },
       });
@@ -236,6 +242,7 @@ export class CompiledRuleSet implements RuleSet {
     const out: Resolution[] = this.byResolveTopic
       .match(topic)
       .map((rule) => ({ rule, device, reason: 'resolve_topic' }));
+    if (!this.anyResolveWhen) return out;
     const withWhen = this.byTopic.match(topic).filter((e) => e.resolveCondition);
     if (withWhen.length === 0) return out;
     let data: unknown;

@@ -1,0 +1,258 @@
+// 2. Alert -> SMS throughput, 3. publish -> submit_sm latency, 4. limit utilisation and priority.
+// The SMSC simulator and the latency publisher live in this (driver) process, so publish time and submit_sm
+// arrival are read from one clock; the bridge runs in its own process.
+import { createHistogram } from 'node:perf_hooks';
+import { silentLogger } from '../dist/logger.js';
+import { SmscSimulator } from '../dist/simulator/smsc.js';
+import {
+  log,
+  median,
+  removeDir,
+  sleep,
+  startLoad,
+  startServer,
+  tempDir,
+  writeBridge,
+} from './lib/common.mjs';
+import { publishPacket, rawConnect } from './lib/mqtt-raw.mjs';
+
+const RULES = `
+contacts:
+  alice: { phone: "+447700900001", name: Alice }
+groups:
+  ops: [alice]
+rules:
+  - id: bench
+    topic: devices/+/alerts/bench
+    to: [ops]
+    text: "A{{payload.n}}"
+    priority: normal
+  - id: backlog
+    topic: devices/+/alerts/backlog
+    to: [ops]
+    text: "B{{payload.n}}"
+    priority: low
+  - id: fire
+    topic: devices/+/alerts/fire
+    to: [ops]
+    text: "FIRE {{payload.n}}"
+    priority: critical
+`;
+
+async function withBridge({ synchronous = 'full', connection, simOptions = {}, cpuProf }, body) {
+  const sim = new SmscSimulator({ receipts: false, logger: silentLogger(), ...simOptions });
+  const { port } = await sim.start({ port: 0 });
+  const dir = tempDir();
+  const configFile = writeBridge(dir, { smscPort: port, rules: RULES, synchronous, connection });
+  const server = await startServer({ mode: 'bridge', configFile, cwd: dir }, { cpuProf });
+  try {
+    for (let i = 0; i < 500 && sim.boundSessions().length === 0; i++) await sleep(10);
+    return await body({ sim, server });
+  } finally {
+    await server.stop();
+    await sim.stop();
+    removeDir(dir);
+  }
+}
+
+const FAST = '      window: 100\n      tps: 1000000';
+
+/** 2. `total` alerts as fast as 50 QoS 1 clients (20 in flight each) can have them committed. */
+async function throughputOnce({ total, synchronous, cpuProf }) {
+  return withBridge({ synchronous, connection: FAST, cpuProf }, async ({ sim, server }) => {
+    const clients = 50;
+    const perClient = Math.ceil(total / clients);
+    const n = perClient * clients;
+    let lastSubmitAt = 0;
+    let submits = 0;
+    const allIn = new Promise((resolve) => {
+      sim.on('submit', () => {
+        if (++submits === n) {
+          lastSubmitAt = Date.now();
+          resolve();
+        }
+      });
+    });
+    const load = await startLoad(server.ready.port, clients, 'alerts-');
+    try {
+      const burst = await load.ask(
+        { cmd: 'burst', perClient, window: 20, prefix: 'a', kind: 'bench', payload: '{"n":{n}}' },
+        'burst-done',
+        300_000,
+      );
+      await Promise.race([allIn, sleep(120_000)]);
+      const seconds = (lastSubmitAt - burst.firstAt) / 1000;
+      return {
+        n,
+        smsPerSec: lastSubmitAt ? n / seconds : Number.NaN,
+        committedPerSec: n / ((burst.lastAckAt - burst.firstAt) / 1000),
+      };
+    } finally {
+      await load.exit();
+    }
+  });
+}
+
+export async function runThroughput({ runs, total }) {
+  const out = { full: [], normal: [] };
+  for (let r = 0; r < runs; r++) {
+    for (const synchronous of r % 2 === 0 ? ['full', 'normal'] : ['normal', 'full']) {
+      const m = await throughputOnce({ total, synchronous });
+      out[synchronous].push(m);
+      log(
+        `  alert->SMS run ${r + 1} ${synchronous}: ${Math.round(m.smsPerSec)} SMS/s (committed ${Math.round(m.committedPerSec)}/s)`,
+      );
+    }
+  }
+  const pick = (k, f) => median(out[k].map((m) => m[f]));
+  return {
+    full: { smsPerSec: pick('full', 'smsPerSec'), committedPerSec: pick('full', 'committedPerSec') },
+    normal: { smsPerSec: pick('normal', 'smsPerSec'), committedPerSec: pick('normal', 'committedPerSec') },
+    raw: out,
+  };
+}
+
+export async function profileThroughput({ total, dir }) {
+  return throughputOnce({ total, synchronous: 'full', cpuProf: dir });
+}
+
+/**
+ * Publishes `rate`/s QoS 1 alerts for `seconds` on a schedule fixed in advance; latency is submit_sm arrival
+ * minus the scheduled send time, so a late sender counts against us (no coordinated omission).
+ */
+async function latencyOnce({ rate, seconds, synchronous }) {
+  return withBridge({ synchronous, connection: FAST }, async ({ sim, server }) => {
+    const client = await rawConnect(server.ready.port, { clientId: 'latency' });
+    client.setHandler(() => undefined);
+    const n = rate * seconds;
+    const interval = 1000 / rate;
+    const scheduled = new Float64Array(n);
+    const hist = createHistogram({ lowest: 1, highest: 60_000_000, figures: 3 });
+    let arrived = 0;
+    let done;
+    const finished = new Promise((resolve) => {
+      done = resolve;
+    });
+    sim.on('submit', (sms) => {
+      const at = performance.now();
+      const i = Number(sms.text.slice(1));
+      if (!Number.isInteger(i) || i >= n) return;
+      hist.record(Math.max(1, Math.round((at - scheduled[i]) * 1000)));
+      if (++arrived === n) done();
+    });
+    const start = performance.now() + 50;
+    for (let i = 0; i < n; i++) scheduled[i] = start + i * interval;
+    let next = 0;
+    await new Promise((resolve) => {
+      const tick = () => {
+        const now = performance.now();
+        const parts = [];
+        while (next < n && scheduled[next] <= now) {
+          parts.push(
+            publishPacket(`devices/l${next}/alerts/bench`, `{"n":${next}}`, 1, (next % 65535) + 1).buf,
+          );
+          next++;
+        }
+        if (parts.length > 0) client.socket.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+        if (next < n) setTimeout(tick, Math.max(0, scheduled[next] - performance.now() - 0.5));
+        else resolve();
+      };
+      setTimeout(tick, 50);
+    });
+    await Promise.race([finished, sleep(30_000)]);
+    client.socket.destroy();
+    const us = (p) => hist.percentile(p) / 1000;
+    return { n, arrived, p50: us(50), p99: us(99), max: hist.max / 1000 };
+  });
+}
+
+export async function runLatency({ runs, rate, seconds }) {
+  const out = { full: [], normal: [] };
+  for (let r = 0; r < runs; r++) {
+    for (const synchronous of r % 2 === 0 ? ['full', 'normal'] : ['normal', 'full']) {
+      const m = await latencyOnce({ rate, seconds, synchronous });
+      out[synchronous].push(m);
+      log(
+        `  latency run ${r + 1} ${synchronous}: p50 ${m.p50.toFixed(2)} ms p99 ${m.p99.toFixed(2)} ms max ${m.max.toFixed(1)} ms (${m.arrived}/${m.n})`,
+      );
+    }
+  }
+  const sum = (k) => ({
+    p50: median(out[k].map((m) => m.p50)),
+    p99: median(out[k].map((m) => m.p99)),
+    max: median(out[k].map((m) => m.max)),
+  });
+  return { full: sum('full'), normal: sum('normal'), raw: out };
+}
+
+/**
+ * 4. SMSC at `tps` parts/s (0x58 above it), bridge configured for the same: a `low` backlog, the accepted
+ * rate over `seconds`, then one `critical` alert behind the backlog.
+ */
+async function limitOnce({ tps, backlog, seconds }) {
+  return withBridge(
+    { connection: `      window: 10\n      tps: ${tps}`, simOptions: { tps } },
+    async ({ sim, server }) => {
+      const accepted = [];
+      let fireAt = 0;
+      sim.on('submit', (sms) => {
+        accepted.push(Date.now());
+        if (sms.text.startsWith('FIRE')) fireAt = performance.now();
+      });
+      const load = await startLoad(server.ready.port, 50, 'backlog-');
+      const burst = await load.ask(
+        {
+          cmd: 'burst',
+          perClient: backlog / 50,
+          window: 20,
+          prefix: 'b',
+          kind: 'backlog',
+          payload: '{"n":{n}}',
+        },
+        'burst-done',
+        120_000,
+      );
+      await load.exit();
+      const from = Date.now();
+      const throttledBefore = sim.throttledAnswers;
+      await sleep(seconds * 1000);
+      const to = Date.now();
+      const inWindow = accepted.filter((t) => t >= from && t < to).length;
+      const client = await rawConnect(server.ready.port, { clientId: 'fire' });
+      client.setHandler(() => undefined);
+      const sentAt = performance.now();
+      client.socket.write(publishPacket('devices/f1/alerts/fire', '{"n":1}', 1, 1).buf);
+      for (let i = 0; i < 500 && fireAt === 0; i++) await sleep(2);
+      client.socket.destroy();
+      return {
+        achieved: (inWindow * 1000) / (to - from),
+        utilisation: (inWindow * 1000) / (to - from) / tps,
+        throttled: sim.throttledAnswers,
+        throttledInWindow: sim.throttledAnswers - throttledBefore,
+        backlogCommittedMs: burst.lastAckAt - burst.firstAt,
+        criticalMs: fireAt ? fireAt - sentAt : Number.NaN,
+        tokenMs: 1000 / tps,
+      };
+    },
+  );
+}
+
+export async function runLimits({ runs, tps, backlog, seconds }) {
+  const out = [];
+  for (let r = 0; r < runs; r++) {
+    const m = await limitOnce({ tps, backlog, seconds });
+    out.push(m);
+    log(
+      `  limits run ${r + 1}: ${m.achieved.toFixed(1)}/${tps} parts/s, 0x58 x${m.throttled}, critical after ${m.criticalMs.toFixed(1)} ms`,
+    );
+  }
+  const pick = (f) => median(out.map((m) => m[f]));
+  return {
+    achieved: pick('achieved'),
+    utilisation: pick('utilisation'),
+    throttled: pick('throttled'),
+    criticalMs: pick('criticalMs'),
+    tokenMs: 1000 / tps,
+    raw: out,
+  };
+}

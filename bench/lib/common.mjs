@@ -1,0 +1,176 @@
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+export const log = (line) => process.stderr.write(`${line}\n`);
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function median(values) {
+  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return Number.NaN;
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+/** A forked child with a request/answer helper over IPC. */
+function wrap(child) {
+  const waiters = [];
+  const early = [];
+  child.on('message', (msg) => {
+    const i = waiters.findIndex((w) => w.type === msg.type || msg.type === 'error');
+    if (i === -1) {
+      early.push(msg);
+      return;
+    }
+    const [w] = waiters.splice(i, 1);
+    if (msg.type === 'error') w.reject(new Error(msg.error));
+    else w.resolve(msg);
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    child,
+    exited,
+    wait(type, timeoutMs = 120_000) {
+      const j = early.findIndex((m) => m.type === type || m.type === 'error');
+      if (j !== -1) {
+        const [m] = early.splice(j, 1);
+        return m.type === 'error' ? Promise.reject(new Error(m.error)) : Promise.resolve(m);
+      }
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${type}`)), timeoutMs);
+        waiters.push({
+          type,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        });
+      });
+    },
+    ask(msg, type, timeoutMs) {
+      const p = this.wait(type, timeoutMs);
+      child.send(msg);
+      return p;
+    },
+  };
+}
+
+/** Starts the bridge or bare aedes in a fresh process; resolves once it listens. */
+export async function startServer(spec, { cpuProf, exposeGc } = {}) {
+  const execArgv = [];
+  if (cpuProf) execArgv.push('--cpu-prof', `--cpu-prof-dir=${cpuProf}`);
+  if (exposeGc) execArgv.push('--expose-gc');
+  const spawnedAt = performance.now();
+  const w = wrap(
+    fork(join(here, 'server-child.mjs'), [JSON.stringify(spec)], { execArgv, stdio: 'inherit' }),
+  );
+  const ready = await w.wait('ready');
+  return {
+    ...w,
+    ready: { ...ready, spawnToReadyMs: performance.now() - spawnedAt },
+    stats: (gc = false) => w.ask({ cmd: 'stats', gc }, 'stats'),
+    async stop() {
+      const t = setTimeout(() => w.child.kill('SIGKILL'), 15_000);
+      w.child.send({ cmd: 'stop' });
+      await w.exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** A load-generator process holding `count` MQTT connections. */
+export async function startLoad(port, count, prefix, keepalive = 0) {
+  const w = wrap(fork(join(here, 'load-child.mjs'), [], { stdio: 'inherit' }));
+  await w.ask({ cmd: 'connect', port, count, prefix, keepalive }, 'connected', 180_000);
+  return {
+    ...w,
+    async exit() {
+      w.child.send({ cmd: 'exit' });
+      await w.exited;
+    },
+  };
+}
+
+export function tempDir() {
+  return mkdtempSync(join(tmpdir(), 'sms-bridge-bench-'));
+}
+
+export function removeDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Bridge config + rule files in `dir`. `connection` is extra YAML under the connection (6 spaces).
+ * `rules` is the YAML of the rule file.
+ */
+export function writeBridge(
+  dir,
+  { smscPort, rules, devices, connection = '', synchronous = 'full', smpp = '', anonymous = true },
+) {
+  writeFileSync(join(dir, 'rules.yaml'), rules);
+  if (devices) writeFileSync(join(dir, 'devices.yaml'), devices);
+  const file = join(dir, 'bridge.yaml');
+  writeFileSync(
+    file,
+    `mqtt: { host: 127.0.0.1, port: 0, allow_anonymous: ${anonymous} }
+smpp:
+  connections:
+    - id: main
+      url: "smpp://127.0.0.1:${smscPort}"
+      system_id: bridge
+      password: secret
+      source_addr: BRIDGE
+      enquire_link_interval: 30s
+      response_timeout: 10s
+      reconnect: { initial: 50ms, max: 500ms }
+${connection}
+${smpp}
+store: { path: ${join(dir, 'bridge.db')}, synchronous: ${synchronous} }
+rules: [${join(dir, 'rules.yaml')}]
+devices: [${devices ? join(dir, 'devices.yaml') : ''}]
+`,
+  );
+  return file;
+}
+
+/**
+ * `total` rules, of which the first `telemetryRules` watch `devices/+/telemetry` with a condition the
+ * benchmark payload never meets (the rule engine still parses and tests every message), and the rest watch
+ * alert topics no benchmark device publishes to. `extra` is appended as further rules.
+ */
+export function manyRules(total, { telemetryRules = 2, extra = '' } = {}) {
+  const lines = [
+    'contacts:',
+    '  alice: { phone: "+447700900001", name: Alice }',
+    'groups:',
+    '  ops: [alice]',
+    'rules:',
+  ];
+  for (let i = 0; i < total; i++) {
+    if (i < telemetryRules) {
+      lines.push(
+        `  - id: telemetry-${i}`,
+        '    topic: devices/+/telemetry',
+        `    when: temp > ${1000 + i}`,
+        '    to: [ops]',
+        '    text: "{{device.id}} hot: {{payload.temp}}"',
+      );
+    } else {
+      lines.push(
+        `  - id: rule-${i}`,
+        `    topic: devices/+/alerts/kind-${i}`,
+        '    to: [ops]',
+        `    text: "{{device.id}} kind ${i}: {{payload}}"`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n${extra}`;
+}

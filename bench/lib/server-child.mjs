@@ -1,0 +1,113 @@
+// The system under test in its own process: the bridge (dist/, as `npm start` runs it) or bare aedes.
+// argv[2] is a JSON spec; IPC commands: stats, stop.
+import { createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+const spec = JSON.parse(process.argv[2]);
+let count = 0;
+let app;
+let stopBroker;
+let firstBoundMs;
+let countFn = () => count;
+
+async function startBridge() {
+  const t0 = performance.now();
+  const [{ App }, { loadBridgeConfig }, { createLogger }, pino] = await Promise.all([
+    import('../../dist/app.js'),
+    import('../../dist/config/load-bridge.js'),
+    import('../../dist/logger.js'),
+    import('pino'),
+  ]);
+  const tImported = performance.now();
+  const config = loadBridgeConfig(spec.configFile);
+  const logger = createLogger(
+    { level: spec.logLevel ?? 'info', pretty: false },
+    pino.default.destination({ dest: '/dev/null', sync: false }),
+  );
+  app = new App({ config, logger, cwd: spec.cwd, watch: false });
+  await app.start();
+  const tReady = performance.now();
+  for (const link of app.links) {
+    if (link.bound) firstBoundMs ??= performance.now();
+    else link.once('bound', () => (firstBoundMs ??= performance.now()));
+  }
+  // Counted where intake sees each message, not by another subscriber: an extra in-process subscriber costs
+  // aedes ~30% of its throughput, and bare aedes gets exactly one (the counting one).
+  countFn = () => app.intake.messagesIn;
+  stopBroker = () => app.stop();
+  return { port: app.broker.port, importMs: tImported - t0, appStartMs: tReady - tImported };
+}
+
+async function startAedes() {
+  const t0 = performance.now();
+  const { Aedes } = await import('aedes');
+  const tImported = performance.now();
+  // ablations, to see what part of the bridge's cost is aedes' own reaction to an async authorizePublish
+  const aedes = await Aedes.createBroker(
+    spec.asyncAuthorize
+      ? { authorizePublish: (_client, _packet, callback) => Promise.resolve().then(() => callback(null)) }
+      : {},
+  );
+  if (spec.extraSubscriber) {
+    await new Promise((resolve) => aedes.subscribe(spec.countTopic, (_packet, done) => done(), resolve));
+  }
+  const server = createServer(aedes.handle);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  if (spec.countTopic) {
+    await new Promise((resolve) =>
+      aedes.subscribe(
+        spec.countTopic,
+        (_packet, done) => {
+          count++;
+          done();
+        },
+        resolve,
+      ),
+    );
+  }
+  stopBroker = () =>
+    new Promise((resolve) => {
+      server.close();
+      aedes.close(resolve);
+    });
+  return { port: server.address().port, importMs: tImported - t0, appStartMs: performance.now() - tImported };
+}
+
+function stats() {
+  const mem = process.memoryUsage();
+  return {
+    at: performance.now(),
+    count: countFn(),
+    rss: mem.rss,
+    heapUsed: mem.heapUsed,
+    messagesIn: app?.intake.messagesIn,
+    bound: app ? app.links.every((l) => l.bound) : true,
+    boundMs: firstBoundMs,
+    connected: app ? app.broker.connectedClients : undefined,
+  };
+}
+
+// Sampled by the process itself: under a QoS 0 flood the IPC channel can wait a long time for its turn,
+// so the driver reads the samples afterwards and picks its window by wall-clock time.
+const samples = [];
+if (spec.sampleMs) setInterval(() => samples.push([Date.now(), countFn()]), spec.sampleMs).unref();
+
+process.on('message', (msg) => {
+  if (msg.cmd === 'samples') {
+    process.send({ type: 'samples', samples: samples.splice(0), ...stats() });
+  } else if (msg.cmd === 'stats') {
+    if (msg.gc && global.gc) global.gc();
+    process.send({ type: 'stats', ...stats() });
+  } else if (msg.cmd === 'stop') {
+    const done = () => process.send({ type: 'stopped' }, () => process.exit(0));
+    Promise.resolve(stopBroker?.()).then(done, done);
+  }
+});
+
+(spec.mode === 'bridge' ? startBridge() : startAedes()).then(
+  (info) => process.send({ type: 'ready', sinceProcessStartMs: performance.now(), ...info }),
+  (err) => {
+    process.send({ type: 'error', error: String(err?.stack ?? err) });
+    process.exit(1);
+  },
+);

@@ -1,0 +1,219 @@
+// npm run bench            every benchmark of issue 7 (~8 min), writes BENCHMARKS.md
+// npm run bench -- --smoke a few seconds each, prints the table, leaves BENCHMARKS.md alone
+// npm run bench -- --only=ingest,latency
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../dist/logger.js';
+import { SmscSimulator } from '../dist/simulator/smsc.js';
+import { runLatency, runLimits, runThroughput } from './delivery.mjs';
+import { runFootprint, runStartup } from './footprint.mjs';
+import { runInbound } from './inbound.mjs';
+import { runIngest } from './ingest.mjs';
+import { log } from './lib/common.mjs';
+
+const args = process.argv.slice(2);
+const smoke = args.includes('--smoke');
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
+const want = (name) => !only || only.includes(name);
+
+const P = smoke
+  ? {
+      ingest: { runs: 1, clients: 200, warmupMs: 500, measureMs: 1000 },
+      throughput: { runs: 1, total: 2000 },
+      latency: { runs: 1, rate: 1000, seconds: 1 },
+      limits: { runs: 1, tps: 100, backlog: 500, seconds: 2 },
+      inbound: { runs: 1, rate: 1000, seconds: 1 },
+      footprint: { runs: 1, clients: 1000, processes: 1 },
+      startup: { runs: 1 },
+    }
+  : {
+      ingest: { runs: 3, clients: 1000, warmupMs: 1000, measureMs: 3000 },
+      throughput: { runs: 3, total: 20_000 },
+      latency: { runs: 3, rate: 1000, seconds: 10 },
+      limits: { runs: 3, tps: 100, backlog: 5000, seconds: 10 },
+      inbound: { runs: 3, rate: 1000, seconds: 10 },
+      footprint: { runs: 2, clients: 10_000, processes: 4 },
+      startup: { runs: 5 },
+    };
+
+function machine() {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  return {
+    cores: cpus().length,
+    model,
+    node: process.version,
+    date: new Date().toISOString(),
+    load: loadavg().map((l) => l.toFixed(2)),
+  };
+}
+
+const f0 = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : 'n/a');
+const ok = (cond) => (cond ? 'met' : '**missed**');
+
+function table(m, r) {
+  const rows = [];
+  const add = (bench, figure, goal, status) => rows.push(`| ${bench} | ${figure} | ${goal} | ${status} |`);
+  if (r.ingest) {
+    for (const qos of [0, 1]) {
+      const s = r.ingest.summary[qos];
+      add(
+        `1. ingest QoS ${qos}`,
+        `bridge ${f0(s.bridge)} msg/s, bare aedes ${f0(s.aedes)} msg/s; ratio **${pct(s.ratio)}** (per run: ${s.ratios.map(pct).join(', ')})`,
+        'ratio >= 90%',
+        ok(s.ratio >= 0.9),
+      );
+    }
+  }
+  if (r.throughput) {
+    const t = r.throughput;
+    add(
+      '2. alert -> SMS, synchronous=full',
+      `**${f0(t.full.smsPerSec)} SMS/s** at the SMSC (committed + PUBACKed ${f0(t.full.committedPerSec)}/s)`,
+      '>= 14,000 SMS/s (milestone 7,000)',
+      ok(t.full.smsPerSec >= 14_000),
+    );
+    add(
+      '2. alert -> SMS, synchronous=normal',
+      `${f0(t.normal.smsPerSec)} SMS/s (committed ${f0(t.normal.committedPerSec)}/s); full/normal ${pct(t.full.smsPerSec / t.normal.smsPerSec)}`,
+      'for reference',
+      '',
+    );
+  }
+  if (r.latency) {
+    for (const k of ['full', 'normal']) {
+      const l = r.latency[k];
+      add(
+        `3. publish -> submit_sm, ${P.latency.rate}/s, synchronous=${k}`,
+        `p50 ${f2(l.p50)} ms, **p99 ${f2(l.p99)} ms**, max ${f2(l.max)} ms`,
+        'p99 < 1 ms',
+        ok(l.p99 < 1),
+      );
+    }
+  }
+  if (r.limits) {
+    const l = r.limits;
+    add(
+      `4. limit utilisation, SMSC at ${P.limits.tps} parts/s`,
+      `${f2(l.achieved)} parts/s = **${f2(l.utilisation)}** of allowed; 0x58 answers: **${l.raw.map((x) => x.throttled).join(', ')}** (per run)`,
+      '>= 0.98, zero 0x58',
+      ok(l.utilisation >= 0.98 && l.raw.every((x) => x.throttled === 0)),
+    );
+    add(
+      `4. critical behind ${f0(P.limits.backlog)} low`,
+      `**${f2(l.criticalMs)} ms** publish -> submit_sm (token interval ${f2(l.tokenMs)} ms)`,
+      `<= 2 token intervals (${f2(2 * l.tokenMs)} ms)`,
+      ok(l.criticalMs <= 2 * l.tokenMs),
+    );
+  }
+  if (r.inbound) {
+    const i = r.inbound;
+    add(
+      `5. inbound, ${P.inbound.rate} MO/s`,
+      `deliver_sm -> command publish: p50 ${f2(i.p50)} ms, **p99 ${f2(i.p99)} ms**, max ${f2(i.max)} ms; -> deliver_sm_resp p99 ${f2(i.respP99)} ms`,
+      'p99 < 1 ms',
+      ok(i.p99 < 1),
+    );
+  }
+  if (r.footprint) {
+    const f = r.footprint;
+    add(
+      `6. RSS, ${f0(P.footprint.clients)} idle clients`,
+      `bridge **${f0(f.bridgeMb)} MB**, bare aedes ${f0(f.aedesMb)} MB; ratio ${f2(f.ratio)}`,
+      '<= 250 MB',
+      ok(f.bridgeMb <= 250),
+    );
+  }
+  if (r.startup) {
+    const s = r.startup;
+    add(
+      '6. start-up to ready, 1,000 rules',
+      `**${f0(s.spawnToReadyMs)} ms** spawn -> App.start() resolved (imports ${f0(s.importMs)} ms, config + start ${f0(s.appStartMs)} ms); SMPP bound at ${f0(s.boundMs)} ms after process start`,
+      '< 1 s',
+      ok(s.spawnToReadyMs < 1000),
+    );
+  }
+  return [
+    `Machine: ${m.cores} cores (\`nproc\`), ${m.model}, Node ${m.node}; run ${m.date}; load average at start ${m.load.join(' ')}.`,
+    `Each figure is the median of ${smoke ? 1 : 'several (see each section)'} run(s); each ratio is measured within one run, bridge and baseline interleaved.`,
+    '',
+    '| benchmark | figure | goal | status |',
+    '|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
+
+async function main() {
+  const m = machine();
+  const sim = new SmscSimulator({ receipts: false, logger: silentLogger() });
+  const { port: smscPort } = await sim.start({ port: 0 });
+  const r = {};
+  const started = Date.now();
+  try {
+    if (want('ingest')) {
+      log('1. ingest');
+      r.ingest = await runIngest({ ...P.ingest, smscPort });
+    }
+    if (want('throughput')) {
+      log('2. alert -> SMS');
+      r.throughput = await runThroughput(P.throughput);
+    }
+    if (want('latency')) {
+      log('3. latency');
+      r.latency = await runLatency(P.latency);
+    }
+    if (want('limits')) {
+      log('4. limits');
+      r.limits = await runLimits(P.limits);
+    }
+    if (want('inbound')) {
+      log('5. inbound');
+      r.inbound = await runInbound(P.inbound);
+    }
+    if (want('footprint')) {
+      log('6. footprint');
+      r.footprint = await runFootprint({ ...P.footprint, smscPort });
+    }
+    if (want('startup')) {
+      log('6. start-up');
+      r.startup = await runStartup({ ...P.startup, smscPort });
+    }
+  } finally {
+    await sim.stop();
+  }
+  log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const text = table(m, r);
+  writeFileSync(
+    join(tmpdir(), 'mqtt-sms-bridge-bench.json'),
+    JSON.stringify({ machine: m, params: P, r }, null, 2),
+  );
+  process.stdout.write(`${text}\n`);
+  if (smoke || only) return;
+  // The generated table goes between the markers; the notes around it are kept.
+  const file = new URL('../BENCHMARKS.md', import.meta.url);
+  const begin = '<!-- bench:begin (generated by npm run bench) -->';
+  const end = '<!-- bench:end -->';
+  const block = `${begin}\n${text}\n${end}`;
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmarks\n\n${begin}\n${end}\n`;
+  const i = old.indexOf(begin);
+  const j = old.indexOf(end);
+  writeFileSync(
+    file,
+    i >= 0 && j > i ? old.slice(0, i) + block + old.slice(j + end.length) : `${old}\n${block}\n`,
+  );
+  log('BENCHMARKS.md written');
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    log(String(err?.stack ?? err));
+    process.exit(1);
+  },
+);
