@@ -176,8 +176,7 @@ export class AlertEngine {
   }
 
   private toSms(o: Outgoing, now: number): NewSms {
-    const rule =
-      o.ruleId === undefined ? undefined : this.options.rules().rules.find((r) => r.id === o.ruleId);
+    const rule = o.ruleId === undefined ? undefined : this.options.rules().rule(o.ruleId);
     return {
       to: o.phone,
       text: o.text,

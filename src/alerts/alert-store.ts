@@ -3,11 +3,11 @@ import type { Priority } from '../rules/schema.js';
 import { DAY } from './clock.js';
 import type { Alert, AlertRecipient, AlertState, Held } from './types.js';
 
-type Statement = Database.Statement;
-
 /** What the alert engine needs of the SQLite store: its database and group-committed writes. */
 export interface AlertDatabase {
   readonly database: Database.Database;
+  /** prepared once per open database */
+  statement(sql: string): Database.Statement;
   write<T>(run: () => T): Promise<T>;
 }
 
@@ -46,24 +46,10 @@ interface AlertRow {
 
 /** SQL of the alert tables (migration in store/migrations.ts). Only the engine's own rows are touched. */
 export class AlertStore {
-  /** statements prepared once per open database: preparing is costly on the per-message path */
-  private statements = new Map<string, Statement>();
-  private statementsOf: unknown;
-
   constructor(private readonly db: AlertDatabase) {}
 
-  private prepare(sql: string): Statement {
-    const d = this.db.database;
-    if (this.statementsOf !== d) {
-      this.statements = new Map();
-      this.statementsOf = d;
-    }
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = d.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+  private prepare(sql: string): Database.Statement {
+    return this.db.statement(sql);
   }
 
   load(now: number): LoadedState {

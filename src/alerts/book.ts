@@ -250,15 +250,8 @@ function key(ruleId: string, deviceId: string | undefined): string {
   return `${ruleId}\u0000${deviceId ?? ''}`;
 }
 
-const rulesById = new WeakMap<RuleSet, Map<string, CompiledRule>>();
-
 function ruleOf(rules: RuleSet, alert: Alert): CompiledRule | undefined {
-  let byId = rulesById.get(rules);
-  if (!byId) {
-    byId = new Map(rules.rules.map((r) => [r.id, r]));
-    rulesById.set(rules, byId);
-  }
-  return byId.get(alert.ruleId);
+  return rules.rule(alert.ruleId);
 }
 
 /** Someone of the current step was sent an SMS that has no delivered receipt yet. */

@@ -119,7 +119,7 @@ export function policiesFor(rules: RuleSet, phone: string): RecipientPolicies {
 
 /** Whether this phone may ACK: anyone the rule or its escalation steps could name. */
 export function mayAck(rules: RuleSet, ruleId: string, phone: string): boolean {
-  const rule = rules.rules.find((r) => r.id === ruleId);
+  const rule = rules.rule(ruleId);
   if (!rule) return false;
   return allPhones(rules, [...rule.to, ...rule.escalate.flatMap((s) => s.to)]).has(phone);
 }

@@ -63,6 +63,7 @@ export class InboundService {
   private readonly telemetry = new Map<string, Telemetry>();
   private readonly replies = new Map<string, number[]>();
   private readonly inFlight = new Map<string, Promise<void>>();
+  private cachedContext: { rules: RuleSet; registry: DeviceRegistry; context: AuthorizeContext } | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: InboundOptions) {
@@ -131,18 +132,26 @@ export class InboundService {
     return undefined;
   }
 
+  /** Built once per rule set and registry (hot reload swaps them), not per SMS. */
   private context(): AuthorizeContext {
     const rules = this.options.rules();
     const registry = this.options.devices();
+    const cached = this.cachedContext;
+    if (cached && cached.rules === rules && cached.registry === registry) return cached.context;
     const pins = new Map<string, string>();
-    for (const contact of rules.contacts.values()) if (contact.pin) pins.set(contact.id, contact.pin);
-    return {
+    const byPhone = new Map<string, string[]>();
+    for (const contact of rules.contacts.values()) {
+      if (contact.pin) pins.set(contact.id, contact.pin);
+      byPhone.set(contact.phone, [...(byPhone.get(contact.phone) ?? []), contact.id]);
+    }
+    const context: AuthorizeContext = {
       devices: registry,
-      contactIdsForPhone: (phone) =>
-        [...rules.contacts.values()].filter((c) => c.phone === phone).map((c) => c.id),
+      contactIdsForPhone: (phone) => byPhone.get(phone) ?? [],
       groupMembers: (groupId) => (rules.groups.get(groupId) ?? []).map((r) => r.contactId),
       pins,
     };
+    this.cachedContext = { rules, registry, context };
+    return context;
   }
 
   /**

@@ -95,6 +95,8 @@ export interface RuleSet {
   resolveRecipients(ids: readonly string[]): Recipient[];
   /** whether `id` is a known contact or group */
   has(id: string): boolean;
+  /** the rule with this id */
+  rule(id: string): CompiledRule | undefined;
   contactByPhone(phone: string): Contact | undefined;
   /** groups (nested ones included) that hold this phone */
   groupsOfPhone(phone: string): string[];
@@ -112,6 +114,7 @@ type Json = { ok: true; value: unknown } | { ok: false };
 
 export class CompiledRuleSet implements RuleSet {
   readonly rules: readonly CompiledRule[];
+  private readonly rulesById: ReadonlyMap<string, CompiledRule>;
   private readonly byTopic = new TopicTrie<RuleEntry>();
   private readonly byResolveTopic = new TopicTrie<CompiledRule>();
   /** whether any rule has `resolve_when`; without one, resolutions() skips a second walk of the topic trie */
@@ -124,6 +127,7 @@ export class CompiledRuleSet implements RuleSet {
     readonly rotations: ReadonlyMap<string, RotationInput> = new Map(),
   ) {
     this.rules = entries.map((e) => e.rule);
+    this.rulesById = new Map(this.rules.map((r) => [r.id, r]));
     for (const entry of entries) {
       if (!entry.rule.enabled) continue;
       this.byTopic.add(entry.rule.topic, entry);
@@ -261,6 +265,10 @@ export class CompiledRuleSet implements RuleSet {
 
   resolveRecipients(ids: readonly string[]): Recipient[] {
     return this.directory.resolve(ids);
+  }
+
+  rule(id: string): CompiledRule | undefined {
+    return this.rulesById.get(id);
   }
 
   has(id: string): boolean {

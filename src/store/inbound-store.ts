@@ -32,14 +32,10 @@ export interface CommandRequest {
 export class SqliteInboundStore {
   constructor(private readonly store: SqliteStore) {}
 
-  private get db() {
-    return this.store.database;
-  }
-
   /** The most recent audit row with this key since `since`, if any: an SMSC re-delivery. */
   async seen(dedupeKey: string, since: number): Promise<{ outcome: string } | undefined> {
-    return this.db
-      .prepare(
+    return this.store
+      .statement(
         'SELECT outcome FROM inbound_sms WHERE dedupe_key = ? AND received_at >= ? ORDER BY id DESC LIMIT 1',
       )
       .get(dedupeKey, since) as { outcome: string } | undefined;
@@ -47,8 +43,8 @@ export class SqliteInboundStore {
 
   record(entry: InboundRecord, request?: CommandRequest): Promise<number> {
     return this.store.write(() => {
-      const id = this.db
-        .prepare(
+      const id = this.store
+        .statement(
           `INSERT INTO inbound_sms (received_at, from_number, to_number, text, dedupe_key, outcome, detail, device_id, request_id)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
@@ -64,8 +60,8 @@ export class SqliteInboundStore {
           entry.requestId ?? null,
         ).lastInsertRowid;
       if (request) {
-        this.db
-          .prepare(
+        this.store
+          .statement(
             'INSERT INTO command_request (request_id, device_id, command, from_number, created_at) VALUES (?, ?, ?, ?, ?)',
           )
           .run(request.requestId, request.deviceId, request.command, request.from, entry.receivedAt);
@@ -77,20 +73,20 @@ export class SqliteInboundStore {
   /** Keeps one part; returns every part of its message once all are there (and forgets them). */
   addPart(part: MoPartRecord): Promise<MoPartRecord[] | undefined> {
     return this.store.write(() => {
-      this.db
-        .prepare(
+      this.store
+        .statement(
           `INSERT OR IGNORE INTO mo_part (from_number, ref, total, seq, data_coding, body, received_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(part.from, part.ref, part.total, part.seq, part.dataCoding, part.body, Date.now());
-      const rows = this.db
-        .prepare(
+      const rows = this.store
+        .statement(
           'SELECT seq, data_coding, body FROM mo_part WHERE from_number = ? AND ref = ? AND total = ? ORDER BY seq',
         )
         .all(part.from, part.ref, part.total) as Array<{ seq: number; data_coding: number; body: Buffer }>;
       if (rows.length < part.total) return undefined;
-      this.db
-        .prepare('DELETE FROM mo_part WHERE from_number = ? AND ref = ? AND total = ?')
+      this.store
+        .statement('DELETE FROM mo_part WHERE from_number = ? AND ref = ? AND total = ?')
         .run(part.from, part.ref, part.total);
       return rows.map((r) => ({ ...part, seq: r.seq, dataCoding: r.data_coding, body: r.body }));
     });
@@ -99,8 +95,8 @@ export class SqliteInboundStore {
   /** Parts older than `olderThan` whose message never completed, removed and returned. */
   takeStaleParts(olderThan: number): Promise<MoPartRecord[]> {
     return this.store.write(() => {
-      const rows = this.db
-        .prepare('SELECT * FROM mo_part WHERE received_at < ? ORDER BY from_number, ref, seq')
+      const rows = this.store
+        .statement('SELECT * FROM mo_part WHERE received_at < ? ORDER BY from_number, ref, seq')
         .all(olderThan) as Array<{
         from_number: string;
         ref: number;
@@ -109,7 +105,7 @@ export class SqliteInboundStore {
         data_coding: number;
         body: Buffer;
       }>;
-      this.db.prepare('DELETE FROM mo_part WHERE received_at < ?').run(olderThan);
+      this.store.statement('DELETE FROM mo_part WHERE received_at < ?').run(olderThan);
       return rows.map((r) => ({
         from: r.from_number,
         ref: r.ref,
@@ -124,8 +120,8 @@ export class SqliteInboundStore {
   /** The pending request with this id, marked answered; undefined when unknown or already answered. */
   takeRequest(requestId: string): Promise<CommandRequest | undefined> {
     return this.store.write(() => {
-      const row = this.db
-        .prepare(
+      const row = this.store
+        .statement(
           'UPDATE command_request SET result_at = ? WHERE request_id = ? AND result_at IS NULL RETURNING device_id, command, from_number',
         )
         .get(Date.now(), requestId) as

@@ -26,6 +26,7 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   private db: Database.Database | undefined;
   private writes: WriteBatcher | undefined;
+  private statements = new Map<string, Database.Statement>();
   private stmts: ReturnType<SqliteStore['prepare']> | undefined;
 
   constructor(private readonly options: SqliteStoreOptions) {}
@@ -59,12 +60,24 @@ export class SqliteStore implements Store {
     this.writes?.flush();
     this.db?.close();
     this.db = undefined;
+    this.statements = new Map();
   }
 
   /** The open database, for modules that keep their own tables (inbound audit, alerts). */
   get database(): Database.Database {
     if (!this.db) throw new BridgeError('ERR_STORE', 'the store is not open');
     return this.db;
+  }
+
+  /** A statement prepared once per open database (modules with their own tables prepare through this). */
+  statement(sql: string): Database.Statement {
+    const db = this.database;
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   /** Runs a write inside the next group commit. */
@@ -267,7 +280,7 @@ export class SqliteStore implements Store {
       args.push(query.to);
     }
     const sql = `SELECT * FROM sms ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.database.prepare(sql).all(...args, query.limit ?? 100) as SmsRow[]).map(toRecord);
+    return (this.statement(sql).all(...args, query.limit ?? 100) as SmsRow[]).map(toRecord);
   }
 
   async countByState(): Promise<Record<SmsState, number>> {
