@@ -76,6 +76,7 @@ export class Intake {
           deviceId: device?.id,
           expiresAt: now.getTime() + this.options.maxAgeMs(match.priority),
           maxParts: match.rule.maxParts,
+          registeredDelivery: match.rule.registeredDelivery,
         });
       }
     }

@@ -187,6 +187,7 @@ export class AlertEngine {
       alertRef: o.ref,
       expiresAt: now + this.options.maxAgeMs(o.priority),
       maxParts: rule?.maxParts,
+      registeredDelivery: rule?.registeredDelivery,
     };
   }
 

@@ -308,6 +308,7 @@ class CompileState {
           })),
           resolveTopic: input.resolve_topic,
           maxParts: input.max_parts,
+          registeredDelivery: input.registered_delivery,
           enabled: input.enabled,
           title: input.title,
           resolveWhen: input.resolve_when,

@@ -32,6 +32,8 @@ export interface CompiledRule {
   readonly escalate: readonly Escalation[];
   readonly resolveTopic: string | undefined;
   readonly maxParts: number | undefined;
+  /** receipts for this rule's SMS; undefined: the connection decides */
+  readonly registeredDelivery?: boolean | undefined;
   readonly enabled: boolean;
   /** alert policy fields; undefined means the default documented in schema.ts */
   readonly title?: string | undefined;

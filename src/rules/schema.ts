@@ -89,6 +89,8 @@ export const ruleSchema = z
     resolve_topic: topicFilter.optional(),
     /** Most SMS parts for this rule's texts; overrides smpp.max_parts. Default: smpp.max_parts. */
     max_parts: z.number().int().min(1).max(255).optional(),
+    /** Ask the SMSC for delivery receipts for this rule's SMS. Default: the connection's `registered_delivery`. */
+    registered_delivery: z.boolean().optional(),
     /** A disabled rule is checked but never matches. Default `true`. */
     enabled: z.boolean().default(true),
     /** Short name in digests, ACK and resolved notices (`pump-7 overheat`). Default: the rule id. */

@@ -13,6 +13,12 @@ rules:
     to: [alice]
     text: "{{payload}}"
     cooldown: 0s
+  - id: quiet
+    topic: devices/+/no-receipt
+    to: [alice]
+    text: "{{payload}}"
+    cooldown: 0s
+    registered_delivery: false
   - id: echo-dave
     topic: devices/+/say-dave
     to: [dave]
@@ -115,6 +121,17 @@ describe('delivery engine', () => {
     await waitFor(() => france.received.length === 1 && h!.sim.received.length === 1, 'one each');
     expect(france.received[0]).toMatchObject({ to: '+33612345678', text: 'bonjour' });
     expect(h.sim.received[0]).toMatchObject({ to: '+447700900001', text: 'hello' });
+  });
+
+  it('asks for a receipt per the connection unless the rule says otherwise', async () => {
+    h = await startHarness({ rules: LONG_RULES });
+    const device = await h.connect();
+    await device.publishAsync('devices/pump-7/say', 'with receipt', { qos: 1 });
+    await device.publishAsync('devices/pump-7/no-receipt', 'without receipt', { qos: 1 });
+    const sim = h.sim;
+    await waitFor(() => sim.received.length === 2, 'both SMS');
+    const flags = Object.fromEntries(sim.received.map((s) => [s.text, s.registeredDelivery]));
+    expect(flags).toEqual({ 'with receipt': 1, 'without receipt': 0 });
   });
 
   it('fails an SMS the SMSC rejects permanently, with the code and its name', async () => {
