@@ -153,9 +153,7 @@ export class App {
     this.intake = new Intake({
       alerts: this.alerts,
       rules: () => this.rules,
-      store: this.store,
       devices: { device: (id) => this.devices.device(id) },
-      maxAgeMs: () => config.smpp.max_age,
       onQueued: (records) => this.handOff(records),
       logger,
     });

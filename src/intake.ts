@@ -1,7 +1,7 @@
 import type { BusMessage } from './broker/bus.js';
 import type { Logger } from './logger.js';
 import type { Resolution, RuleMatch, RuleSet } from './rules/engine.js';
-import type { NewSms, Priority, SmsRecord, Store } from './store/store.js';
+import type { SmsRecord } from './store/store.js';
 import { deviceTopics } from './topics.js';
 
 export interface DeviceLookup {
@@ -12,15 +12,12 @@ export interface DeviceLookup {
 export interface IntakeOptions {
   /** the rule set in force; a getter so hot reload swaps it without restarting intake */
   rules: () => RuleSet;
-  store: Store;
   devices: DeviceLookup;
-  /** how long an SMS may wait before it is failed as expired, per priority */
-  maxAgeMs: (priority: Priority) => number;
   /** committed SMS, handed to the sender */
   onQueued: (records: SmsRecord[]) => void;
   logger: Logger;
-  /** alert policies (src/alerts): decide and commit the SMS of the matches. Default: one SMS per recipient. */
-  alerts?: AlertProcessor | undefined;
+  /** alert policies (src/alerts): decide which SMS the matches make and commit them */
+  alerts: AlertProcessor;
 }
 
 export interface AlertProcessor {
@@ -50,38 +47,13 @@ export class Intake {
     const now = new Date();
     const deviceId = deviceTopics.deviceIdOf(message.topic);
     const device = deviceId ? (this.options.devices.device(deviceId) ?? { id: deviceId }) : undefined;
-    const { matches, diagnostics } = this.options
-      .rules()
-      .evaluate(message.topic, message.payload, { device, now });
+    const rules = this.options.rules();
+    const { matches, diagnostics } = rules.evaluate(message.topic, message.payload, { device, now });
     if (diagnostics.length > 0) this.report(message.topic, clientId, diagnostics);
-    const alerts = this.options.alerts;
-    if (alerts) {
-      const resolutions = this.options.rules().resolutions(message.topic, message.payload, { device, now });
-      if (matches.length === 0 && resolutions.length === 0) return;
-      this.ruleHits += matches.length;
-      this.queued(await alerts.process(matches, resolutions, now));
-      return;
-    }
-    if (matches.length === 0) return;
+    const resolutions = rules.resolutions(message.topic, message.payload, { device, now });
+    if (matches.length === 0 && resolutions.length === 0) return;
     this.ruleHits += matches.length;
-    const items: NewSms[] = [];
-    for (const match of matches) {
-      for (const recipient of match.recipients) {
-        items.push({
-          to: recipient.phone,
-          text: match.text,
-          priority: match.priority,
-          source: `rule:${match.rule.id}`,
-          ruleId: match.rule.id,
-          deviceId: device?.id,
-          expiresAt: now.getTime() + this.options.maxAgeMs(match.priority),
-          maxParts: match.rule.maxParts,
-          registeredDelivery: match.rule.registeredDelivery,
-        });
-      }
-    }
-    if (items.length === 0) return;
-    this.queued(await this.options.store.enqueueSms(items));
+    this.queued(await this.options.alerts.process(matches, resolutions, now));
   };
 
   private queued(records: SmsRecord[]): void {
