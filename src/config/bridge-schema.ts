@@ -119,6 +119,12 @@ const connectionSchema = z
         error: (issue) => `expected one of 0x33|0x34|0x50, got ${formatVersion(issue.input)}`,
       })
       .default(0x34),
+    /** SMPP 3.4 §4.1 bind addr_ton: the type of number of the MO addresses this bind serves. Default `0`. */
+    addr_ton: z.number().int().min(0).max(255).default(0),
+    /** SMPP 3.4 §4.1 bind addr_npi. Default `0`. */
+    addr_npi: z.number().int().min(0).max(255).default(0),
+    /** SMPP 3.4 §4.1 bind address_range: which MO addresses this bind receives (SMSC-specific). Default `""`. */
+    address_range: z.string().max(40).default(''),
     /** `transceiver` (one session) or `transmitter_receiver` (two sessions). Default `transceiver`. */
     bind_mode: z.enum(['transceiver', 'transmitter_receiver']).default('transceiver'),
     /** How often to send enquire_link when idle. Default `30s`. */

@@ -48,6 +48,9 @@ export interface BindRecord {
   command: 'bind_transceiver' | 'bind_transmitter' | 'bind_receiver';
   systemId: string;
   interfaceVersion: number;
+  addrTon: number;
+  addrNpi: number;
+  addressRange: string;
   commandStatus: number;
   at: Date;
 }

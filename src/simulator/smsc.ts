@@ -286,6 +286,9 @@ export class SmscSimulator extends EventEmitter<SimulatorEvents> {
       command: pdu.command,
       systemId,
       interfaceVersion: pdu.interface_version ?? 0,
+      addrTon: pdu.addr_ton ?? 0,
+      addrNpi: pdu.addr_npi ?? 0,
+      addressRange: pdu.address_range ?? '',
       commandStatus: status,
       at: new Date(),
     };

@@ -134,6 +134,21 @@ describe('delivery engine', () => {
     expect(flags).toEqual({ 'with receipt': 1, 'without receipt': 0 });
   });
 
+  it('binds with the configured addr_ton, addr_npi and address_range', async () => {
+    h = await startHarness({
+      rules: LONG_RULES,
+      connectionYaml: '      addr_ton: 1\n      addr_npi: 1\n      address_range: "^4477"',
+    });
+    const sim = h.sim;
+    await waitFor(() => h!.app.links[0]!.bound, 'bound');
+    expect(sim.binds.at(-1)).toMatchObject({
+      addrTon: 1,
+      addrNpi: 1,
+      addressRange: '^4477',
+      interfaceVersion: 0x34,
+    });
+  });
+
   it('fails an SMS the SMSC rejects permanently, with the code and its name', async () => {
     h = await startHarness({ rules: LONG_RULES, sim: { failDestinations: { '+447700900009': 0x0b } } });
     const device = await h.connect();
