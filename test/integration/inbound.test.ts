@@ -76,6 +76,10 @@ describe('field staff command devices by SMS', () => {
   });
 
   it('answers deliver_sm only after the SMS is recorded in the audit table (guarantee 4)', async () => {
+    const events: Array<Record<string, unknown>> = [];
+    await h.app.broker.subscribe('sms-bridge/sms/inbound', (m) =>
+      events.push(JSON.parse(m.payload.toString())),
+    );
     const status = await h.sim.injectMo({ from: ALICE, to: 'BRIDGE', text: 'HELP' });
     expect(status).toBe(0);
     const db = new Database(h.dbPath, { readonly: true });
@@ -85,6 +89,9 @@ describe('field staff command devices by SMS', () => {
     } finally {
       db.close();
     }
+    // and every inbound SMS is published with its outcome
+    await waitFor(() => events.length > 0, 'inbound event');
+    expect(events[0]).toMatchObject({ from: '+447700900001', text: 'HELP', outcome: 'help' });
   });
 
   it.each([
