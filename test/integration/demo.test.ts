@@ -49,6 +49,17 @@ describe('the shipped demo configuration (README walk-through)', () => {
     await waitFor(() => sim.received.length >= 2, 'the alert SMS to north-field');
     expect(sim.received[0]?.text).toBe('North field pump 7 overheating: 95C. Reply ACK 1');
 
+    // a late subscriber sees the open alert, retained
+    const watcher = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    cleanup.push(() => watcher.endAsync(true));
+    const alertEvent = new Promise<{ payload: Record<string, unknown>; retain: boolean }>((resolve) =>
+      watcher.once('message', (_t, p, packet) =>
+        resolve({ payload: JSON.parse(p.toString()), retain: packet.retain }),
+      ),
+    );
+    await watcher.subscribeAsync('sms-bridge/alerts/+', { qos: 1 });
+    expect(await alertEvent).toMatchObject({ retain: true, payload: { state: 'open', ref: '1' } });
+
     // mosquitto_sub -t devices/pump-7/commands -u pump-7 -P pump7-demo
     const pump = await mqtt.connectAsync(url, {
       reconnectPeriod: 0,
