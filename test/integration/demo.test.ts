@@ -77,6 +77,6 @@ describe('the shipped demo configuration (README walk-through)', () => {
     });
     await waitFor(() => commands.length === 1, 'the command at the device');
     expect(commands).toEqual(['stop']);
-    await waitFor(() => sim.received.some((s) => /PUMP-7 STOP/i.test(s.text)), 'the reply SMS');
+    await waitFor(() => sim.received.some((s) => s.text === 'PUMP-7 STOP sent.'), 'the reply SMS');
   });
 });
