@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { AlertEngine } from './alerts/alert-engine.js';
+import { Announcer } from './announce.js';
 import { SmsSendApi } from './api/sms-send.js';
 import type { BusMessage } from './broker/bus.js';
 import { EmbeddedBroker } from './broker/embedded.js';
@@ -7,19 +8,20 @@ import type { BridgeConfig } from './config/bridge-schema.js';
 import { createAccess } from './devices/access.js';
 import type { DeviceRegistry } from './devices/registry.js';
 import { BridgeError, FileIssuesError } from './errors.js';
+import { Events } from './events.js';
 import { HttpServer } from './http/server.js';
 import { InboundService } from './inbound/service.js';
 import { Intake } from './intake.js';
 import type { Logger } from './logger.js';
+import { queueSms, requeueSms, senderStore } from './outbox.js';
 import { applyConfigSet, loadConfigSet, Reloader, type ReloadOutcome, type ReloadTarget } from './reload.js';
 import type { RuleSet } from './rules/engine.js';
 import { SmscSimulator } from './simulator/smsc.js';
 import { DeliverHandler } from './smpp/deliver-handler.js';
 import { Sender } from './smpp/sender.js';
 import { SmppClient } from './smpp/session.js';
-import { SqliteInboundStore } from './store/inbound-store.js';
-import { SqliteStore } from './store/sqlite-store.js';
-import type { NewSms, SmsRecord } from './store/store.js';
+import { createStore } from './store/index.js';
+import type { NewSms, SmsRecord, Store } from './store/store.js';
 import { createTopics, type Topics } from './topics.js';
 
 /** A file a setting names, or one clear error naming the setting. */
@@ -40,7 +42,7 @@ export interface AppOptions {
   /** where rule and device globs are resolved. Default `process.cwd()`. */
   cwd?: string;
   /** a store to use instead of the one `config.store` describes (fault injection in tests) */
-  store?: SqliteStore | undefined;
+  store?: Store | undefined;
   /** Reload rules and devices when their files change. Default `true`; `reload()` (SIGHUP) works either way. */
   watch?: boolean;
   /** Quiet time after a file change before reloading. Default 300 ms. */
@@ -50,7 +52,9 @@ export interface AppOptions {
 /** The composition root: builds every service, starts them in order and stops them in reverse. */
 export class App {
   readonly topics: Topics;
-  readonly store: SqliteStore;
+  readonly store: Store;
+  /** facts after commit: `sms.status`, `alert.changed`, `inbound.received` */
+  readonly events: Events;
   readonly broker: EmbeddedBroker;
   readonly intake: Intake;
   readonly sender: Sender;
@@ -74,8 +78,8 @@ export class App {
     const { config, logger } = options;
     this.log = logger.child({ module: 'app' });
     this.topics = createTopics(config.base_topic);
-    this.store =
-      options.store ?? new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous });
+    this.events = new Events(this.log);
+    this.store = options.store ?? createStore(config.store);
     const loaded = loadConfigSet(
       { rules: config.rules, devices: config.devices },
       options.cwd ?? process.cwd(),
@@ -132,32 +136,29 @@ export class App {
         registeredDelivery: c.registered_delivery,
         longText: c.long_text,
       })),
-      store: this.store,
+      store: senderStore(this.store),
       maxParts: config.smpp.max_parts,
       logger,
-      onStatus: (sms, detail) => this.publishStatus(sms, detail),
+      onStatus: (sms, detail) => this.events.emit('sms.status', sms, detail),
     });
     this.receipts = new DeliverHandler({
       store: this.store,
+      events: this.events,
       logger,
-      onStatus: (sms, detail) => this.publishStatus(sms, detail),
       onMo: (pdu) => this.inbound.handle(pdu),
     });
     for (const link of this.links) link.on('deliver', this.receipts.handle);
     this.alerts = new AlertEngine({
       rules: () => this.rules,
       store: this.store,
+      events: this.events,
       maxAgeMs: () => config.smpp.max_age,
-      onQueued: (records) => this.handOff(records),
-      publish: (topic, payload, opts) => this.broker.publish(topic, payload, opts),
-      alertTopic: (id) => this.topics.alert(id),
       logger,
     });
     this.intake = new Intake({
       alerts: this.alerts,
       rules: () => this.rules,
       devices: { device: (id) => this.devices.device(id) },
-      onQueued: (records) => this.handOff(records),
       logger,
     });
     this.api = new SmsSendApi({
@@ -197,16 +198,22 @@ export class App {
       logger,
     });
     this.inbound = new InboundService({
-      store: new SqliteInboundStore(this.store),
+      store: this.store,
       bus: this.broker,
-      topics: this.topics,
+      events: this.events,
       devices: () => this.devices,
       rules: () => this.rules,
-      send: (items) => this.queue(items),
       ack: async (ref, phone) => (await this.alerts.ack(ref, phone)).reply,
       logger,
     });
+    new Announcer({ events: this.events, bus: this.broker, topics: this.topics, logger });
+    this.events.on('sms.status', (sms) => {
+      if (sms.state === 'queued') this.sender.enqueue([sms]);
+    });
+    this.events.on('sms.status', this.alerts.onSmsStatus);
     this.http = config.http.enabled ? this.createHttp() : undefined;
+    const http = this.http;
+    if (http) this.events.on('sms.status', (sms) => http.smsChanged(sms));
   }
 
   private createHttp(): HttpServer {
@@ -227,7 +234,7 @@ export class App {
           receipts: this.receipts.receipts,
         }),
         queue: (items) => this.queue(items),
-        requeued: (records) => this.handOff(records),
+        requeue: (id, expiresAt) => requeueSms(this.store, this.events, id, expiresAt),
         maxAgeMs: () => config.smpp.max_age,
         alerts: async () =>
           this.alerts.live().map((a) => ({
@@ -259,16 +266,9 @@ export class App {
     return this.reloader.reload(reason, true);
   }
 
-  /** Commits SMS to the outbox and hands them to the sender: the one path for SMS not made by intake. */
-  async queue(items: NewSms[]): Promise<SmsRecord[]> {
-    const records = await this.store.enqueueSms(items);
-    this.handOff(records);
-    return records;
-  }
-
-  private handOff(records: SmsRecord[]): void {
-    this.sender.enqueue(records);
-    for (const sms of records) this.publishStatus(sms);
+  /** Commits SMS to the outbox and announces them: the one path for SMS not made by alerts or inbound. */
+  queue(items: NewSms[]): Promise<SmsRecord[]> {
+    return queueSms(this.store, this.events, items);
   }
 
   async start(): Promise<void> {
@@ -290,6 +290,7 @@ export class App {
       // after the sender (its timers queue SMS), before the broker (intake needs it)
       await this.startService('alerts', this.alerts);
       await this.startService('broker', this.broker);
+      this.alerts.announce();
       await this.startService('inbound', this.inbound);
       if (this.simulator)
         await this.broker.subscribe(this.topics.simulatorMo, (m) => this.injectDemoMo(m.payload));
@@ -347,37 +348,5 @@ export class App {
         this.log.error({ err, service: service.name }, 'error while stopping');
       }
     }
-  }
-
-  private publishStatus(sms: SmsRecord, detail?: Record<string, unknown>): void {
-    this.alerts.onSmsStatus(sms);
-    this.http?.smsChanged(sms);
-    if (sms.state !== 'queued') {
-      this.log.info(
-        {
-          sms_id: sms.id,
-          to: sms.to,
-          state: sms.state,
-          error: sms.error ?? undefined,
-          connection: sms.connectionId,
-        },
-        `SMS ${sms.state}`,
-      );
-    }
-    const payload = JSON.stringify({
-      id: sms.id,
-      state: sms.state,
-      to: sms.to,
-      rule: sms.ruleId,
-      device: sms.deviceId,
-      parts: sms.partsTotal || undefined,
-      error_code: sms.errorCode ?? undefined,
-      error: sms.error ?? undefined,
-      at: new Date(sms.updatedAt).toISOString(),
-      ...detail,
-    });
-    this.broker.publish(this.topics.smsOutbound(sms.id), payload, { qos: 1 }).catch((err: unknown) => {
-      this.log.debug({ err }, 'status event not published');
-    });
   }
 }

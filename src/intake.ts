@@ -13,15 +13,13 @@ export interface IntakeOptions {
   /** the rule set in force; a getter so hot reload swaps it without restarting intake */
   rules: () => RuleSet;
   devices: DeviceLookup;
-  /** committed SMS, handed to the sender */
-  onQueued: (records: SmsRecord[]) => void;
   logger: Logger;
   /** alert policies (src/alerts): decide which SMS the matches make and commit them */
   alerts: AlertProcessor;
 }
 
 export interface AlertProcessor {
-  /** Resolves once the SMS it decided on are committed. */
+  /** Resolves once the SMS it decided on are committed (and announced as `sms.status` events). */
   process(matches: RuleMatch[], resolutions: Resolution[], now: Date): Promise<SmsRecord[]>;
 }
 
@@ -53,19 +51,8 @@ export class Intake {
     const resolutions = rules.resolutions(message.topic, message.payload, { device, now });
     if (matches.length === 0 && resolutions.length === 0) return;
     this.ruleHits += matches.length;
-    this.queued(await this.options.alerts.process(matches, resolutions, now));
+    await this.options.alerts.process(matches, resolutions, now);
   };
-
-  private queued(records: SmsRecord[]): void {
-    if (records.length === 0) return;
-    for (const sms of records) {
-      this.log.info(
-        { sms_id: sms.id, to: sms.to, rule: sms.ruleId, device: sms.deviceId, priority: sms.priority },
-        'SMS queued',
-      );
-    }
-    this.options.onQueued(records);
-  }
 
   /** Bad payloads are said once a minute per topic, not once per message. */
   private report(topic: string, clientId: string | null, diagnostics: string[]): void {

@@ -1,7 +1,8 @@
+import type { AlertEvent, Events } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { Resolution, RuleMatch, RuleSet } from '../rules/engine.js';
+import type { AlertChange, AlertRecipientRecord, AlertRecord } from '../store/alert-types.js';
 import type { NewSms, Priority, SmsRecord, Store } from '../store/store.js';
-import { type AlertDatabase, AlertStore } from './alert-store.js';
 import { Batch, type Outgoing } from './batch.js';
 import { AlertBook } from './book.js';
 import { DAY } from './clock.js';
@@ -14,39 +15,44 @@ export type { AckResult, Alert } from './types.js';
 export interface AlertEngineOptions {
   /** the rule set in force (hot reload swaps it) */
   rules: () => RuleSet;
-  store: Pick<Store, 'enqueueSms'> & AlertDatabase;
+  store: Store;
+  /** committed SMS (`sms.status` queued) and alert states (`alert.changed`) are announced here */
+  events: Events;
   /** how long an SMS may wait before it is failed as expired, per priority */
   maxAgeMs: (priority: Priority) => number;
-  /** SMS the engine committed on its own (escalations, digests, notices), for the sender */
-  onQueued: (records: SmsRecord[]) => void;
-  /** retained alert events; the app passes the Bus */
-  publish: (topic: string, payload: string, options: { qos: 1; retain: boolean }) => Promise<void>;
-  /** `sms-bridge/alerts/<id>` */
-  alertTopic: (alertId: number) => string;
   logger: Logger;
 }
 
+interface Snapshot {
+  alert: AlertRecord;
+  recipients: Map<string, AlertRecipientRecord>;
+  base: number;
+}
+
 /**
- * Alert lifecycle (open -> escalated -> acked -> resolved) and policies, with state in SQLite. Decisions are
- * made in memory (AlertBook) and each one's SMS and state are committed together before its caller resumes.
+ * Alert lifecycle (open -> escalated -> acked -> resolved) and policies. Each decision is made in memory
+ * (AlertBook, synchronous, so concurrent messages cannot race) and committed in one transaction with its SMS.
+ * The book is a cache of what is committed: when a commit fails, decisions stop until every commit in flight
+ * has settled and the book is read back from the store. Alert rows are written optimistically on their
+ * version, so a decision built on a change that then failed to commit fails too instead of half-applying.
  */
 export class AlertEngine {
   private readonly log: Logger;
-  private readonly db: AlertStore;
   private book: AlertBook | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = 0;
   private ticking = false;
-  private readonly pending = new Set<Promise<unknown>>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  /** set while the book is being read back after a failed commit */
+  private recovering: Promise<void> | undefined;
 
   constructor(private readonly options: AlertEngineOptions) {
     this.log = options.logger.child({ module: 'alerts' });
-    this.db = new AlertStore(options.store);
   }
 
   /** Loads the open alerts and re-arms their timers: a schedule survives a restart. */
   async start(): Promise<void> {
-    this.book = new AlertBook(this.db.load(Date.now()));
+    this.book = new AlertBook(await this.options.store.loadAlerts(Date.now()));
     if (this.book.alerts.size > 0) this.log.info({ open: this.book.alerts.size }, 'alerts resumed');
     this.arm();
   }
@@ -54,8 +60,14 @@ export class AlertEngine {
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await Promise.allSettled([...this.pending]);
+    await this.settled();
     this.book = undefined;
+  }
+
+  /** Announces every live alert again (after a restart, once the broker runs: retained topics are current). */
+  announce(): void {
+    for (const alert of this.book?.alerts.values() ?? [])
+      this.options.events.emit('alert.changed', toEvent(alert));
   }
 
   /** Alerts not yet resolved, for the status page. */
@@ -65,10 +77,10 @@ export class AlertEngine {
 
   /**
    * A device message's matches and resolutions: decides the SMS and commits them with the alert state.
-   * Resolves once committed (guarantee 1); the caller hands the records to the sender.
+   * Resolves once committed (guarantee 1); rejects, with nothing kept, when the commit fails.
    */
   async process(matches: RuleMatch[], resolutions: Resolution[], now: Date): Promise<SmsRecord[]> {
-    const book = this.open();
+    const book = await this.ready();
     const rules = this.options.rules();
     const batch = new Batch();
     const at = now.getTime();
@@ -84,7 +96,7 @@ export class AlertEngine {
 
   /** `ACK <ref>` from `byPhone` (E.164): stops the escalation and tells the others who were told. */
   async ack(ref: string, byPhone: string): Promise<AckResult> {
-    const book = this.open();
+    const book = await this.ready();
     const rules = this.options.rules();
     const now = Date.now();
     const alert = book.byRefOf(ref.replace(/^#/, ''));
@@ -126,7 +138,6 @@ export class AlertEngine {
     }
     this.armSooner([alert]);
     const records = await this.commit(batch, now);
-    this.options.onQueued(records);
     this.log.info({ alert: alert.id, ref: alert.ref, by: who }, 'alert acked');
     return {
       ok: true,
@@ -137,42 +148,117 @@ export class AlertEngine {
     };
   }
 
-  /** Every SMS state change (the sender's and the receipts' onStatus); failures escalate at once. */
-  onSmsStatus(sms: SmsRecord): void {
-    if (!this.book || (sms.state !== 'failed' && sms.state !== 'expired' && sms.state !== 'delivered'))
-      return;
-    const batch = new Batch();
-    const now = Date.now();
-    this.book.smsStatus(this.options.rules(), sms.id, sms.state, now, batch);
-    if (batch.alerts.size === 0) return;
-    this.armSooner(batch.alerts);
-    this.background(this.commit(batch, now).then((records) => this.options.onQueued(records)));
-  }
+  /** Every committed SMS state (the `sms.status` event); failures of the current step escalate at once. */
+  readonly onSmsStatus = (sms: SmsRecord): void => {
+    if (sms.state !== 'failed' && sms.state !== 'expired' && sms.state !== 'delivered') return;
+    this.background(
+      this.ready().then((book) => {
+        const batch = new Batch();
+        const now = Date.now();
+        book.smsStatus(this.options.rules(), sms.id, sms.state, now, batch);
+        if (batch.alerts.size === 0) return;
+        this.armSooner(batch.alerts);
+        return this.commit(batch, now);
+      }),
+    );
+  };
 
-  private open(): AlertBook {
+  /** The book, once no read-back is under way. */
+  private async ready(): Promise<AlertBook> {
+    while (this.recovering !== undefined) await this.recovering;
     if (!this.book) throw new Error('the alert engine is not started');
     return this.book;
   }
 
-  private async commit(batch: Batch, now: number): Promise<SmsRecord[]> {
+  private async settled(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  /**
+   * Commits one decision: alert rows (as they are now, at their next version), held and sent rows, and the SMS,
+   * linked to the recipients they tell, in one transaction. Events only after the commit.
+   */
+  private commit(batch: Batch, now: number): Promise<SmsRecord[]> {
+    if (batch.alerts.size === 0 && batch.sms.length === 0 && batch.heldAdded.length === 0) {
+      if (batch.heldRemoved.length === 0 && batch.heldMoved.length === 0) return Promise.resolve([]);
+    }
     for (const d of batch.dropped) {
       this.log.warn({ to: d.phone, alert: d.alertId, why: d.why }, 'alert SMS not sent: over a cap');
     }
-    const items = batch.sms.map((o) => this.toSms(o, now));
-    const saved = this.db.save({ ...batch, alerts: batch.alerts });
-    const queued = items.length > 0 ? this.options.store.enqueueSms(items) : Promise.resolve([]);
-    const [, records] = await Promise.all([saved, queued]);
-    const linked = new Set<Alert>();
-    records.forEach((sms, i) => {
-      this.book?.linkSms(batch.sms[i]!, sms.id, linked);
-    });
-    if (linked.size > 0) {
-      this.background(
-        this.db.save({ alerts: linked, heldAdded: [], heldRemoved: [], heldMoved: [], sent: [] }),
-      );
+    const snapshots = new Map<number, Snapshot>();
+    for (const alert of batch.alerts) {
+      const base = alert.version;
+      alert.version = base + 1;
+      const { recipients, ...record } = alert;
+      snapshots.set(alert.id, {
+        alert: record,
+        recipients: new Map([...recipients].map(([phone, r]) => [phone, { ...r }])),
+        base,
+      });
     }
-    for (const alert of batch.events) this.publish(alert);
-    return records;
+    const items = batch.sms.map((o) => this.toSms(o, now));
+    const heldAdded = batch.heldAdded.map((h) => ({ ...h }));
+    const work = this.options.store.transaction(async (tx) => {
+      const records = items.length > 0 ? await tx.outbox.enqueue(items) : [];
+      records.forEach((sms, i) => {
+        const out = batch.sms[i]!;
+        for (const t of out.tells) {
+          const r = snapshots.get(t.alertId)?.recipients.get(t.phone);
+          if (r) r.smsId = sms.id;
+        }
+        this.book?.linkSms(out, sms.id);
+      });
+      const change: AlertChange = {
+        alerts: [...snapshots.values()].map((s) => ({
+          alert: s.alert,
+          recipients: [...s.recipients.values()],
+          base: s.base,
+        })),
+        heldAdded,
+        heldRemoved: batch.heldRemoved,
+        heldMoved: batch.heldMoved,
+        sent: batch.sent,
+      };
+      await tx.alerts.save(change);
+      return records;
+    });
+    const done = work.then(
+      (records) => {
+        for (const alert of batch.events) {
+          const s = snapshots.get(alert.id);
+          if (s) this.options.events.emit('alert.changed', toEvent(s.alert));
+        }
+        for (const sms of records) this.options.events.emit('sms.status', sms);
+        return records;
+      },
+      (err: unknown) => {
+        this.recover(err);
+        throw err;
+      },
+    );
+    this.track(done);
+    return done;
+  }
+
+  /** After a failed commit: hold new decisions, let the commits in flight settle, read the book back. */
+  private recover(err: unknown): void {
+    if (this.recovering !== undefined) return;
+    this.log.error({ err }, 'alert state not committed; reading it back from the store');
+    this.recovering = (async () => {
+      await this.settled();
+      for (;;) {
+        try {
+          this.book = new AlertBook(await this.options.store.loadAlerts(Date.now()));
+          break;
+        } catch (loadErr) {
+          this.log.error({ err: loadErr }, 'cannot read the alert state back; retrying in 1 s');
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    })().finally(() => {
+      this.recovering = undefined;
+      this.arm();
+    });
   }
 
   private toSms(o: Outgoing, now: number): NewSms {
@@ -191,41 +277,20 @@ export class AlertEngine {
     };
   }
 
-  /** Retained while live; on resolve the final event is sent unretained and the retained one cleared. */
-  private publish(alert: Alert): void {
-    const topic = this.options.alertTopic(alert.id);
-    const payload = JSON.stringify({
-      id: alert.id,
-      ref: alert.ref,
-      rule: alert.ruleId,
-      device: alert.deviceId || undefined,
-      state: alert.state,
-      priority: alert.priority,
-      step: alert.step,
-      count: alert.count,
-      opened_at: new Date(alert.openedAt).toISOString(),
-      acked_by: alert.ackedBy ?? undefined,
-      acked_at: alert.ackedAt === null ? undefined : new Date(alert.ackedAt).toISOString(),
-      resolved_at: alert.resolvedAt === null ? undefined : new Date(alert.resolvedAt).toISOString(),
-      reason: alert.resolveReason ?? undefined,
-      at: new Date(alert.updatedAt).toISOString(),
-    });
-    const done = alert.state === 'resolved';
-    const sent = this.options
-      .publish(topic, payload, { qos: 1, retain: !done })
-      .then(() => (done ? this.options.publish(topic, '', { qos: 1, retain: true }) : undefined));
-    this.background(sent);
+  private track(work: Promise<unknown>): void {
+    const p = work.catch(() => undefined);
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
   }
 
   private background(work: Promise<unknown>): void {
-    const p = work.catch((err: unknown) => this.log.error({ err }, 'alert state not saved or published'));
-    this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
+    const p = work.catch((err: unknown) => this.log.error({ err }, 'alert state not committed'));
+    this.track(p);
   }
 
   /** One timer for the earliest due work of every alert and every held SMS. */
   private arm(): void {
-    if (!this.book || this.ticking) return;
+    if (!this.book || this.ticking || this.recovering !== undefined) return;
     this.setTimer(this.book.due(this.options.rules()));
   }
 
@@ -251,18 +316,35 @@ export class AlertEngine {
 
   private tick(): void {
     this.timer = undefined;
+    if (!this.book || this.recovering !== undefined) return;
     const book = this.book;
-    if (!book) return;
     const now = Date.now();
     const batch = new Batch();
     book.tick(this.options.rules(), now, batch);
     this.ticking = true;
-    const work = this.commit(batch, now)
-      .then((records) => this.options.onQueued(records))
-      .finally(() => {
-        this.ticking = false;
-        this.arm();
-      });
+    const work = this.commit(batch, now).finally(() => {
+      this.ticking = false;
+      this.arm();
+    });
     this.background(work);
   }
+}
+
+function toEvent(a: AlertRecord): AlertEvent {
+  return {
+    id: a.id,
+    ref: a.ref,
+    rule: a.ruleId,
+    device: a.deviceId || undefined,
+    state: a.state,
+    priority: a.priority,
+    step: a.step,
+    count: a.count,
+    openedAt: a.openedAt,
+    ackedBy: a.ackedBy,
+    ackedAt: a.ackedAt,
+    resolvedAt: a.resolvedAt,
+    reason: a.resolveReason,
+    at: a.updatedAt,
+  };
 }

@@ -1,5 +1,5 @@
 import type { CompiledRule, Resolution, RuleMatch, RuleSet } from '../rules/engine.js';
-import type { LoadedState } from './alert-store.js';
+import type { LoadedAlerts } from '../store/alert-types.js';
 import type { Batch, Outgoing } from './batch.js';
 import { DAY } from './clock.js';
 import { Dispatcher } from './dispatcher.js';
@@ -29,10 +29,11 @@ export class AlertBook {
   private nextAlertId: number;
   private lastRef: number;
 
-  constructor(state: LoadedState) {
+  constructor(state: LoadedAlerts) {
     this.nextAlertId = state.nextAlertId;
     this.lastRef = state.lastRef;
-    for (const a of state.alerts) {
+    for (const loaded of state.alerts) {
+      const a: Alert = { ...loaded.alert, recipients: new Map(loaded.recipients.map((r) => [r.phone, r])) };
       this.add(a);
       for (const r of a.recipients.values()) if (r.smsId !== null) this.index(r.smsId, a.id, r.phone);
     }
@@ -84,6 +85,7 @@ export class AlertBook {
       ackedAt: null,
       resolvedAt: null,
       resolveReason: null,
+      version: 0,
       recipients: new Map(),
     };
     this.add(alert);
@@ -201,13 +203,11 @@ export class AlertBook {
   }
 
   /** Records which SMS told whom, once it has its id. */
-  linkSms(out: Outgoing, smsId: number, changed: Set<Alert>): void {
+  linkSms(out: Outgoing, smsId: number): void {
     for (const t of out.tells) {
-      const alert = this.alerts.get(t.alertId);
-      const rec = alert?.recipients.get(t.phone);
-      if (!alert || !rec) continue;
+      const rec = this.alerts.get(t.alertId)?.recipients.get(t.phone);
+      if (!rec) continue;
       rec.smsId = smsId;
-      changed.add(alert);
       this.index(smsId, t.alertId, t.phone);
     }
   }

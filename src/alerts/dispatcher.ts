@@ -1,6 +1,6 @@
 import type { Recipient, RuleSet } from '../rules/engine.js';
 import type { Priority } from '../rules/schema.js';
-import type { LoadedState } from './alert-store.js';
+import type { LoadedAlerts } from '../store/alert-types.js';
 import type { Batch, Outgoing } from './batch.js';
 import { DAY, quietUntil } from './clock.js';
 import { capCheck, gate, policiesFor } from './policy.js';
@@ -16,7 +16,7 @@ export class Dispatcher {
   private readonly sent = new Map<string, number[]>();
   private nextHeldId: number;
 
-  constructor(state: Pick<LoadedState, 'held' | 'sent' | 'nextHeldId'>) {
+  constructor(state: Pick<LoadedAlerts, 'held' | 'sent' | 'nextHeldId'>) {
     this.nextHeldId = state.nextHeldId;
     for (const h of state.held) this.heldOf(h.phone).push(h);
     for (const s of state.sent) this.sentOf(s.phone, s.at).push(s.at);

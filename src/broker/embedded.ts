@@ -285,7 +285,9 @@ export class EmbeddedBroker implements Bus {
 
   publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
     const aedes = this.aedes;
-    if (!aedes) return Promise.resolve();
+    // a command must not be taken for published by a broker that is gone: the caller retries it later
+    if (!aedes)
+      return Promise.reject(new BridgeError('ERR_BROKER_CLOSED', `broker stopped; ${topic} not published`));
     if (this.taps.size > 0) {
       const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
       this.deliverToTaps({ topic, payload: body, qos: options.qos ?? 0, retain: options.retain ?? false });

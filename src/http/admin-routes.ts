@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { normalizePhone } from '../rules/recipients.js';
+import { smsJson } from '../sms-json.js';
 import { PRIORITIES, type Priority, type SmsState } from '../store/store.js';
 import { sendError } from './errors.js';
-import { smsJson } from './sms-json.js';
 import type { HttpSources } from './sources.js';
 
 const STATES: SmsState[] = ['queued', 'submitted', 'delivered', 'failed', 'expired'];
@@ -63,7 +63,7 @@ export function adminRoutes(app: FastifyInstance, sources: HttpSources): void {
       const { id } = request.params;
       const sms = await store.getSms(id);
       if (!sms) return sendError(reply, 404, 'ERR_HTTP_NOT_FOUND', `no SMS with id ${id}`);
-      const requeued = await store.requeueSms(id, Date.now() + sources.maxAgeMs(sms.priority));
+      const requeued = await sources.requeue(id, Date.now() + sources.maxAgeMs(sms.priority));
       if (!requeued) {
         return sendError(
           reply,
@@ -73,7 +73,6 @@ export function adminRoutes(app: FastifyInstance, sources: HttpSources): void {
         );
       }
       request.log.info({ sms_id: id, previous_error: sms.error }, 'SMS requeued by the admin API');
-      sources.requeued([requeued]);
       return reply.code(202).send(smsJson(requeued));
     },
   );

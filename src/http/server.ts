@@ -138,14 +138,8 @@ export class HttpServer {
 }
 
 async function readiness(sources: HttpSources) {
-  let store = false;
-  try {
-    // a primary-key lookup: cheap, and it throws when the store is closed
-    await sources.store.getSms(0);
-    store = true;
-  } catch {
-    store = false;
-  }
+  // a cheap query on the real file: false when the store is closed or its file is gone
+  const store = await sources.store.healthy().catch(() => false);
   return {
     broker: sources.brokerListening(),
     store,

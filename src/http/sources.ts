@@ -33,7 +33,7 @@ export interface BridgeCounters {
 
 /** What the HTTP server reads from the rest of the bridge, passed in by the composition root. */
 export interface HttpSources {
-  store: Pick<Store, 'getSms' | 'listSms' | 'countByState' | 'requeueSms'>;
+  store: Pick<Store, 'getSms' | 'listSms' | 'countByState' | 'healthy'>;
   brokerListening: () => boolean;
   links: readonly LinkView[];
   /** SMS waiting per priority lane */
@@ -41,8 +41,8 @@ export interface HttpSources {
   counters: () => BridgeCounters;
   /** commits new SMS and hands them to the sender (the app's one path for SMS not made by intake) */
   queue: (items: NewSms[]) => Promise<SmsRecord[]>;
-  /** hands SMS requeued in the store to the sender and announces them */
-  requeued: (records: SmsRecord[]) => void;
+  /** puts a failed or expired SMS back in the queue, committed and announced; undefined if it cannot be */
+  requeue: (id: number, expiresAt: number) => Promise<SmsRecord | undefined>;
   /** how long a new or retried SMS may wait before it is failed as expired */
   maxAgeMs: (priority: Priority) => number;
   /** open alerts; absent until an alerts module exists */

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
-import { smsJson } from './sms-json.js';
+import { smsJson } from '../sms-json.js';
 import type { HttpSources } from './sources.js';
 
 const RECENT = 50;

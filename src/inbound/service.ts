@@ -1,29 +1,30 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Bus } from '../broker/bus.js';
 import type { DeviceRegistry } from '../devices/registry.js';
+import { BridgeError } from '../errors.js';
+import type { Events, InboundEvent } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { RuleSet } from '../rules/engine.js';
 import { decodeText } from '../smpp/encoding.js';
 import type { InboundPdu } from '../smpp/link.js';
 import { parseUdh } from '../smpp/reassemble.js';
-import type { MoPartRecord, SqliteInboundStore } from '../store/inbound-store.js';
-import type { NewSms } from '../store/store.js';
-import { deviceTopics, type Topics } from '../topics.js';
+import type { DeviceCommand, InboundAudit, MoPart, NewSms, SmsRecord, Store, Tx } from '../store/store.js';
+import { deviceTopics } from '../topics.js';
 import { type AuthorizeContext, type Decision, decide } from './authorize.js';
+import { CommandOutbox } from './commands.js';
 import { oneSms } from './replies.js';
+import { Telemetry } from './telemetry.js';
 
 export interface InboundOptions {
-  store: SqliteInboundStore;
+  store: Store;
   bus: Bus;
-  topics: Topics;
+  events: Events;
   devices: () => DeviceRegistry;
   rules: () => RuleSet;
-  /** commits reply SMS and hands them to the sender */
-  send: (items: NewSms[]) => Promise<unknown>;
   /** ACK <ref> from a contact: the alert policies' answer, as reply text */
   ack: (ref: string, phone: string, contactIds: string[]) => Promise<string>;
   logger: Logger;
-  /** the same sender and text within this window is an SMSC re-delivery, not run again. Default 2 min. */
+  /** a repeat of a sender's last SMS within this window is an SMSC re-delivery, not run again. Default 2 min. */
   dedupeWindowMs?: number;
   /** replies per number per `replyWindowMs`, so an auto-responder cannot ping-pong. Default 10. */
   replyLimit?: number;
@@ -33,11 +34,8 @@ export interface InboundOptions {
   partTimeoutMs?: number;
   /** how long a reply may wait in the outbox. Default 1 h. */
   replyMaxAgeMs?: number;
-}
-
-interface Telemetry {
-  payload: Buffer;
-  at: number;
+  /** a command not published within this is dropped and its sender told. Default 10 min. */
+  commandMaxAgeMs?: number;
 }
 
 /** SMPP TON 1 = international: the address is the full number without `+`. */
@@ -47,86 +45,119 @@ function senderE164(addr: string, ton: number | undefined): string {
   return ton === 1 || digits.length >= 10 ? `+${digits}` : digits;
 }
 
-function ago(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 90) return `${s}s ago`;
-  if (s < 5400) return `${Math.round(s / 60)} min ago`;
-  return `${Math.round(s / 3600)} h ago`;
+/** What one MO did: its audit row, what goes back to the sender, the command to publish. */
+interface Outcome {
+  audit: Pick<InboundAudit, 'outcome' | 'detail' | 'deviceId' | 'requestId'>;
+  reply?: string | undefined;
+  command?: DeviceCommand | undefined;
+}
+
+/** The parts an MO was assembled from: forgotten in the transaction that records what it did. */
+interface PartsKey {
+  ref: number;
+  total: number;
 }
 
 /**
- * Field staff's SMS: reassembled, deduplicated, authorised, published as a device command, audited and
- * answered. `handle` resolves once the outcome is recorded, and only then is the deliver_sm answered.
+ * Field staff's SMS: reassembled, deduplicated, authorised, audited, answered and turned into device
+ * commands. Everything one SMS does (audit row, dedupe row, command, reply SMS, forgetting its parts) commits
+ * in one transaction, and `handle` resolves only then: the deliver_sm is answered after that (guarantee 4).
+ * Commands are published after the commit by the command outbox, which retries them until they are.
  */
 export class InboundService {
   private readonly log: Logger;
-  private readonly telemetry = new Map<string, Telemetry>();
-  private readonly replies = new Map<string, number[]>();
-  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly telemetry: Telemetry;
+  private readonly commands: CommandOutbox;
+  /** per sender, so one person's SMS are handled in the order they came */
+  private readonly chains = new Map<string, Promise<void>>();
   private cachedContext: { rules: RuleSet; registry: DeviceRegistry; context: AuthorizeContext } | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private closing = false;
 
   constructor(private readonly options: InboundOptions) {
     this.log = options.logger.child({ module: 'inbound' });
+    this.telemetry = new Telemetry({
+      store: options.store,
+      devices: options.devices,
+      logger: options.logger,
+    });
+    this.commands = new CommandOutbox({
+      store: options.store,
+      bus: options.bus,
+      events: options.events,
+      logger: options.logger,
+      maxAgeMs: options.commandMaxAgeMs,
+      replyMaxAgeMs: options.replyMaxAgeMs,
+    });
   }
 
   async start(): Promise<void> {
     const { bus } = this.options;
-    await bus.subscribe('devices/+/telemetry', (m) => {
-      const id = deviceTopics.deviceIdOf(m.topic);
-      if (id && this.options.devices().device(id))
-        this.telemetry.set(id, { payload: m.payload, at: Date.now() });
-    });
+    this.closing = false;
+    await this.telemetry.start();
+    await bus.subscribe('devices/+/telemetry', (m) => this.telemetry.seen(m.topic, m.payload));
     await bus.subscribe('devices/+/commands/result', (m) => {
       this.onResult(m.topic, m.payload).catch((err: unknown) => this.log.error({ err }, 'command result'));
     });
+    await this.commands.start();
     const timeout = this.options.partTimeoutMs ?? 600_000;
     this.sweepTimer = setInterval(
       () => {
-        this.options.store.takeStaleParts(Date.now() - timeout).then(
-          (parts) => {
-            if (parts.length > 0)
-              this.log.warn({ parts: parts.length }, 'incomplete concatenated SMS dropped');
-          },
-          (err: unknown) => this.log.error({ err }, 'sweeping MO parts'),
-        );
+        this.options.store
+          .transaction((tx) => tx.inbound.takeStaleParts(Date.now() - timeout))
+          .then(
+            (parts) => {
+              if (parts.length > 0)
+                this.log.warn({ parts: parts.length }, 'incomplete concatenated SMS dropped');
+            },
+            (err: unknown) => this.log.error({ err }, 'sweeping MO parts'),
+          );
       },
       Math.min(timeout, 60_000),
     );
     this.sweepTimer.unref();
   }
 
+  /** Refuses new SMS (the SMSC delivers them again later), lets the ones in hand finish, saves telemetry. */
   async stop(): Promise<void> {
+    this.closing = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()]);
+    await this.commands.stop();
+    await this.telemetry.stop();
   }
 
   readonly handle = async (pdu: InboundPdu): Promise<void> => {
+    if (this.closing)
+      throw new BridgeError('ERR_INBOUND_INVALID', 'the bridge is stopping; deliver again later');
     const from = senderE164(pdu.sourceAddr, pdu.sourceAddrTon);
     const to = pdu.destinationAddr;
     const part = this.partOf(pdu, from);
-    let text: string;
-    if (part) {
-      const parts = await this.options.store.addPart(part);
-      if (!parts) return; // recorded; the deliver_sm is answered, the rest will follow
-      text = decodeText(Buffer.concat(parts.map((p) => p.body)), part.dataCoding);
-    } else {
+    if (!part) {
       const bytes =
         pdu.messagePayload && pdu.messagePayload.length > 0 ? pdu.messagePayload : pdu.shortMessage;
-      text = decodeText(bytes, pdu.dataCoding);
+      return this.process(from, to, decodeText(bytes, pdu.dataCoding));
     }
-    await this.process(from, to, text);
+    const parts = await this.options.store.transaction((tx) => tx.inbound.addPart(part));
+    if (!parts) return; // recorded; the deliver_sm is answered, the rest will follow
+    const text = decodeText(Buffer.concat(parts.map((p) => p.body)), part.dataCoding);
+    return this.process(from, to, text, { ref: part.ref, total: part.total });
   };
 
   /** A part of a concatenated MO: UDH IEI 0x00/0x08 (3GPP TS 23.040 §9.2.3.24.1) or sar_* TLVs. */
-  private partOf(pdu: InboundPdu, from: string): MoPartRecord | undefined {
+  private partOf(pdu: InboundPdu, from: string): MoPart | undefined {
     if (pdu.esmClass & 0x40) {
       const udh = parseUdh(pdu.shortMessage);
       if (udh.concat && udh.concat.total > 1) {
-        return { from, ...udh.concat, dataCoding: pdu.dataCoding, body: udh.body };
+        const { ref, total, seq } = udh.concat;
+        return { from, ref, total, seq, dataCoding: pdu.dataCoding, body: udh.body };
       }
     }
     const { sarMsgRefNum: ref, sarTotalSegments: total, sarSegmentSeqnum: seq } = pdu;
     if (ref !== undefined && total !== undefined && seq !== undefined && total > 1) {
+      // SMPP 3.4 §5.3.2.24: sar_segment_seqnum runs 1..sar_total_segments
+      if (seq < 1 || seq > total) throw new BridgeError('ERR_INBOUND_INVALID', `sar part ${seq} of ${total}`);
       return { from, ref, total, seq, dataCoding: pdu.dataCoding, body: pdu.shortMessage };
     }
     return undefined;
@@ -154,37 +185,45 @@ export class InboundService {
     return context;
   }
 
-  /**
-   * One SMS at a time per (sender, text): a re-delivery that arrives while the first copy is still being
-   * handled waits for it and is then seen as the duplicate it is.
-   */
-  process(from: string, to: string, text: string): Promise<void> {
-    const dedupeKey = createHash('sha1').update(`${from}\n${text.trim().toLowerCase()}`).digest('hex');
-    const before = this.inFlight.get(dedupeKey) ?? Promise.resolve();
-    const run = before.then(() => this.processOnce(from, to, text, dedupeKey));
+  /** One sender's SMS one at a time, in the order they came. */
+  process(from: string, to: string, text: string, parts?: PartsKey): Promise<void> {
+    const before = this.chains.get(from) ?? Promise.resolve();
+    const run = before.then(() => this.processOnce(from, to, text, parts));
     const settled = run.catch(() => undefined);
-    this.inFlight.set(dedupeKey, settled);
+    this.chains.set(from, settled);
     void settled.then(() => {
-      if (this.inFlight.get(dedupeKey) === settled) this.inFlight.delete(dedupeKey);
+      if (this.chains.get(from) === settled) this.chains.delete(from);
     });
     return run;
   }
 
-  private async processOnce(from: string, to: string, text: string, dedupeKey: string): Promise<void> {
+  /**
+   * A re-delivery (the SMSC sends the same PDU again because our answer was lost) repeats the sender's last
+   * recorded SMS; a person who sends STOP, START, STOP has a different last SMS each time, so each runs.
+   */
+  private async processOnce(from: string, to: string, text: string, parts?: PartsKey): Promise<void> {
     const now = Date.now();
     const { store } = this.options;
-    const log = this.log.child({ from });
-    if (await store.seen(dedupeKey, now - (this.options.dedupeWindowMs ?? 120_000))) {
-      log.info('SMS received again within the dedupe window; not run twice');
-      await store.record({ receivedAt: now, from, to, text, dedupeKey, outcome: 'duplicate' });
-      this.publishInbound({ from, text, outcome: 'duplicate' });
+    const dedupeKey = createHash('sha1')
+      .update(`${from}\n${parts ? `${parts.ref}/${parts.total}` : ''}\n${text.trim().toLowerCase()}`)
+      .digest('hex');
+    const last = await store.lastInbound(from);
+    const entry = { receivedAt: now, from, to, text, dedupeKey };
+    if (
+      last &&
+      last.dedupeKey === dedupeKey &&
+      now - last.receivedAt < (this.options.dedupeWindowMs ?? 120_000)
+    ) {
+      this.log.info({ from }, 'SMS received again within the dedupe window; not run twice');
+      await this.commit({ ...entry, outcome: 'duplicate' }, parts, undefined, undefined);
+      this.announce({ from, text, outcome: 'duplicate' });
       return;
     }
-    const decision = decide(text, from, this.context());
-    const outcome = await this.run(decision, from);
-    await store.record({ receivedAt: now, from, to, text, dedupeKey, ...outcome.audit }, outcome.request);
-    log.info({ outcome: outcome.audit.outcome, device: outcome.audit.deviceId }, 'SMS received');
-    this.publishInbound({
+    const outcome = await this.run(decide(text, from, this.context()), from, now);
+    const reply = outcome.reply && (await this.mayReply(from, now)) ? outcome.reply : undefined;
+    const records = await this.commit({ ...entry, ...outcome.audit }, parts, outcome.command, reply);
+    this.log.info({ from, outcome: outcome.audit.outcome, device: outcome.audit.deviceId }, 'SMS received');
+    this.announce({
       from,
       text,
       outcome: outcome.audit.outcome,
@@ -192,33 +231,77 @@ export class InboundService {
       detail: outcome.audit.detail,
       request_id: outcome.audit.requestId,
     });
-    if (outcome.reply) await this.reply(from, outcome.reply);
+    // the reply says the command was sent: it goes out once the command is published (or told otherwise)
+    if (outcome.command) await this.commands.publish(outcome.command);
+    for (const sms of records) this.options.events.emit('sms.status', sms);
   }
 
-  private async run(decision: Decision, from: string) {
+  /** The audit row, the dedupe row, the command, the reply, the parts forgotten: one transaction. */
+  private commit(
+    audit: InboundAudit,
+    parts: PartsKey | undefined,
+    command: DeviceCommand | undefined,
+    reply: string | undefined,
+  ): Promise<SmsRecord[]> {
+    return this.options.store.transaction(async (tx) => {
+      await tx.inbound.record(audit);
+      if (command) await tx.inbound.addCommand(command);
+      if (parts) await tx.inbound.dropParts(audit.from, parts.ref, parts.total);
+      return reply ? this.enqueueReply(tx, audit.from, reply, audit.receivedAt) : [];
+    });
+  }
+
+  private enqueueReply(tx: Tx, to: string, text: string, now: number): Promise<SmsRecord[]> {
+    const sms: NewSms = {
+      to,
+      text: oneSms(text),
+      priority: 'high',
+      source: 'reply',
+      expiresAt: now + (this.options.replyMaxAgeMs ?? 3_600_000),
+    };
+    return tx.outbox.enqueue([sms]);
+  }
+
+  /** Replies per number are bounded (counted in the store, so the bound holds across restarts). */
+  private async mayReply(to: string, now: number): Promise<boolean> {
+    const window = this.options.replyWindowMs ?? 600_000;
+    const sent = await this.options.store.countReplies(to, now - window);
+    if (sent < (this.options.replyLimit ?? 10)) return true;
+    this.log.warn({ to }, 'reply limit reached for this number; reply not sent');
+    return false;
+  }
+
+  private async run(decision: Decision, from: string, now: number): Promise<Outcome> {
     switch (decision.kind) {
       case 'command': {
         const requestId = randomUUID();
         const device = decision.device;
-        const message = {
+        const payload = JSON.stringify({
           command: decision.command,
           args: decision.args,
           payload: decision.payload,
           from,
           request_id: requestId,
-          ts: new Date().toISOString(),
-        };
-        await this.options.bus.publish(deviceTopics.commands(device.id), JSON.stringify(message), { qos: 1 });
+          ts: new Date(now).toISOString(),
+        });
         return {
           audit: { outcome: 'command', deviceId: device.id, requestId, detail: decision.command },
-          request: { requestId, deviceId: device.id, command: decision.command, from },
+          command: {
+            requestId,
+            deviceId: device.id,
+            command: decision.command,
+            from,
+            topic: deviceTopics.commands(device.id),
+            payload,
+            createdAt: now,
+          },
           reply: decision.reply,
         };
       }
       case 'status':
         return {
           audit: { outcome: 'status', deviceId: decision.device.id },
-          reply: this.statusText(decision.device),
+          reply: this.telemetry.statusText(decision.device),
         };
       case 'ack': {
         const reply = await this.options.ack(decision.ref, from, decision.contactIds);
@@ -239,24 +322,10 @@ export class InboundService {
     }
   }
 
-  private statusText(device: { id: string; name: string }): string {
-    const last = this.telemetry.get(device.id);
-    if (!last) return oneSms(`${device.id.toUpperCase()}: no telemetry received since the bridge started.`);
-    let values = last.payload.toString('utf8');
-    try {
-      const parsed: unknown = JSON.parse(values);
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-        values = Object.entries(parsed)
-          .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-          .join(' ');
-      }
-    } catch {
-      // plain-text telemetry is quoted as it is
-    }
-    return oneSms(`${device.id.toUpperCase()} ${values} (${ago(Date.now() - last.at)})`);
-  }
-
+  /** A device's answer to a command: only on its own topic, only for a request issued to it. */
   private async onResult(topic: string, payload: Buffer): Promise<void> {
+    const deviceId = deviceTopics.deviceIdOf(topic);
+    if (!deviceId) return;
     let result: { request_id?: unknown; ok?: unknown; message?: unknown };
     try {
       result = JSON.parse(payload.toString('utf8'));
@@ -264,39 +333,27 @@ export class InboundService {
       this.log.warn({ topic }, 'command result is not JSON; ignored');
       return;
     }
-    if (typeof result?.request_id !== 'string') return;
-    const request = await this.options.store.takeRequest(result.request_id);
-    if (!request) return;
-    const head = `${request.deviceId.toUpperCase()} ${request.command.toUpperCase()}`;
-    const message = typeof result.message === 'string' && result.message ? `: ${result.message}` : '';
-    await this.reply(request.from, `${head} ${result.ok === false ? 'failed' : 'done'}${message}`);
-  }
-
-  private async reply(to: string, text: string): Promise<void> {
+    const requestId = result?.request_id;
+    if (typeof requestId !== 'string') return;
     const now = Date.now();
-    const window = this.options.replyWindowMs ?? 600_000;
-    const recent = (this.replies.get(to) ?? []).filter((t) => now - t < window);
-    if (recent.length >= (this.options.replyLimit ?? 10)) {
-      this.log.warn({ to }, 'reply limit reached for this number; reply not sent');
-      return;
-    }
-    recent.push(now);
-    this.replies.set(to, recent);
-    await this.options.send([
-      {
-        to,
-        text: oneSms(text),
-        priority: 'high',
-        source: 'reply',
-        expiresAt: now + (this.options.replyMaxAgeMs ?? 3_600_000),
-      },
-    ]);
+    const records = await this.options.store.transaction(async (tx) => {
+      const request = await tx.inbound.takeResult(requestId, deviceId, now);
+      if (!request) return [];
+      const head = `${request.deviceId.toUpperCase()} ${request.command.toUpperCase()}`;
+      const message = typeof result.message === 'string' && result.message ? `: ${result.message}` : '';
+      return this.enqueueReply(
+        tx,
+        request.from,
+        `${head} ${result.ok === false ? 'failed' : 'done'}${message}`,
+        now,
+      );
+    });
+    if (records.length === 0)
+      this.log.debug({ topic }, 'command result for no request of this device; ignored');
+    for (const sms of records) this.options.events.emit('sms.status', sms);
   }
 
-  private publishInbound(event: Record<string, unknown>): void {
-    const payload = JSON.stringify({ ...event, at: new Date().toISOString() });
-    this.options.bus.publish(this.options.topics.smsInbound, payload, { qos: 1 }).catch((err: unknown) => {
-      this.log.debug({ err }, 'inbound event not published');
-    });
+  private announce(event: InboundEvent): void {
+    this.options.events.emit('inbound.received', event);
   }
 }

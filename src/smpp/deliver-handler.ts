@@ -1,6 +1,6 @@
+import type { Events } from '../events.js';
 import type { Logger } from '../logger.js';
-import type { SmsRecord, Store } from '../store/store.js';
-import { decodeText } from './encoding.js';
+import type { Store } from '../store/store.js';
 import type { InboundPdu } from './link.js';
 import { isReceipt, normaliseMessageId, parseReceiptText, receiptOutcome } from './receipt.js';
 
@@ -9,15 +9,10 @@ const ESME_RSYSERR = 0x08;
 
 export interface DeliverHandlerOptions {
   store: Store;
+  events: Events;
   logger: Logger;
-  onStatus: (sms: SmsRecord, detail?: Record<string, unknown>) => void;
   /** A mobile-originated SMS; resolves once it is recorded (guarantee 4). */
   onMo: (pdu: InboundPdu) => Promise<void>;
-}
-
-/** Text of a PDU's short_message or message_payload. */
-export function pduText(pdu: InboundPdu): string {
-  return decodeText(messageBytes(pdu), pdu.dataCoding);
 }
 
 function messageBytes(pdu: InboundPdu): Buffer {
@@ -31,8 +26,6 @@ function messageBytes(pdu: InboundPdu): Buffer {
 export class DeliverHandler {
   private readonly log: Logger;
   receipts = 0;
-  /** receipts that came before their submit was recorded; the store applies them once it is */
-  earlyReceipts = 0;
 
   constructor(private readonly options: DeliverHandlerOptions) {
     this.log = options.logger.child({ module: 'receipts' });
@@ -74,14 +67,14 @@ export class DeliverHandler {
       return;
     }
     const errNumber = outcome.err !== undefined && /^\d+$/.test(outcome.err) ? Number(outcome.err) : null;
-    const result = await this.options.store.applyReceipt({
+    const update = {
       idForms: normaliseMessageId(id),
       state: outcome.state,
       stat: outcome.stat,
       errorCode: errNumber,
-    });
+    };
+    const result = await this.options.store.transaction((tx) => tx.outbox.applyReceipt(update));
     if (!result) {
-      this.earlyReceipts++;
       this.log.warn(
         { message_id: id, stat: outcome.stat },
         'receipt for a message id not recorded yet; kept until its submit is',
@@ -89,6 +82,6 @@ export class DeliverHandler {
       return;
     }
     this.log.debug({ sms_id: result.sms.id, stat: outcome.stat }, 'receipt applied');
-    if (result.changed) this.options.onStatus(result.sms, { stat: outcome.stat });
+    if (result.changed) this.options.events.emit('sms.status', result.sms, { stat: outcome.stat });
   }
 }

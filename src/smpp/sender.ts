@@ -1,6 +1,7 @@
 import { isBridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { PRIORITIES, type SmsRecord, type Store } from '../store/store.js';
+import type { SenderStore } from '../outbox.js';
+import { PRIORITIES, type SmsRecord } from '../store/store.js';
 import type { SmppLink, SubmitParams } from './link.js';
 import { type LongText, type Plan, planSms, type Submit } from './plan.js';
 import { normaliseMessageId } from './receipt.js';
@@ -28,7 +29,7 @@ export interface SenderConnectionOptions {
 
 export interface SenderOptions {
   connections: SenderConnectionOptions[];
-  store: Store;
+  store: SenderStore;
   maxParts: number;
   logger: Logger;
   /** called after each committed state change of an SMS */
@@ -301,9 +302,19 @@ export class Sender {
         messageId,
         idForms: normaliseMessageId(messageId),
       }));
-      this.finish(job, this.options.store.markSubmitted(id, c.options.id, submitted), {
-        truncated: job.plan!.truncated,
-      });
+      this.queuedIds.delete(job.sms.id);
+      this.options.store.markSubmitted(id, c.options.id, submitted).then(
+        (result) => {
+          // a receipt that overtook the submit_sm_resp settles the SMS in the same commit: both are told
+          this.options.onStatus(result.submitted, { truncated: job.plan!.truncated });
+          for (const sms of result.settled) this.options.onStatus(sms);
+        },
+        (err: unknown) =>
+          this.log.error(
+            { err, sms_id: id },
+            'could not record the SMS state; it will be retried after a restart',
+          ),
+      );
       return;
     }
     if (throttled) {

@@ -1,7 +1,12 @@
 /**
- * The store as the rest of the bridge sees it: async, so that a PostgreSQL adapter fits later.
- * SQLite (`sqlite-store.ts`) is the default.
+ * The Store port: what the rest of the bridge sees of its state. The only way to write is
+ * `transaction(async tx => ...)`: every repository call in one transaction commits together or not at all.
+ * SQLite (`sqlite/`) is the default adapter; a PostgreSQL one implements the same interfaces. No module
+ * outside `store/` sees SQL, a statement or a driver type.
  */
+import type { AlertChange, LoadedAlerts } from './alert-types.js';
+
+export type { AlertChange, LoadedAlerts } from './alert-types.js';
 
 export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -12,7 +17,7 @@ export interface NewSms {
   to: string;
   text: string;
   priority: Priority;
-  /** what produced it: `rule:<id>`, `api`, `reply`, `test` */
+  /** what produced it: `rule:<id>`, `api`, `reply`, `alert-digest`, `alert-notice` */
   source: string;
   ruleId?: string | undefined;
   deviceId?: string | undefined;
@@ -57,38 +62,137 @@ export interface ReceiptResult {
   changed: boolean;
 }
 
+export interface SubmitResult {
+  /** the SMS as submitted */
+  submitted: SmsRecord;
+  /** receipts that came before the submit was recorded, applied in the same transaction, in order */
+  settled: SmsRecord[];
+}
+
 export interface SmsQuery {
   state?: SmsState;
   to?: string;
   limit?: number;
 }
 
-export interface Store {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /** Commits the SMS durably (group-committed with concurrent calls) and returns them with their ids. */
-  enqueueSms(items: NewSms[]): Promise<SmsRecord[]>;
-  /** Every SMS still to be sent (state queued), oldest first: the sender's work after a restart. */
-  pendingSms(): Promise<SmsRecord[]>;
-  markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SmsRecord>;
+/** The SMS outbox: queued -> submitted -> delivered | failed | expired. */
+export interface OutboxRepository {
+  /** New SMS, state queued, with their ids. */
+  enqueue(items: NewSms[]): Promise<SmsRecord[]>;
+  markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SubmitResult>;
   markFailed(
     id: number,
     state: 'failed' | 'expired',
     errorCode: number | null,
     error: string,
   ): Promise<SmsRecord>;
-  recordAttempt(id: number, errorCode: number | null, error: string): Promise<void>;
+  /** A transient failure: counts the attempt (kept across restarts) and its reason. */
+  recordAttempt(id: number, errorCode: number | null, error: string): Promise<SmsRecord>;
   /**
    * Applies a delivery receipt to the part it names. Undefined when no part has that id yet: the receipt is
-   * kept and applied when `markSubmitted` records the id (receipts may overtake the submit_sm_resp).
+   * parked and applied when `markSubmitted` records the id (receipts may overtake the submit_sm_resp).
    */
   applyReceipt(update: ReceiptUpdate): Promise<ReceiptResult | undefined>;
-  getSms(id: number): Promise<SmsRecord | undefined>;
-  listSms(query?: SmsQuery): Promise<SmsRecord[]>;
-  countByState(): Promise<Record<SmsState, number>>;
   /**
    * Puts a failed or expired SMS back in the queue (admin retry) with a new expiry, forgetting its earlier
    * parts and message ids. Undefined when there is no such SMS or it is not failed or expired.
    */
-  requeueSms(id: number, expiresAt: number): Promise<SmsRecord | undefined>;
+  requeue(id: number, expiresAt: number): Promise<SmsRecord | undefined>;
+}
+
+/** Alert lifecycle rows (src/alerts decides; this only stores). */
+export interface AlertRepository {
+  /**
+   * Writes what one decision changed. Optimistic: an alert row is written only if the stored version is the
+   * one the decision started from; otherwise the whole transaction fails with ERR_STORE_CONFLICT.
+   */
+  save(change: AlertChange): Promise<void>;
+}
+
+export interface InboundAudit {
+  receivedAt: number;
+  from: string;
+  to: string;
+  /** the text as received, with any PIN removed */
+  text: string;
+  dedupeKey: string;
+  outcome: string;
+  detail?: string | undefined;
+  deviceId?: string | undefined;
+  requestId?: string | undefined;
+}
+
+export interface MoPart {
+  from: string;
+  ref: number;
+  total: number;
+  seq: number;
+  dataCoding: number;
+  body: Buffer;
+}
+
+/** A device command waiting to be published (or published, waiting for the device's result). */
+export interface DeviceCommand {
+  requestId: string;
+  deviceId: string;
+  command: string;
+  from: string;
+  topic: string;
+  payload: string;
+  createdAt: number;
+}
+
+/** Inbound SMS: audit, parts of concatenated MO, the command outbox and per-sender dedupe. */
+export interface InboundRepository {
+  record(entry: InboundAudit): Promise<number>;
+  /** A device command, committed with its audit row; published after commit. */
+  addCommand(command: DeviceCommand): Promise<void>;
+  markPublished(requestId: string, at: number): Promise<void>;
+  /** The command with this id issued to this device, marked answered; undefined if unknown or answered. */
+  takeResult(requestId: string, deviceId: string, at: number): Promise<DeviceCommand | undefined>;
+  /** Keeps one part; returns every part of its message, in order, once all are there (they stay stored). */
+  addPart(part: MoPart): Promise<MoPart[] | undefined>;
+  /** Forgets the parts of one message: done in the transaction that records what the message did. */
+  dropParts(from: string, ref: number, total: number): Promise<void>;
+  /** Parts older than `olderThan` whose message never completed, removed and returned. */
+  takeStaleParts(olderThan: number): Promise<MoPart[]>;
+}
+
+/** Small keyed state that must survive a restart (last telemetry per device). */
+export interface KeyValueRepository {
+  put(scope: string, key: string, value: Buffer, at: number): Promise<void>;
+}
+
+export interface Tx {
+  readonly outbox: OutboxRepository;
+  readonly alerts: AlertRepository;
+  readonly inbound: InboundRepository;
+  readonly kv: KeyValueRepository;
+}
+
+export interface Store {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * Runs `fn` in one transaction and commits it (group-committed with concurrent transactions). `fn` must
+   * await only `tx` calls. If `fn` throws, nothing it wrote is kept and the promise rejects.
+   */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Every SMS still to be sent (state queued), oldest first: the sender's work after a restart. */
+  pendingSms(): Promise<SmsRecord[]>;
+  getSms(id: number): Promise<SmsRecord | undefined>;
+  listSms(query?: SmsQuery): Promise<SmsRecord[]>;
+  countByState(): Promise<Record<SmsState, number>>;
+  /** Reply SMS (`source: reply`) committed to this number since `since`. */
+  countReplies(to: string, since: number): Promise<number>;
+  /** Open alerts, held SMS and recent sends, to rebuild the alert policies' state. */
+  loadAlerts(now: number): Promise<LoadedAlerts>;
+  /** The latest MO recorded from this sender (not counting re-deliveries): what a re-delivery repeats. */
+  lastInbound(from: string): Promise<{ dedupeKey: string; receivedAt: number } | undefined>;
+  /** Commands committed but not yet published, oldest first. */
+  unpublishedCommands(): Promise<DeviceCommand[]>;
+  /** Everything kept under a scope of the key-value table. */
+  loadKv(scope: string): Promise<Array<{ key: string; value: Buffer; at: number }>>;
+  /** Whether the store can still read and write (readiness). */
+  healthy(): Promise<boolean>;
 }

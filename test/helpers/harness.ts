@@ -6,7 +6,7 @@ import { App } from '../../src/app.js';
 import { loadBridgeConfig } from '../../src/config/load-bridge.js';
 import { silentLogger } from '../../src/logger.js';
 import { SmscSimulator, type SmscSimulatorOptions } from '../../src/simulator/smsc.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
 
 export const PUMP_RULES = `
 contacts:
@@ -49,7 +49,7 @@ export interface HarnessOptions {
   /** Default true. */
   allowAnonymous?: boolean;
   sim?: Partial<SmscSimulatorOptions>;
-  store?: (path: string) => SqliteStore;
+  store?: (path: string) => Store;
 }
 
 export function tempDir(): string {

@@ -169,14 +169,14 @@ describe('HTTP configuration', () => {
       getSms: async () => undefined,
       listSms: async () => [],
       countByState: async () => ({ queued: 0, submitted: 0, delivered: 0, failed: 0, expired: 0 }),
-      requeueSms: async () => undefined,
+      healthy: async () => true,
     },
     brokerListening: () => true,
     links: [],
     queueDepth: () => ({}),
     counters: () => ({ messagesIn: 0, ruleHits: 0, receipts: 0 }),
     queue: async () => [],
-    requeued: () => undefined,
+    requeue: async () => undefined,
     maxAgeMs: () => 60_000,
   });
 

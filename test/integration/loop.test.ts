@@ -1,16 +1,12 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
-import type { NewSms, SmsRecord } from '../../src/store/store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { FaultyStore } from '../helpers/faulty-store.js';
 import { type Harness, startHarness, waitFor } from '../helpers/harness.js';
 
-/** A real SQLite store whose commits take 300 ms: wide enough to see a PUBACK that does not wait for them. */
-class SlowStore extends SqliteStore {
-  override async enqueueSms(items: NewSms[]): Promise<SmsRecord[]> {
-    await new Promise((r) => setTimeout(r, 300));
-    return super.enqueueSms(items);
-  }
-}
+/** A real SQLite store whose transactions start 300 ms late: wide enough to see a PUBACK that does not wait. */
+const slowStore = (path: string) =>
+  new FaultyStore(new SqliteStore({ path }), [{ op: 'transaction', nth: 'all', kind: 'delay', ms: 300 }]);
 
 describe('device alert over MQTT -> rule -> outbox -> SMS over SMPP', () => {
   let h: Harness | undefined;
@@ -48,7 +44,7 @@ describe('device alert over MQTT -> rule -> outbox -> SMS over SMPP', () => {
   });
 
   it('commits the SMS before the device gets its PUBACK (guarantee 1)', async () => {
-    h = await startHarness({ store: (path) => new SlowStore({ path }) });
+    h = await startHarness({ store: slowStore });
     const device = await h.connect();
     const reader = new Database(h.dbPath, { readonly: true });
     try {

@@ -1,10 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AlertEngine } from '../../../src/alerts/alert-engine.js';
+import { Announcer } from '../../../src/announce.js';
+import type { Bus } from '../../../src/broker/bus.js';
+import { Events } from '../../../src/events.js';
 import { silentLogger } from '../../../src/logger.js';
 import { compileRules } from '../../../src/rules/compile.js';
 import type { RuleSet } from '../../../src/rules/engine.js';
-import { SqliteStore } from '../../../src/store/sqlite-store.js';
+import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { SmsRecord } from '../../../src/store/store.js';
+import { createTopics } from '../../../src/topics.js';
 
 const RULES = `
 contacts:
@@ -45,24 +49,37 @@ describe('AlertEngine with fake timers', () => {
   let sent: SmsRecord[];
   let events: Array<{ topic: string; payload: string; retain: boolean }>;
 
-  const make = () =>
-    new AlertEngine({
+  /** the engine's facts as the MQTT status topics would carry them */
+  const make = () => {
+    const bus: Bus = {
+      start: async () => undefined,
+      stop: async () => undefined,
+      subscribe: async () => undefined,
+      publish: async (topic, payload, o) => {
+        if (topic.startsWith('sms-bridge/alerts/'))
+          events.push({ topic, payload: String(payload), retain: o?.retain ?? false });
+      },
+    };
+    const logger = silentLogger();
+    const bridgeEvents = new Events(logger);
+    new Announcer({ events: bridgeEvents, bus, topics: createTopics(), logger });
+    bridgeEvents.on('sms.status', (sms) => {
+      if (sms.state === 'queued') sent.push(sms);
+    });
+    return new AlertEngine({
       rules: () => rules,
       store,
+      events: bridgeEvents,
       maxAgeMs: () => 3_600_000,
-      onQueued: (records) => sent.push(...records),
-      publish: async (topic, payload, o) => {
-        events.push({ topic, payload, retain: o.retain });
-      },
-      alertTopic: (id) => `sms-bridge/alerts/${id}`,
-      logger: silentLogger(),
+      logger,
     });
+  };
 
   const fire = async (topic: string, payload: object) => {
     const buf = Buffer.from(JSON.stringify(payload));
     const now = new Date();
     const { matches } = rules.evaluate(topic, buf, { now });
-    sent.push(...(await engine.process(matches, rules.resolutions(topic, buf, { now }), now)));
+    await engine.process(matches, rules.resolutions(topic, buf, { now }), now);
   };
   const texts = () => sent.map((s) => `${s.to.slice(-1)}:${s.text}`);
   const advance = async (ms: number) => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WriteBatcher } from '../../../src/store/write-batcher.js';
+import { WriteBatcher } from '../../../src/store/sqlite/write-batcher.js';
 
 describe('WriteBatcher (group commit)', () => {
   const dirs: string[] = [];

@@ -6,14 +6,19 @@ interface PendingWrite {
   reject: (err: unknown) => void;
 }
 
+/** Transactions waiting for the next group commit; past this, `submit` refuses (back-pressure). */
+export const MAX_PENDING_WRITES = 100_000;
+
 /**
- * Group commit: every write asked for in one turn of the event loop runs in one transaction, so one fsync
- * serves them all. Each write runs in its own savepoint (better-sqlite3 nests transactions that way), so one
- * failing write rolls back alone and rejects only its own promise.
+ * Group commit: every transaction asked for in one turn of the event loop runs in one SQLite transaction, so
+ * one fsync serves them all. Each runs in its own savepoint, so one that throws rolls back alone and rejects
+ * only its own promise. A transaction function may be async, but must await only the store's own calls
+ * (they complete at once on SQLite): the batch stays open while it runs.
  */
 export class WriteBatcher {
   private queue: PendingWrite[] = [];
   private scheduled = false;
+  private flushing: Promise<void> | undefined;
 
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
@@ -32,29 +37,49 @@ export class WriteBatcher {
     this.rollbackTo = db.prepare('ROLLBACK TO write');
   }
 
-  submit<T>(run: () => T): Promise<T> {
+  submit<T>(run: () => T | Promise<T>): Promise<T> {
+    if (this.queue.length >= MAX_PENDING_WRITES) {
+      return Promise.reject(new Error(`more than ${MAX_PENDING_WRITES} transactions waiting to commit`));
+    }
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.schedule();
     });
   }
 
-  flush(): void {
-    this.scheduled = false;
+  private schedule(): void {
+    if (this.scheduled || this.flushing !== undefined) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  /** Commits what is queued now; resolves when it is committed (or rolled back). */
+  flush(): Promise<void> {
+    if (this.flushing !== undefined) return this.flushing.then(() => this.flush());
     const batch = this.queue;
-    if (batch.length === 0) return;
+    if (batch.length === 0) return Promise.resolve();
     this.queue = [];
+    this.flushing = this.run(batch).finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length > 0) this.schedule();
+    });
+    return this.flushing;
+  }
+
+  private async run(batch: PendingWrite[]): Promise<void> {
     const outcomes: Array<{ ok: boolean; value: unknown }> = [];
     try {
       this.begin.run();
       for (const write of batch) {
         this.savepoint.run();
         try {
-          outcomes.push({ ok: true, value: write.run() });
+          let value = write.run();
+          if (value instanceof Promise) value = await value;
           this.release.run();
+          outcomes.push({ ok: true, value });
         } catch (err) {
           this.rollbackTo.run();
           this.release.run();

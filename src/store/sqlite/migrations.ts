@@ -143,6 +143,29 @@ export const MIGRATIONS: string[] = [
   CREATE TABLE alert_sent (phone TEXT NOT NULL, at INTEGER NOT NULL);
   CREATE INDEX alert_sent_phone ON alert_sent (phone, at);
   `,
+  // the transactional core: optimistic alert versions, the command outbox (a command is committed with its
+  // audit row, then published), per-sender dedupe, small keyed state (telemetry), reply counts
+  `
+  ALTER TABLE alert ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE command_request ADD COLUMN topic TEXT;
+  ALTER TABLE command_request ADD COLUMN payload TEXT;
+  ALTER TABLE command_request ADD COLUMN published_at INTEGER;
+  UPDATE command_request SET published_at = created_at;
+  CREATE INDEX command_unpublished ON command_request (created_at) WHERE published_at IS NULL;
+  CREATE TABLE inbound_last (
+    from_number TEXT PRIMARY KEY,
+    dedupe_key TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+  );
+  CREATE TABLE kv (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+  );
+  CREATE INDEX sms_replies ON sms (to_number, created_at) WHERE source = 'reply';
+  `,
 ];
 
 /** Runs the migrations this database has not seen, each in its own transaction. */

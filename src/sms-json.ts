@@ -1,6 +1,6 @@
-import type { SmsRecord } from '../store/store.js';
+import type { SmsRecord } from './store/store.js';
 
-/** An SMS as the HTTP API shows it: snake_case, like the MQTT status events. */
+/** One JSON shape per SMS: the HTTP API, the status page and the MQTT status events all use it. */
 export function smsJson(sms: SmsRecord) {
   return {
     id: sms.id,

@@ -1,4 +1,4 @@
-import type { Priority, SmsRecord, SmsState } from './store.js';
+import type { Priority, SmsRecord, SmsState } from '../store.js';
 
 /** A row of the `sms` table as better-sqlite3 returns it. */
 export interface SmsRow {

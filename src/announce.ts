@@ -1,0 +1,83 @@
+import type { Bus } from './broker/bus.js';
+import type { AlertEvent, Events, InboundEvent } from './events.js';
+import type { Logger } from './logger.js';
+import { smsJson } from './sms-json.js';
+import type { SmsRecord } from './store/store.js';
+import type { Topics } from './topics.js';
+
+export interface AnnouncerOptions {
+  events: Events;
+  bus: Bus;
+  topics: Topics;
+  logger: Logger;
+}
+
+/**
+ * Tells the world about committed facts: the MQTT status topics (`<base>/sms/outbound/<id>`, retained
+ * `<base>/alerts/<id>`, `<base>/sms/inbound`) and one log line per SMS state. A publish that fails is logged
+ * at debug: the fact is in the store either way.
+ */
+export class Announcer {
+  private readonly log: Logger;
+
+  constructor(private readonly options: AnnouncerOptions) {
+    this.log = options.logger.child({ module: 'announce' });
+    const { events } = options;
+    events.on('sms.status', (sms, detail) => this.sms(sms, detail));
+    events.on('alert.changed', (alert) => this.alert(alert));
+    events.on('inbound.received', (event) => this.inbound(event));
+  }
+
+  private sms(sms: SmsRecord, detail?: Record<string, unknown>): void {
+    this.log.info(
+      {
+        sms_id: sms.id,
+        to: sms.to,
+        state: sms.state,
+        rule: sms.ruleId,
+        device: sms.deviceId,
+        error: sms.error ?? undefined,
+        connection: sms.connectionId ?? undefined,
+      },
+      `SMS ${sms.state}`,
+    );
+    const payload = JSON.stringify({ ...smsJson(sms), at: new Date(sms.updatedAt).toISOString(), ...detail });
+    this.publish(this.options.topics.smsOutbound(sms.id), payload, false);
+  }
+
+  /** Retained while live; on resolve the final event is sent unretained and the retained one cleared. */
+  private alert(alert: AlertEvent): void {
+    const iso = (t: number | null) => (t === null ? undefined : new Date(t).toISOString());
+    const topic = this.options.topics.alert(alert.id);
+    const payload = JSON.stringify({
+      id: alert.id,
+      ref: alert.ref,
+      rule: alert.rule,
+      device: alert.device,
+      state: alert.state,
+      priority: alert.priority,
+      step: alert.step,
+      count: alert.count,
+      opened_at: iso(alert.openedAt),
+      acked_by: alert.ackedBy ?? undefined,
+      acked_at: iso(alert.ackedAt),
+      resolved_at: iso(alert.resolvedAt),
+      reason: alert.reason ?? undefined,
+      at: iso(alert.at),
+    });
+    const done = alert.state === 'resolved';
+    this.publish(topic, payload, !done);
+    if (done) this.publish(topic, '', true);
+  }
+
+  private inbound(event: InboundEvent): void {
+    const payload = JSON.stringify({ ...event, at: new Date().toISOString() });
+    this.publish(this.options.topics.smsInbound, payload, false);
+  }
+
+  private publish(topic: string, payload: string, retain: boolean): void {
+    this.options.bus.publish(topic, payload, { qos: 1, retain }).catch((err: unknown) => {
+      this.log.debug({ err, topic }, 'status event not published');
+    });
+  }
+}

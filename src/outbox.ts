@@ -1,0 +1,49 @@
+import type { Events } from './events.js';
+import type { NewSms, SmsRecord, Store, SubmitResult, SubmittedPart } from './store/store.js';
+
+/**
+ * Commits SMS to the outbox and announces them (`sms.status` queued; the sender takes them from there): the
+ * one path for SMS that no alert decision or inbound SMS makes (the MQTT send API, the admin API).
+ */
+export async function queueSms(store: Store, events: Events, items: NewSms[]): Promise<SmsRecord[]> {
+  const records = await store.transaction((tx) => tx.outbox.enqueue(items));
+  for (const sms of records) events.emit('sms.status', sms);
+  return records;
+}
+
+/** Puts a failed or expired SMS back in the queue (admin retry), committed and announced. */
+export async function requeueSms(
+  store: Store,
+  events: Events,
+  id: number,
+  expiresAt: number,
+): Promise<SmsRecord | undefined> {
+  const sms = await store.transaction((tx) => tx.outbox.requeue(id, expiresAt));
+  if (sms) events.emit('sms.status', sms);
+  return sms;
+}
+
+/** What the sender needs of the store: its outbox writes, each one transaction. */
+export interface SenderStore {
+  pendingSms(): Promise<SmsRecord[]>;
+  markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SubmitResult>;
+  markFailed(
+    id: number,
+    state: 'failed' | 'expired',
+    errorCode: number | null,
+    error: string,
+  ): Promise<SmsRecord>;
+  recordAttempt(id: number, errorCode: number | null, error: string): Promise<SmsRecord>;
+}
+
+export function senderStore(store: Store): SenderStore {
+  return {
+    pendingSms: () => store.pendingSms(),
+    markSubmitted: (id, connectionId, parts) =>
+      store.transaction((tx) => tx.outbox.markSubmitted(id, connectionId, parts)),
+    markFailed: (id, state, errorCode, error) =>
+      store.transaction((tx) => tx.outbox.markFailed(id, state, errorCode, error)),
+    recordAttempt: (id, errorCode, error) =>
+      store.transaction((tx) => tx.outbox.recordAttempt(id, errorCode, error)),
+  };
+}

@@ -1,0 +1,222 @@
+import { BridgeError } from '../../errors.js';
+import type {
+  AlertChange,
+  AlertRecipientRecord,
+  AlertRecord,
+  AlertState,
+  HeldRecord,
+  LoadedAlerts,
+} from '../alert-types.js';
+import type { AlertRepository } from '../store.js';
+import type { Statements } from './statements.js';
+
+const DAY = 86_400_000;
+
+interface AlertRow {
+  id: number;
+  ref: string;
+  rule_id: string;
+  device_id: string;
+  label: string;
+  state: string;
+  priority: string;
+  text: string;
+  opened_at: number;
+  updated_at: number;
+  last_seen_at: number;
+  last_sent_at: number | null;
+  count: number;
+  step: number;
+  next_escalation_at: number | null;
+  receipt_due_at: number | null;
+  acked_by: string | null;
+  acked_phone: string | null;
+  acked_at: number | null;
+  resolved_at: number | null;
+  resolve_reason: string | null;
+  version: number;
+}
+
+const UPDATE_ALERT = `UPDATE alert SET state = @state, priority = @priority, text = @text, updated_at = @updated_at,
+  last_seen_at = @last_seen_at, last_sent_at = @last_sent_at, count = @count, step = @step,
+  next_escalation_at = @next_escalation_at, receipt_due_at = @receipt_due_at, acked_by = @acked_by,
+  acked_phone = @acked_phone, acked_at = @acked_at, resolved_at = @resolved_at, resolve_reason = @resolve_reason,
+  version = @version
+ WHERE id = @id AND version = @base`;
+
+const INSERT_ALERT = `INSERT INTO alert (id, ref, rule_id, device_id, label, state, priority, text, opened_at, updated_at,
+  last_seen_at, last_sent_at, count, step, next_escalation_at, receipt_due_at, acked_by, acked_phone, acked_at,
+  resolved_at, resolve_reason, version)
+ VALUES (@id, @ref, @rule_id, @device_id, @label, @state, @priority, @text, @opened_at, @updated_at, @last_seen_at,
+  @last_sent_at, @count, @step, @next_escalation_at, @receipt_due_at, @acked_by, @acked_phone, @acked_at, @resolved_at,
+  @resolve_reason, @version)`;
+
+/** The alert tables. Writes are optimistic on `version`, so a decision based on an uncommitted one fails. */
+export class SqliteAlerts implements AlertRepository {
+  constructor(private readonly s: Statements) {}
+
+  async save(change: AlertChange): Promise<void> {
+    const recipient = this.s.get(
+      // a snapshot taken before an SMS id was linked must not unlink it: ids, states and times only move on
+      `INSERT INTO alert_recipient (alert_id, phone, contact_id, name, step, sms_id, sms_state, told_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (alert_id, phone) DO UPDATE SET contact_id = excluded.contact_id, name = excluded.name,
+        step = excluded.step, sms_id = COALESCE(excluded.sms_id, sms_id),
+        sms_state = COALESCE(excluded.sms_state, sms_state), told_at = COALESCE(excluded.told_at, told_at)`,
+    );
+    for (const { alert, recipients, base } of change.alerts) {
+      const row = { ...toRow(alert), base };
+      const written =
+        base === 0 ? this.s.get(INSERT_ALERT).run(row).changes : this.s.get(UPDATE_ALERT).run(row).changes;
+      if (written !== 1) {
+        throw new BridgeError(
+          'ERR_STORE_CONFLICT',
+          `alert ${alert.id} is not at version ${base} in the store; the decision is retried`,
+        );
+      }
+      for (const r of recipients) {
+        recipient.run(
+          alert.id,
+          r.phone,
+          r.contactId ?? null,
+          r.name ?? null,
+          r.step,
+          r.smsId,
+          r.smsState,
+          r.toldAt,
+        );
+      }
+    }
+    const hold = this.s.get('INSERT OR REPLACE INTO alert_held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    for (const h of change.heldAdded) {
+      hold.run(
+        h.id,
+        h.phone,
+        h.contactId ?? null,
+        h.name ?? null,
+        h.alertId,
+        h.step,
+        h.priority,
+        h.heldAt,
+        h.flushAt,
+      );
+    }
+    const unhold = this.s.get('DELETE FROM alert_held WHERE id = ?');
+    for (const id of change.heldRemoved) unhold.run(id);
+    const move = this.s.get('UPDATE alert_held SET flush_at = ? WHERE phone = ?');
+    for (const m of change.heldMoved) move.run(m.flushAt, m.phone);
+    const sent = this.s.get('INSERT INTO alert_sent (phone, at) VALUES (?, ?)');
+    for (const x of change.sent) sent.run(x.phone, x.at);
+  }
+
+  load(now: number): LoadedAlerts {
+    const rows = this.s.get(`SELECT * FROM alert WHERE state <> 'resolved' ORDER BY id`).all() as AlertRow[];
+    const recipients = this.s.get('SELECT * FROM alert_recipient WHERE alert_id = ?');
+    const alerts = rows.map((row) => ({
+      alert: fromRow(row),
+      recipients: (recipients.all(row.id) as Array<Record<string, unknown>>).map(
+        (r): AlertRecipientRecord => ({
+          phone: r.phone as string,
+          contactId: (r.contact_id as string | null) ?? undefined,
+          name: (r.name as string | null) ?? undefined,
+          step: r.step as number,
+          smsId: r.sms_id as number | null,
+          smsState: r.sms_state as string | null,
+          toldAt: r.told_at as number | null,
+        }),
+      ),
+    }));
+    const held = (
+      this.s.get('SELECT * FROM alert_held ORDER BY id').all() as Array<Record<string, unknown>>
+    ).map(
+      (r): HeldRecord => ({
+        id: r.id as number,
+        phone: r.phone as string,
+        contactId: (r.contact_id as string | null) ?? undefined,
+        name: (r.name as string | null) ?? undefined,
+        alertId: r.alert_id as number,
+        step: r.step as number,
+        priority: r.priority as HeldRecord['priority'],
+        heldAt: r.held_at as number,
+        flushAt: r.flush_at as number,
+      }),
+    );
+    const sent = this.s
+      .get('SELECT phone, at FROM alert_sent WHERE at > ? ORDER BY at')
+      .all(now - DAY) as Array<{
+      phone: string;
+      at: number;
+    }>;
+    const max = (sql: string) => ((this.s.get(sql).get() as { n: number | null }).n ?? 0) + 1;
+    const last = this.s.get('SELECT ref FROM alert ORDER BY id DESC LIMIT 1').get() as
+      | { ref: string }
+      | undefined;
+    return {
+      alerts,
+      held,
+      sent,
+      nextAlertId: max('SELECT MAX(id) AS n FROM alert'),
+      nextHeldId: max('SELECT MAX(id) AS n FROM alert_held'),
+      lastRef: last ? Number(last.ref) || 0 : 0,
+    };
+  }
+
+  /** Sends older than a day say nothing to the caps any more. */
+  prune(now: number): void {
+    this.s.get('DELETE FROM alert_sent WHERE at <= ?').run(now - DAY);
+  }
+}
+
+function fromRow(row: AlertRow): AlertRecord {
+  return {
+    id: row.id,
+    ref: row.ref,
+    ruleId: row.rule_id,
+    deviceId: row.device_id,
+    label: row.label,
+    state: row.state as AlertState,
+    priority: row.priority as AlertRecord['priority'],
+    text: row.text,
+    openedAt: row.opened_at,
+    updatedAt: row.updated_at,
+    lastSeenAt: row.last_seen_at,
+    lastSentAt: row.last_sent_at,
+    count: row.count,
+    step: row.step,
+    nextEscalationAt: row.next_escalation_at,
+    receiptDueAt: row.receipt_due_at,
+    ackedBy: row.acked_by,
+    ackedPhone: row.acked_phone,
+    ackedAt: row.acked_at,
+    resolvedAt: row.resolved_at,
+    resolveReason: row.resolve_reason,
+    version: row.version,
+  };
+}
+
+function toRow(a: AlertRecord): AlertRow {
+  return {
+    id: a.id,
+    ref: a.ref,
+    rule_id: a.ruleId,
+    device_id: a.deviceId,
+    label: a.label,
+    state: a.state,
+    priority: a.priority,
+    text: a.text,
+    opened_at: a.openedAt,
+    updated_at: a.updatedAt,
+    last_seen_at: a.lastSeenAt,
+    last_sent_at: a.lastSentAt,
+    count: a.count,
+    step: a.step,
+    next_escalation_at: a.nextEscalationAt,
+    receipt_due_at: a.receiptDueAt,
+    acked_by: a.ackedBy,
+    acked_phone: a.ackedPhone,
+    acked_at: a.ackedAt,
+    resolved_at: a.resolvedAt,
+    resolve_reason: a.resolveReason,
+    version: a.version,
+  };
+}

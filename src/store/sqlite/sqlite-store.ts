@@ -1,0 +1,144 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { BridgeError } from '../../errors.js';
+import type { LoadedAlerts } from '../alert-types.js';
+import type { DeviceCommand, SmsQuery, SmsRecord, SmsState, Store, Tx } from '../store.js';
+import { SqliteAlerts } from './alerts.js';
+import { SqliteInbound, SqliteKv } from './inbound.js';
+import { migrate } from './migrations.js';
+import { PARKED_RECEIPT_MAX_AGE_MS, SqliteOutbox } from './outbox.js';
+import { Statements } from './statements.js';
+import { WriteBatcher } from './write-batcher.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; `:memory:` for throwaway use. */
+  path: string;
+  /** `full` survives power loss; `normal` survives a process crash (WAL). Default `full`. */
+  synchronous?: 'full' | 'normal';
+}
+
+interface Open {
+  db: Database.Database;
+  writes: WriteBatcher;
+  tx: Tx;
+  outbox: SqliteOutbox;
+  alerts: SqliteAlerts;
+  inbound: SqliteInbound;
+  kv: SqliteKv;
+  statements: Statements;
+}
+
+/** The default Store: one SQLite file (better-sqlite3, WAL), transactions group-committed. */
+export class SqliteStore implements Store {
+  private open: Open | undefined;
+
+  constructor(private readonly options: SqliteStoreOptions) {}
+
+  async start(): Promise<void> {
+    const { path } = this.options;
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      const db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${this.options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+      const statements = new Statements(db);
+      const outbox = new SqliteOutbox(statements);
+      const alerts = new SqliteAlerts(statements);
+      const inbound = new SqliteInbound(statements);
+      const kv = new SqliteKv(statements);
+      this.open = {
+        db,
+        writes: new WriteBatcher(db),
+        tx: { outbox, alerts, inbound, kv },
+        outbox,
+        alerts,
+        inbound,
+        kv,
+        statements,
+      };
+      statements
+        .get('DELETE FROM early_receipt WHERE received_at < ?')
+        .run(Date.now() - PARKED_RECEIPT_MAX_AGE_MS);
+      alerts.prune(Date.now());
+    } catch (err) {
+      throw new BridgeError(
+        'ERR_STORE',
+        `cannot open the store at store.path=${path}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    const open = this.open;
+    if (!open) return;
+    await open.writes.flush();
+    this.open = undefined;
+    open.db.close();
+  }
+
+  private get o(): Open {
+    if (!this.open) throw new BridgeError('ERR_STORE', 'the store is not open');
+    return this.open;
+  }
+
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const open = this.open;
+    if (!open) return Promise.reject(new BridgeError('ERR_STORE', 'the store is not open'));
+    return open.writes.submit(() => fn(open.tx));
+  }
+
+  async pendingSms(): Promise<SmsRecord[]> {
+    return this.o.outbox.pending();
+  }
+
+  async getSms(id: number): Promise<SmsRecord | undefined> {
+    return this.o.outbox.get(id);
+  }
+
+  async listSms(query?: SmsQuery): Promise<SmsRecord[]> {
+    return this.o.outbox.list(query);
+  }
+
+  async countByState(): Promise<Record<SmsState, number>> {
+    return this.o.outbox.counts();
+  }
+
+  async countReplies(to: string, since: number): Promise<number> {
+    return this.o.outbox.replies(to, since);
+  }
+
+  async loadAlerts(now: number): Promise<LoadedAlerts> {
+    return this.o.alerts.load(now);
+  }
+
+  async lastInbound(from: string): Promise<{ dedupeKey: string; receivedAt: number } | undefined> {
+    return this.o.inbound.lastFrom(from);
+  }
+
+  async unpublishedCommands(): Promise<DeviceCommand[]> {
+    return this.o.inbound.unpublished();
+  }
+
+  async loadKv(scope: string): Promise<Array<{ key: string; value: Buffer; at: number }>> {
+    return this.o.kv.load(scope);
+  }
+
+  async healthy(): Promise<boolean> {
+    const open = this.open;
+    if (!open) return false;
+    if (this.options.path !== ':memory:' && !existsSync(this.options.path)) return false;
+    try {
+      open.statements.get('SELECT 1').get();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
