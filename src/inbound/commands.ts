@@ -30,6 +30,8 @@ export class CommandOutbox {
   private readonly inflight = new Set<Promise<unknown>>();
   /** request ids being published or whose mark is not committed yet */
   private readonly publishing = new Set<string>();
+  /** published, but recording that failed: recorded again by the retry loop, never published again */
+  private readonly unmarked = new Map<string, number>();
 
   constructor(private readonly options: CommandOutboxOptions) {
     this.log = options.logger.child({ module: 'commands' });
@@ -64,19 +66,27 @@ export class CommandOutbox {
       );
       return false;
     }
-    this.track(
-      this.options.store
-        .transaction((tx) => tx.inbound.markPublished(command.requestId, Date.now()))
-        .catch((err: unknown) =>
-          this.log.error({ err }, 'command published but not marked; may be sent again'),
-        )
-        .finally(() => this.publishing.delete(command.requestId)),
-    );
+    this.track(this.mark(command.requestId, Date.now()));
     return true;
+  }
+
+  /** Records a publish; until that commits, the id stays in `publishing` so the retry loop never resends it. */
+  private async mark(requestId: string, at: number): Promise<void> {
+    try {
+      await this.options.store.transaction((tx) => tx.inbound.markPublished(requestId, at));
+      this.publishing.delete(requestId);
+    } catch (err) {
+      this.unmarked.set(requestId, at);
+      this.log.error({ err, request_id: requestId }, 'command published but not recorded yet; will record it again');
+    }
   }
 
   private async retry(): Promise<void> {
     if (!this.running) return;
+    for (const [requestId, at] of [...this.unmarked]) {
+      this.unmarked.delete(requestId);
+      await this.mark(requestId, at);
+    }
     let pending: DeviceCommand[];
     try {
       pending = await this.options.store.unpublishedCommands();

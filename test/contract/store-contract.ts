@@ -1,0 +1,232 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isBridgeError } from '../../src/errors.js';
+import type { AlertRecord } from '../../src/store/alert-types.js';
+import type { NewSms, Store } from '../../src/store/store.js';
+
+/**
+ * The Store contract (in the spirit of aedes-persistence's abstract tests): every adapter runs this suite.
+ * `open` gives a fresh store; `reopen` the same data through a new instance (a restart).
+ */
+export interface ContractTarget {
+  open(): Promise<Store>;
+  reopen(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+const sms = (to: string, text = 'hello'): NewSms => ({
+  to,
+  text,
+  priority: 'normal',
+  source: 'test',
+  expiresAt: Date.now() + 60_000,
+});
+
+const alert = (id: number, version: number, extra: Partial<AlertRecord> = {}): AlertRecord => ({
+  id,
+  ref: String(id),
+  ruleId: 'r',
+  deviceId: 'd',
+  label: 'd r',
+  state: 'open',
+  priority: 'high',
+  text: 't',
+  openedAt: 1,
+  updatedAt: 1,
+  lastSeenAt: 1,
+  lastSentAt: 1,
+  count: 1,
+  step: 0,
+  nextEscalationAt: null,
+  receiptDueAt: null,
+  ackedBy: null,
+  ackedPhone: null,
+  ackedAt: null,
+  resolvedAt: null,
+  resolveReason: null,
+  version,
+  ...extra,
+});
+
+const noHeld = { heldAdded: [], heldRemoved: [], heldMoved: [], sent: [] };
+
+export function storeContract(name: string, target: () => ContractTarget): void {
+  describe(`Store contract: ${name}`, () => {
+    let t: ContractTarget;
+    let store: Store;
+    beforeEach(async () => {
+      t = target();
+      store = await t.open();
+    });
+    afterEach(async () => {
+      await store.stop();
+      await t.cleanup();
+    });
+
+    it('commits every write of a transaction, or none when it throws', async () => {
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.outbox.enqueue([sms('+447700900001')]);
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await store.listSms()).toEqual([]);
+      const [a] = await store.transaction((tx) => tx.outbox.enqueue([sms('+447700900002')]));
+      expect(a?.state).toBe('queued');
+      expect(await store.pendingSms()).toHaveLength(1);
+    });
+
+    it('a failing transaction does not take concurrent ones down with it', async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) =>
+          store.transaction(async (tx) => {
+            const [r] = await tx.outbox.enqueue([sms(`+4477009${String(i).padStart(5, '0')}`)]);
+            if (i % 10 === 3) throw new Error(`fail ${i}`);
+            return r!.id;
+          }),
+        ),
+      );
+      const ok = results
+        .filter((r) => r.status === 'fulfilled')
+        .map((r) => (r as PromiseFulfilledResult<number>).value);
+      expect(ok).toHaveLength(45);
+      expect(new Set(ok).size).toBe(45);
+      expect((await store.pendingSms()).map((s) => s.id)).toEqual([...ok].sort((a, b) => a - b));
+    });
+
+    it('keeps what was committed across a restart, oldest first', async () => {
+      await store.transaction((tx) =>
+        tx.outbox.enqueue([sms('+447700900001', 'a'), sms('+447700900002', 'b')]),
+      );
+      await store.stop();
+      store = await t.reopen();
+      expect((await store.pendingSms()).map((s) => s.text)).toEqual(['a', 'b']);
+    });
+
+    it('counts attempts in the store and applies a receipt that came before its submit, in order', async () => {
+      const [s] = await store.transaction((tx) => tx.outbox.enqueue([sms('+447700900001')]));
+      const id = s!.id;
+      const tried = await store.transaction((tx) => tx.outbox.recordAttempt(id, null, 'timeout'));
+      expect(tried.attempts).toBe(1);
+      const early = await store.transaction((tx) =>
+        tx.outbox.applyReceipt({ idForms: ['ABC'], state: 'delivered', stat: 'DELIVRD', errorCode: null }),
+      );
+      expect(early).toBeUndefined();
+      const result = await store.transaction((tx) =>
+        tx.outbox.markSubmitted(id, 'main', [{ seq: 1, messageId: 'ABC', idForms: ['ABC'] }]),
+      );
+      expect(result.submitted.state).toBe('submitted');
+      expect(result.submitted.attempts).toBe(2);
+      expect(result.settled.map((r) => r.state)).toEqual(['delivered']);
+    });
+
+    it('refuses an alert write based on a version that was never committed', async () => {
+      await store.transaction((tx) =>
+        tx.alerts.save({ alerts: [{ alert: alert(1, 1), recipients: [], base: 0 }], ...noHeld }),
+      );
+      const stale = store.transaction((tx) =>
+        tx.alerts.save({
+          alerts: [{ alert: alert(1, 3, { count: 3 }), recipients: [], base: 2 }],
+          ...noHeld,
+        }),
+      );
+      await expect(stale).rejects.toSatisfy((err) => isBridgeError(err, 'ERR_STORE_CONFLICT'));
+      const duplicate = store.transaction((tx) =>
+        tx.alerts.save({ alerts: [{ alert: alert(1, 1), recipients: [], base: 0 }], ...noHeld }),
+      );
+      await expect(duplicate).rejects.toBeDefined();
+      await store.transaction((tx) =>
+        tx.alerts.save({
+          alerts: [{ alert: alert(1, 2, { count: 2 }), recipients: [], base: 1 }],
+          ...noHeld,
+        }),
+      );
+      const loaded = await store.loadAlerts(Date.now());
+      expect(loaded.alerts.map((a) => [a.alert.count, a.alert.version])).toEqual([[2, 2]]);
+      expect(loaded.nextAlertId).toBe(2);
+    });
+
+    it('never unlinks a recipient from its SMS with an older snapshot', async () => {
+      const r = { phone: '+447700900001', contactId: 'a', name: 'A', step: 0, toldAt: 5, smsState: 'queued' };
+      await store.transaction((tx) =>
+        tx.alerts.save({
+          alerts: [{ alert: alert(1, 1), recipients: [{ ...r, smsId: 9 }], base: 0 }],
+          ...noHeld,
+        }),
+      );
+      await store.transaction((tx) =>
+        tx.alerts.save({
+          alerts: [{ alert: alert(1, 2), recipients: [{ ...r, smsId: null }], base: 1 }],
+          ...noHeld,
+        }),
+      );
+      const [loaded] = (await store.loadAlerts(Date.now())).alerts;
+      expect(loaded?.recipients[0]?.smsId).toBe(9);
+    });
+
+    it('keeps MO parts until the transaction that records the message forgets them', async () => {
+      const part = (seq: number) => ({
+        from: '+447700900001',
+        ref: 7,
+        total: 2,
+        seq,
+        dataCoding: 0,
+        body: Buffer.from(`p${seq}`),
+      });
+      expect(await store.transaction((tx) => tx.inbound.addPart(part(1)))).toBeUndefined();
+      const all = await store.transaction((tx) => tx.inbound.addPart(part(2)));
+      expect(all?.map((p) => p.body.toString())).toEqual(['p1', 'p2']);
+      // the re-delivered last part completes the message again until it is recorded
+      expect(await store.transaction((tx) => tx.inbound.addPart(part(2)))).toHaveLength(2);
+      await store.transaction((tx) => tx.inbound.dropParts('+447700900001', 7, 2));
+      expect(await store.transaction((tx) => tx.inbound.addPart(part(2)))).toBeUndefined();
+    });
+
+    it('remembers the last SMS per sender (not re-deliveries) and commands per device', async () => {
+      const audit = (text: string, outcome: string, at: number) => ({
+        receivedAt: at,
+        from: '+447700900001',
+        to: 'BRIDGE',
+        text,
+        dedupeKey: text,
+        outcome,
+      });
+      await store.transaction(async (tx) => {
+        await tx.inbound.record(audit('stop', 'command', 1));
+        await tx.inbound.record(audit('stop', 'duplicate', 2));
+      });
+      expect(await store.lastInbound('+447700900001')).toEqual({ dedupeKey: 'stop', receivedAt: 1 });
+      const command = {
+        requestId: 'req-1',
+        deviceId: 'pump-7',
+        command: 'stop',
+        from: '+447700900001',
+        topic: 'devices/pump-7/commands',
+        payload: '{}',
+        createdAt: 1,
+      };
+      await store.transaction((tx) => tx.inbound.addCommand(command));
+      expect((await store.unpublishedCommands()).map((c) => c.requestId)).toEqual(['req-1']);
+      await store.transaction((tx) => tx.inbound.markPublished('req-1', 2));
+      expect(await store.unpublishedCommands()).toEqual([]);
+      // a result is taken only by the device the command was issued to, and only once
+      expect(await store.transaction((tx) => tx.inbound.takeResult('req-1', 'pump-9', 3))).toBeUndefined();
+      expect(await store.transaction((tx) => tx.inbound.takeResult('req-1', 'pump-7', 3))).toMatchObject(
+        command,
+      );
+      expect(await store.transaction((tx) => tx.inbound.takeResult('req-1', 'pump-7', 4))).toBeUndefined();
+    });
+
+    it('keeps small keyed state and counts replies per number', async () => {
+      await store.transaction(async (tx) => {
+        await tx.kv.put('telemetry', 'pump-7', Buffer.from('{"temp":40}'), 10);
+        await tx.kv.put('telemetry', 'pump-7', Buffer.from('{"temp":41}'), 11);
+        await tx.outbox.enqueue([{ ...sms('+447700900001'), source: 'reply' }, sms('+447700900001')]);
+      });
+      expect(await store.loadKv('telemetry')).toEqual([
+        { key: 'pump-7', value: Buffer.from('{"temp":41}'), at: 11 },
+      ]);
+      expect(await store.countReplies('+447700900001', 0)).toBe(1);
+      expect(await store.healthy()).toBe(true);
+    });
+  });
+}
