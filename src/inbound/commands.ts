@@ -77,7 +77,10 @@ export class CommandOutbox {
       this.publishing.delete(requestId);
     } catch (err) {
       this.unmarked.set(requestId, at);
-      this.log.error({ err, request_id: requestId }, 'command published but not recorded yet; will record it again');
+      this.log.error(
+        { err, request_id: requestId },
+        'command published but not recorded yet; will record it again',
+      );
     }
   }
 
