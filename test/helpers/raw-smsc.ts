@@ -13,48 +13,22 @@ import {
   Tag,
   writeShortMessage,
 } from './raw-smsc-pdu.js';
+import {
+  formatId,
+  type IdScheme,
+  type ReceiptIdForm,
+  type ReceiptStat,
+  type ReceiptStyle,
+  receiptContent,
+} from './raw-smsc-receipt.js';
+
+export type { IdScheme, ReceiptIdForm, ReceiptStat, ReceiptStyle } from './raw-smsc-receipt.js';
 
 /**
  * A small SMSC on raw `net` sockets for tests: an independent peer for our SmppClient (the built-in simulator
  * shares the `smpp` package with the client, so both could agree on a mistake). It imports neither `smpp`
  * nor src/smpp; every PDU is encoded by hand in `raw-smsc-pdu.ts`.
  */
-
-/** How submit_sm_resp numbers messages; `n` counts submits from `firstId`. */
-export type IdScheme = 'decimal' | 'decimal_padded' | 'hex' | 'hex_upper' | 'uuid';
-
-/** `same`: the receipt quotes the submit_sm_resp id; otherwise the same `n` in another scheme. */
-export type ReceiptIdForm = 'same' | Exclude<IdScheme, 'uuid'>;
-
-/**
- * - `standard`: SMPP 3.4 Appendix B text, no TLVs.
- * - `tlvs`: the same text plus receipted_message_id, message_state, network_error_code.
- * - `tlvs_only`: an empty short_message and the TLVs.
- * - `bare_word`: Appendix B text with the state as a bare word (no `stat:` key).
- */
-export type ReceiptStyle = 'standard' | 'tlvs' | 'tlvs_only' | 'bare_word';
-
-export type ReceiptStat =
-  | 'DELIVRD'
-  | 'UNDELIV'
-  | 'EXPIRED'
-  | 'REJECTD'
-  | 'DELETED'
-  | 'UNKNOWN'
-  | 'ACCEPTD'
-  | 'ENROUTE';
-
-// SMPP 3.4 §5.2.28 message_state
-const MESSAGE_STATE: Record<ReceiptStat, number> = {
-  ENROUTE: 1,
-  DELIVRD: 2,
-  EXPIRED: 3,
-  DELETED: 4,
-  UNDELIV: 5,
-  ACCEPTD: 6,
-  UNKNOWN: 7,
-  REJECTD: 8,
-};
 
 export interface RawSmscOptions {
   /** When set, a bind with another system_id gets ESME_RINVSYSID. Default: any. */
@@ -144,24 +118,6 @@ const BIND_COMMANDS: Record<number, Role> = {
   [CommandId.bind_transceiver]: 'transceiver',
 };
 
-function formatId(n: number, scheme: Exclude<IdScheme, 'uuid'>): string {
-  switch (scheme) {
-    case 'decimal':
-      return String(n);
-    case 'decimal_padded':
-      return String(n).padStart(10, '0');
-    case 'hex':
-      return n.toString(16);
-    case 'hex_upper':
-      return n.toString(16).toUpperCase();
-  }
-}
-
-/** SMPP 3.4 Appendix B date: YYMMDDhhmm. */
-function receiptDate(date: Date): string {
-  return date.toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d).*$/, '$1$2$3$4$5');
-}
-
 export class RawSmsc {
   readonly binds: RawBind[] = [];
   readonly submits: RawSubmit[] = [];
@@ -224,30 +180,13 @@ export class RawSmsc {
     if (!peer) return Promise.reject(new Error('no session bound to receive a receipt'));
     const form = this.options.receiptId ?? 'same';
     const messageId = form === 'same' || submit.n === 0 ? submit.messageId : formatId(submit.n, form);
-    const style = this.options.receiptStyle ?? 'standard';
-    const now = receiptDate(new Date());
-    const err = stat === 'DELIVRD' ? '000' : '001';
-    const textPart = submit.shortMessage.subarray(0, 20).toString('latin1');
-    const state = style === 'bare_word' ? stat : `stat:${stat}`;
-    let text =
-      style === 'tlvs_only'
-        ? Buffer.alloc(0)
-        : Buffer.from(
-            `id:${messageId} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:${now} done date:${now} ${state} err:${err} text:${textPart}`,
-            'latin1',
-          );
-    let esmClass = 0x04; // SMPP 3.4 §5.2.12 SMSC delivery receipt
-    if (this.options.receiptUdh && text.length > 0) {
-      text = Buffer.concat([Buffer.from([this.options.receiptUdh.length]), this.options.receiptUdh, text]);
-      esmClass |= 0x40;
-    }
-    const tlvs = new Map<number, Buffer>();
-    if (style === 'tlvs' || style === 'tlvs_only') {
-      tlvs.set(Tag.receipted_message_id, Buffer.from(`${messageId}\0`, 'latin1'));
-      tlvs.set(Tag.message_state, Buffer.from([MESSAGE_STATE[stat]]));
-      // SMPP 3.4 §5.3.2.31: network type 3 (GSM), then the error code
-      tlvs.set(Tag.network_error_code, Buffer.from([3, 0, Number(err)]));
-    }
+    const { esmClass, text, tlvs } = receiptContent({
+      messageId,
+      stat,
+      style: this.options.receiptStyle ?? 'standard',
+      quote: submit.shortMessage,
+      udh: this.options.receiptUdh,
+    });
     const body = writeShortMessage({
       sourceAddr: submit.destinationAddr,
       destinationAddr: submit.sourceAddr,
