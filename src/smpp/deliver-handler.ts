@@ -15,10 +15,6 @@ export interface DeliverHandlerOptions {
   onMo: (pdu: InboundPdu) => Promise<void>;
 }
 
-function messageBytes(pdu: InboundPdu): Buffer {
-  return pdu.messagePayload && pdu.messagePayload.length > 0 ? pdu.messagePayload : pdu.shortMessage;
-}
-
 /**
  * Answers every deliver_sm only after what it carries is recorded: a receipt applied to its SMS, an MO
  * handed to the inbound module. A failure answers ESME_RSYSERR so the SMSC delivers it again.
