@@ -158,6 +158,13 @@ const connectionSchema = z
      * splits it). Default `udh8`.
      */
     long_text: z.enum(['udh8', 'udh16', 'message_payload']).default('udh8'),
+    /**
+     * How this SMSC writes one message's id in submit_sm_resp and in its receipts; a receipt's id is always
+     * matched exactly first. `exact` (no other reading), `hex_to_decimal` (hex in submit_sm_resp, decimal in
+     * receipts), `decimal_to_hex` (the reverse), or `auto` (case, leading zeros, and hex <-> decimal where the
+     * hex has a letter a-f; applied only when exactly one SMS could own the receipt). Default `auto`.
+     */
+    message_id_format: z.enum(['exact', 'hex_to_decimal', 'decimal_to_hex', 'auto']).default('auto'),
     /** For `ssmpp://`: trust this CA (PEM file) and whether to check the SMSC's certificate. Default: system CAs, checked. */
     tls: z
       .object({

@@ -2,7 +2,7 @@ import type { Events } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import type { InboundPdu } from './link.js';
-import { isReceipt, normaliseMessageId, parseReceiptText, receiptOutcome } from './receipt.js';
+import { isReceipt, normaliseMessageId, readReceipt } from './receipt.js';
 
 /** SMPP 3.4 §5.1.3 ESME_RSYSERR: the SMSC keeps the message and delivers it again later. */
 const ESME_RSYSERR = 0x08;
@@ -13,10 +13,6 @@ export interface DeliverHandlerOptions {
   logger: Logger;
   /** A mobile-originated SMS; resolves once it is recorded (guarantee 4). */
   onMo: (pdu: InboundPdu) => Promise<void>;
-}
-
-function messageBytes(pdu: InboundPdu): Buffer {
-  return pdu.messagePayload && pdu.messagePayload.length > 0 ? pdu.messagePayload : pdu.shortMessage;
 }
 
 /**
@@ -47,17 +43,10 @@ export class DeliverHandler {
 
   private async receipt(pdu: InboundPdu): Promise<void> {
     this.receipts++;
-    // Receipt text is ASCII whatever data_coding says; decoding it as GSM would turn '_' into '§'.
-    const text = messageBytes(pdu).toString('latin1').replace(/\0+$/, '');
-    const parsed = parseReceiptText(text);
-    // SMPP 3.4 §5.3.2.12 / §5.3.2.35: the TLVs are authoritative when present.
-    const id = pdu.receiptedMessageId?.replace(/\0+$/, '') || parsed.id;
-    const outcome = receiptOutcome({
-      stat: parsed.stat,
-      messageState: pdu.messageState,
-      err: parsed.err,
-      networkErrorCode: pdu.networkErrorCode,
-    });
+    const { text, id, outcome, conflicts } = readReceipt(pdu);
+    if (conflicts.length > 0) {
+      this.log.debug({ message_id: id, conflicts }, 'receipt TLVs contradict its text; the TLVs win');
+    }
     if (!id) {
       this.log.warn({ text }, 'delivery receipt without a message id; ignored');
       return;

@@ -51,8 +51,8 @@ export interface ParsedReceipt {
 type ReceiptKey = keyof ParsedReceipt;
 
 // SMPP 3.4 Appendix B: `id:IIIIIIIIII sub:SSS dlvrd:DDD submit date:YYMMDDhhmm done date:YYMMDDhhmm
-// stat:DDDDDDD err:E text:...`. Keys are matched case-insensitively where they start a word.
-const KEY_PATTERN = /(?<=^|[\s,;])(id|sub|dlvrd|submit[ _]date|done[ _]date|stat|err|text)\s?:/gi;
+// stat:DDDDDDD err:E text:...`. Keys are matched case-insensitively where they start a word (after a blank or vendor punctuation).
+const KEY_PATTERN = /(?<=^|[^A-Za-z0-9])(id|sub|dlvrd|submit[ _]date|done[ _]date|stat|err|text)\s?:/gi;
 
 function keyOf(raw: string): ReceiptKey {
   return raw.toLowerCase().replace(' ', '_') as ReceiptKey;
@@ -61,16 +61,34 @@ function keyOf(raw: string): ReceiptKey {
 // A UK carrier's comma-separated format: STATUS,STATUS TIME,ACCEPTED TIME,ERROR,DEST,ORIG,RESERVED.
 const CSV_PATTERN = /^([^,:\s]*),(\d*),(\d*),([^,]*),/;
 
+// An id key glued to vendor text before it (`ABCid:123`), tried only when no `id:` starts a word.
+const GLUED_ID = /id\s?:\s?(\S*)/i;
+
+// Appendix B abbreviations are no English words: any case. Spelled-out words only in capitals, so that a
+// vendor's "delivered to" prose is not taken for a state.
+const STATE_ABBREVIATIONS = new Set(['DELIVRD', 'UNDELIV', 'REJECTD', 'ACCEPTD', 'ENROUTE', 'BUFFRED']);
+
+function bareStateWord(head: string): string | undefined {
+  for (const token of head.split(/[^A-Za-z0-9:]+/)) {
+    if (token === '' || token.includes(':')) continue;
+    if (STATE_ABBREVIATIONS.has(token.toUpperCase())) return token;
+    if (token === token.toUpperCase() && STAT_WORDS[token] !== undefined) return token;
+  }
+  return undefined;
+}
+
 /**
  * Parses the text of a delivery receipt. Values are kept exactly as they appear (no zero stripping, no case
  * change); `text` is everything after its key, up to the trailing NULs. Never throws.
  * Decode the short_message byte for byte (latin1) before calling: decoded as GSM, a trailing NUL would read '@'.
+ * Tolerated: keys in any case and order, missing keys, vendor text around them (also glued before `id:`),
+ * a state word with no `stat:` key, and the comma-separated form above.
  */
 export function parseReceiptText(input: string): ParsedReceipt {
   const text = input.replace(/[\0\s]+$/, '');
   const result: ParsedReceipt = {};
   const matches = [...text.matchAll(KEY_PATTERN)];
-  let matchedAny = false;
+  let head = text;
   for (let i = 0; i < matches.length; i++) {
     const match = matches[i]!;
     const key = keyOf(match[1]!);
@@ -78,21 +96,57 @@ export function parseReceiptText(input: string): ParsedReceipt {
     if (key === 'text') {
       // The free text runs to the end; a `stat:` inside it is not a key.
       if (result.text === undefined) result.text = text.slice(start);
-      matchedAny = true;
+      head = text.slice(0, match.index);
       break;
     }
     const end = matches[i + 1]?.index ?? text.length;
     // One token: an undocumented key that follows (`mccmnc:24008`) is not part of the value.
     if (result[key] === undefined) result[key] = text.slice(start, end).trim().split(/\s/, 1)[0]!;
-    matchedAny = true;
   }
-  if (matchedAny) return result;
-
-  const csv = CSV_PATTERN.exec(text);
-  if (csv) {
-    return { stat: csv[1]!, done_date: csv[2]!, submit_date: csv[3]!, err: csv[4]! };
+  if (matches.length === 0) {
+    const csv = CSV_PATTERN.exec(text);
+    if (csv) return { stat: csv[1]!, done_date: csv[2]!, submit_date: csv[3]!, err: csv[4]! };
+  }
+  if (result.id === undefined) {
+    const glued = GLUED_ID.exec(head);
+    if (glued) result.id = glued[1]!;
+  }
+  if (result.stat === undefined) {
+    const word = bareStateWord(head);
+    if (word !== undefined) result.stat = word;
   }
   return result;
+}
+
+/** SMPP 3.4 §5.2.12 esm_class bit 6: the message starts with a User Data Header. */
+const UDHI = 0x40;
+
+/**
+ * The octets of a receipt's text: `message_payload` when present (SMPP 3.4 §5.3.2.32), else `short_message`,
+ * with the UDH skipped when UDHI is set (3GPP TS 23.040 §9.2.3.24: its first octet, UDHL, counts the rest).
+ * A UDHL longer than the message is no UDH: the octets are returned whole.
+ */
+export function receiptBytes(input: {
+  esmClass: number;
+  shortMessage: Buffer;
+  messagePayload?: Buffer | undefined;
+}): Buffer {
+  const bytes =
+    input.messagePayload && input.messagePayload.length > 0 ? input.messagePayload : input.shortMessage;
+  if ((input.esmClass & UDHI) === 0 || bytes.length === 0) return bytes;
+  const headerLength = 1 + bytes[0]!;
+  return headerLength <= bytes.length ? bytes.subarray(headerLength) : bytes;
+}
+
+/**
+ * A receipt's text as a string. Receipt text is ASCII whatever data_coding says, so it is read byte for
+ * byte (decoded as GSM, '_' would become '§' and a trailing NUL '@'); only UCS2 (data_coding 8, SMPP 3.4
+ * §5.2.19) is decoded, as some SMSCs send the receipt in the message's own coding.
+ */
+export function receiptTextOf(bytes: Buffer, dataCoding: number): string {
+  const ucs2 = dataCoding === 8 && bytes.length % 2 === 0 && bytes.length > 0 && bytes[0] === 0;
+  const text = ucs2 ? Buffer.from(bytes).swap16().toString('utf16le') : bytes.toString('latin1');
+  return text.replace(/\0+$/, '');
 }
 
 export type DeliveryState = 'delivered' | 'failed' | 'expired' | 'pending';
@@ -140,8 +194,17 @@ const STAT_WORDS: Record<string, DeliveryState> = {
   SCHEDULED: 'pending',
 };
 
-function networkError(code: Buffer | string | undefined): string | undefined {
+/** SMPP 3.4 §5.3.2.31 network_error_code: network type (1 octet), then the error code (2 octets). */
+export function networkErrorNumber(code: Buffer | string | undefined): number | undefined {
   if (code === undefined) return undefined;
+  const bytes = typeof code === 'string' ? Buffer.from(/^[0-9a-f]*$/i.test(code) ? code : '', 'hex') : code;
+  return bytes.length === 3 ? bytes.readUInt16BE(1) : undefined;
+}
+
+function networkErrorText(code: Buffer | string | undefined): string | undefined {
+  if (code === undefined) return undefined;
+  const number = networkErrorNumber(code);
+  if (number !== undefined) return String(number);
   const hex = typeof code === 'string' ? code : code.toString('hex');
   return hex.length > 0 ? hex : undefined;
 }
@@ -152,6 +215,7 @@ function networkError(code: Buffer | string | undefined): string | undefined {
  * submitted state, rather than failing an SMS that may have been delivered. An all-zero numeric stat is
  * `delivered` (a UK carrier's comma-separated receipts use 00 for delivered, as err uses 0 for none).
  * A non-zero err never overrides the stat: real SMSCs send `stat:DELIVRD err:002`.
+ * The network_error_code TLV wins over `err:` when they differ (`err:032` and `030020` agree: 0x0020 = 32).
  */
 export function receiptOutcome(input: {
   stat?: string | undefined;
@@ -159,18 +223,82 @@ export function receiptOutcome(input: {
   err?: string | undefined;
   networkErrorCode?: Buffer | string | undefined;
 }): ReceiptOutcome {
-  const err = input.err !== undefined && input.err !== '' ? input.err : networkError(input.networkErrorCode);
+  const textErr = input.err !== undefined && input.err !== '' ? input.err : undefined;
+  const tlvErr = networkErrorText(input.networkErrorCode);
+  const agree = textErr !== undefined && /^\d+$/.test(textErr) && Number(textErr) === Number(tlvErr);
+  const err = tlvErr === undefined || agree ? textErr : tlvErr;
   const withErr = (outcome: Omit<ReceiptOutcome, 'err'>): ReceiptOutcome =>
     err === undefined ? outcome : { ...outcome, err };
 
   const fromTlv = input.messageState === undefined ? undefined : MESSAGE_STATES[input.messageState];
   if (fromTlv) return withErr({ state: fromTlv[1], stat: fromTlv[0] });
+  return withErr(statOutcome(input.stat));
+}
 
-  const stat = (input.stat ?? '').trim().toUpperCase();
+function statOutcome(raw: string | undefined): Omit<ReceiptOutcome, 'err'> {
+  const stat = (raw ?? '').trim().toUpperCase();
   const known = STAT_WORDS[stat];
-  if (known) return withErr({ state: known, stat });
-  if (/^0+$/.test(stat)) return withErr({ state: 'delivered', stat });
-  return withErr({ state: 'pending', stat });
+  if (known) return { state: known, stat };
+  if (/^0+$/.test(stat)) return { state: 'delivered', stat };
+  return { state: 'pending', stat };
+}
+
+/** The parts of a deliver_sm / data_sm a receipt is read from (a subset of `InboundPdu`). */
+export interface ReceiptPdu {
+  esmClass: number;
+  dataCoding: number;
+  shortMessage: Buffer;
+  messagePayload?: Buffer | undefined;
+  receiptedMessageId?: string | undefined;
+  messageState?: number | undefined;
+  networkErrorCode?: Buffer | undefined;
+}
+
+/** A TLV that says otherwise than the text; the TLV's value is the one used. */
+export interface ReceiptConflict {
+  field: 'id' | 'state' | 'err';
+  tlv: string;
+  text: string;
+}
+
+export interface ReadReceipt {
+  /** the receipt text, UDH skipped, trailing NULs dropped */
+  text: string;
+  parsed: ParsedReceipt;
+  /** receipted_message_id when present, else the text's id; undefined when neither has one */
+  id: string | undefined;
+  outcome: ReceiptOutcome;
+  conflicts: ReceiptConflict[];
+}
+
+/**
+ * Reads one receipt PDU: the text, and the TLVs, which win where both speak (SMPP 3.4 §5.3.2.12
+ * receipted_message_id, §5.3.2.35 message_state, §5.3.2.31 network_error_code). Never throws.
+ */
+export function readReceipt(pdu: ReceiptPdu): ReadReceipt {
+  const text = receiptTextOf(receiptBytes(pdu), pdu.dataCoding);
+  const parsed = parseReceiptText(text);
+  const tlvId = pdu.receiptedMessageId?.replace(/\0+$/, '').trim() || undefined;
+  const outcome = receiptOutcome({
+    stat: parsed.stat,
+    messageState: pdu.messageState,
+    err: parsed.err,
+    networkErrorCode: pdu.networkErrorCode,
+  });
+  const conflicts: ReceiptConflict[] = [];
+  if (tlvId !== undefined && parsed.id !== undefined && parsed.id !== tlvId) {
+    conflicts.push({ field: 'id', tlv: tlvId, text: parsed.id });
+  }
+  const fromTlv = pdu.messageState === undefined ? undefined : MESSAGE_STATES[pdu.messageState];
+  if (fromTlv && parsed.stat !== undefined && statOutcome(parsed.stat).state !== fromTlv[1]) {
+    conflicts.push({ field: 'state', tlv: fromTlv[0], text: parsed.stat });
+  }
+  const tlvErr = networkErrorNumber(pdu.networkErrorCode);
+  if (tlvErr !== undefined && parsed.err !== undefined && /^\d+$/.test(parsed.err)) {
+    if (Number(parsed.err) !== tlvErr)
+      conflicts.push({ field: 'err', tlv: String(tlvErr), text: parsed.err });
+  }
+  return { text, parsed, id: tlvId ?? (parsed.id || undefined), outcome, conflicts };
 }
 
 const MAX_CONVERTIBLE = 64;

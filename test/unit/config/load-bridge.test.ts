@@ -57,6 +57,7 @@ describe('bridge config defaults', () => {
             priority: 0,
             routes: [],
             long_text: 'udh8',
+            message_id_format: 'auto',
           },
         ],
         max_parts: 4,

@@ -6,14 +6,18 @@ import {
   normaliseMessageId,
   type ParsedReceipt,
   parseReceiptText,
+  readReceipt,
+  receiptBytes,
   receiptKind,
   receiptOutcome,
+  receiptTextOf,
 } from '../../../src/smpp/receipt.js';
 
 interface FixtureLine {
   text: string;
   expect: Partial<Record<FieldKey, string>>;
   tlvs?: { receipted_message_id?: string; message_state?: number; network_error_code?: string };
+  pdu?: { data_coding?: number };
   context?: { submit_sm_resp_message_id?: string };
   source: string;
 }
@@ -98,6 +102,28 @@ describe('parseReceiptText', () => {
     ['a space after the colon', 'id: 77 stat: DELIVRD', { id: '77', stat: 'DELIVRD' }],
     ['a key inside a word is not a key', 'id:1 xstat:FOO', { id: '1' }],
     ['undocumented keys are skipped', 'id:9 mccmnc:24008 stat:DELIVRD', { id: '9', stat: 'DELIVRD' }],
+    [
+      'a bare state word',
+      'id:42 sub:001 dlvrd:001 DELIVRD err:000',
+      { id: '42', sub: '001', dlvrd: '001', stat: 'DELIVRD', err: '000' },
+    ],
+    ['a bare abbreviation in lower case', 'id:42 undeliv', { id: '42', stat: 'undeliv' }],
+    ['a spelled-out word only in capitals', 'id:42 Delivered to the handset', { id: '42' }],
+    ['a state word inside text is text', 'id:42 text:DELIVRD', { id: '42', text: 'DELIVRD' }],
+    ['a stat key wins over a bare word', 'EXPIRED id:42 stat:DELIVRD', { id: '42', stat: 'DELIVRD' }],
+    ['vendor text glued to id', 'ACK/id:0A1b stat:DELIVRD', { id: '0A1b', stat: 'DELIVRD' }],
+    ['vendor letters glued to id', 'DLRid:0A1b stat:DELIVRD', { id: '0A1b', stat: 'DELIVRD' }],
+    ['vendor text glued to id, bare state', '#DLR#Id:77 REJECTD', { id: '77', stat: 'REJECTD' }],
+    [
+      'vendor suffix',
+      'id:5 stat:DELIVRD err:000 mcc:234 mnc:15 net:UK',
+      { id: '5', stat: 'DELIVRD', err: '000' },
+    ],
+    [
+      'keys in another order and case',
+      'STAT:EXPIRED Err:001 ID:000123',
+      { stat: 'EXPIRED', err: '001', id: '000123' },
+    ],
     ['garbage', 'hello world', {}],
     ['empty', '', {}],
     ['only NULs', '\0\0\0', {}],
@@ -164,25 +190,39 @@ describe('receiptOutcome', () => {
     ['an undocumented stat settles nothing', { stat: 'FOO' }, 'pending', 'FOO', undefined],
     ['nothing at all', {}, 'pending', '', undefined],
     [
-      'network_error_code as hex',
+      'network_error_code as hex: its error number',
       { stat: 'UNDELIV', networkErrorCode: '030020' },
       'failed',
       'UNDELIV',
-      '030020',
+      '32',
     ],
     [
       'network_error_code as octets',
       { messageState: 5, networkErrorCode: Buffer.from([3, 0, 0x20]) },
       'failed',
       'UNDELIV',
-      '030020',
+      '32',
     ],
     [
-      'err text wins over network_error_code',
+      'err text and network_error_code agree: the text as written',
       { stat: 'UNDELIV', err: '032', networkErrorCode: '030020' },
       'failed',
       'UNDELIV',
       '032',
+    ],
+    [
+      'network_error_code wins over a different err text',
+      { stat: 'UNDELIV', err: '001', networkErrorCode: '030020' },
+      'failed',
+      'UNDELIV',
+      '32',
+    ],
+    [
+      'a network_error_code that is not 3 octets stays hex, after the text',
+      { stat: 'UNDELIV', networkErrorCode: '0300' },
+      'failed',
+      'UNDELIV',
+      '0300',
     ],
   ])('%s', (_name, input, state, stat, err) => {
     const outcome = receiptOutcome(input);
@@ -234,5 +274,116 @@ describe('normaliseMessageId', () => {
     ['fa9542be-3c16-44bb-9a8c-d277ea1851ef', 'fa9542be3c1644bb9a8cd277ea1851ef'],
   ])('%s does not match %s', (a, b) => {
     expect(matches(a, b)).toBe(false);
+  });
+});
+
+describe('receipt text from the PDU', () => {
+  const text = Buffer.from('id:7 stat:DELIVRD', 'latin1');
+  const udh = Buffer.from([0x05, 0x00, 0x03, 0x2a, 0x02, 0x01]);
+
+  it.each<[string, Parameters<typeof receiptBytes>[0], string]>([
+    ['short_message', { esmClass: 0x04, shortMessage: text }, 'id:7 stat:DELIVRD'],
+    [
+      'a UDH skipped by its UDHL when UDHI is set',
+      { esmClass: 0x44, shortMessage: Buffer.concat([udh, text]) },
+      'id:7 stat:DELIVRD',
+    ],
+    [
+      'no UDHI: the octets are text',
+      { esmClass: 0x04, shortMessage: Buffer.concat([udh, text]) },
+      Buffer.concat([udh, text]).toString('latin1'),
+    ],
+    [
+      'a UDHL longer than the message: no UDH',
+      { esmClass: 0x44, shortMessage: Buffer.from([0xff, 0x41]) },
+      '\u00ffA',
+    ],
+    ['empty with UDHI', { esmClass: 0x44, shortMessage: Buffer.alloc(0) }, ''],
+    [
+      'message_payload instead of short_message',
+      { esmClass: 0x04, shortMessage: Buffer.alloc(0), messagePayload: text },
+      'id:7 stat:DELIVRD',
+    ],
+    [
+      'message_payload with a UDH',
+      { esmClass: 0x44, shortMessage: Buffer.from('x'), messagePayload: Buffer.concat([udh, text]) },
+      'id:7 stat:DELIVRD',
+    ],
+  ])('%s', (_name, input, expected) => {
+    expect(receiptBytes(input).toString('latin1')).toBe(expected);
+  });
+
+  it.each<[string, Buffer, number, string]>([
+    [
+      'byte for byte, a GSM escape kept, trailing NULs dropped',
+      Buffer.from('id:1 text:H\u001be_x\0\0', 'latin1'),
+      0,
+      'id:1 text:H\u001be_x',
+    ],
+    ['UCS2 (data_coding 8)', Buffer.from('id:1 stat:DELIVRD', 'utf16le').swap16(), 8, 'id:1 stat:DELIVRD'],
+    ['data_coding 8 with ASCII octets', Buffer.from('id:1 stat:DELIVRD', 'latin1'), 8, 'id:1 stat:DELIVRD'],
+  ])('%s', (_name, bytes, dataCoding, expected) => {
+    expect(receiptTextOf(bytes, dataCoding)).toBe(expected);
+  });
+});
+
+describe('readReceipt: the TLVs win over the text', () => {
+  const pdu = (textValue: string, tlvs: Partial<Parameters<typeof readReceipt>[0]> = {}) => ({
+    esmClass: 0x04,
+    dataCoding: 0,
+    shortMessage: Buffer.from(textValue, 'latin1'),
+    ...tlvs,
+  });
+
+  it('text only', () => {
+    expect(readReceipt(pdu('id:0042 stat:UNDELIV err:001\0'))).toEqual({
+      text: 'id:0042 stat:UNDELIV err:001',
+      parsed: { id: '0042', stat: 'UNDELIV', err: '001' },
+      id: '0042',
+      outcome: { state: 'failed', stat: 'UNDELIV', err: '001' },
+      conflicts: [],
+    });
+  });
+
+  it('TLVs that contradict the text: the TLVs are used, each contradiction is named', () => {
+    const read = readReceipt(
+      pdu('id:1 stat:UNDELIV err:001', {
+        receiptedMessageId: 'AB12\0',
+        messageState: 2,
+        networkErrorCode: Buffer.from([3, 0, 0]),
+      }),
+    );
+    expect(read.id).toBe('AB12');
+    expect(read.outcome).toEqual({ state: 'delivered', stat: 'DELIVRD', err: '0' });
+    expect(read.conflicts).toEqual([
+      { field: 'id', tlv: 'AB12', text: '1' },
+      { field: 'state', tlv: 'DELIVRD', text: 'UNDELIV' },
+      { field: 'err', tlv: '0', text: '001' },
+    ]);
+  });
+
+  it('TLVs alone (no text at all)', () => {
+    const read = readReceipt(pdu('', { receiptedMessageId: '9', messageState: 3 }));
+    expect(read).toMatchObject({ id: '9', outcome: { state: 'expired', stat: 'EXPIRED' }, conflicts: [] });
+  });
+
+  it('neither: no id', () => {
+    expect(readReceipt(pdu('hello', { receiptedMessageId: '\0' })).id).toBeUndefined();
+  });
+
+  it.each(cases)('%s: read from a PDU with its TLVs', (_name, fixture) => {
+    const tlvs = fixture.tlvs ?? {};
+    const read = readReceipt({
+      esmClass: 0x04,
+      dataCoding: fixture.pdu?.data_coding ?? 0,
+      shortMessage: Buffer.from(fixture.text, 'latin1'),
+      receiptedMessageId: tlvs.receipted_message_id,
+      messageState: tlvs.message_state,
+      networkErrorCode:
+        tlvs.network_error_code === undefined ? undefined : Buffer.from(tlvs.network_error_code, 'hex'),
+    });
+    expect(read.id).toBe(tlvs.receipted_message_id ?? fixture.expect.id);
+    // The real receipts never contradict themselves in state or error number, only (sometimes) in the id's base.
+    expect(read.conflicts.filter((c) => c.field !== 'id')).toEqual([]);
   });
 });
