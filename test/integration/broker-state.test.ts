@@ -7,6 +7,7 @@ import { openAccess } from '../../src/broker/bus.js';
 import { EmbeddedBroker } from '../../src/broker/embedded.js';
 import { BrokerPersistence } from '../../src/broker/persistence.js';
 import { silentLogger } from '../../src/logger.js';
+import type { BrokerStateRepository } from '../../src/store/broker-state.js';
 import { SqliteBrokerStateRepository } from '../../src/store/sqlite/broker-state.js';
 import { tempDir, waitFor } from '../helpers/harness.js';
 
@@ -23,7 +24,7 @@ describe('embedded broker state survives a restart (SQLite)', () => {
   const clients: MqttClient[] = [];
 
   /** A broker on the SQLite file in `dir`, as the bridge would run one. */
-  const startBroker = async () => {
+  const startBroker = async (wrap = (repository: BrokerStateRepository) => repository) => {
     db = new Database(join(dir, 'bridge.db'));
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
@@ -34,7 +35,7 @@ describe('embedded broker state survives a restart (SQLite)', () => {
       intake: async () => undefined,
       logger: silentLogger(),
       persistence: new BrokerPersistence({
-        repository: new SqliteBrokerStateRepository(db),
+        repository: wrap(new SqliteBrokerStateRepository(db)),
         logger: silentLogger(),
       }),
     });
@@ -123,5 +124,34 @@ describe('embedded broker state survives a restart (SQLite)', () => {
     expect(late.received).toEqual([
       { topic: 'sms-bridge/alerts/42', payload: '{"state":"open"}', retain: true },
     ]);
+  });
+
+  it('writes nothing for clean sessions: connects, QoS 1 and QoS 2 publishes, deliveries, disconnects', async () => {
+    const writes: string[] = [];
+    await broker!.stop();
+    db?.close();
+    await startBroker(
+      (inner) =>
+        new Proxy(inner, {
+          get(target, key) {
+            const value = Reflect.get(target, key) as unknown;
+            if (typeof value !== 'function') return value;
+            return (...args: unknown[]) => {
+              if (key !== 'load') writes.push(String(key));
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        }),
+    );
+    const sub = await connect({ clientId: 'dashboard', clean: true });
+    await sub.client.subscribeAsync('devices/+/telemetry', { qos: 1 });
+    const pub = await connect({ clientId: 'pump-7', clean: true });
+    for (let n = 0; n < 10; n++)
+      await pub.client.publishAsync('devices/pump-7/telemetry', `${n}`, { qos: 1 });
+    for (let n = 0; n < 5; n++) await pub.client.publishAsync('devices/pump-7/telemetry', `${n}`, { qos: 2 });
+    await waitFor(() => sub.received.length === 15, 'the clean subscriber gets every message');
+    await Promise.all(clients.splice(0).map((c) => c.endAsync()));
+    await broker!.stop();
+    expect(writes).toEqual([]);
   });
 });
