@@ -48,7 +48,8 @@ const WARN_INTERVAL_MS = 60_000;
 
 function toBuffer(payload: PersistedPacket['payload'] | undefined): Buffer {
   if (payload === undefined || payload === null) return EMPTY;
-  return typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload);
+  if (Buffer.isBuffer(payload)) return payload;
+  return Buffer.from(payload as string | Uint8Array);
 }
 
 function toBrokerPacket(p: PersistedPacket): BrokerPacket {
