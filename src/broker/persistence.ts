@@ -22,7 +22,8 @@ const Packet = createRequire(import.meta.url)('aedes-packet') as new (
 ) => PersistedPacket;
 
 export interface BrokerPersistenceOptions {
-  repository: BrokerStateRepository;
+  /** Or a function that makes it when the broker starts (the store opens after the broker is built). */
+  repository: BrokerStateRepository | (() => BrokerStateRepository);
   logger: Logger;
   /** Most retained topics kept; a retained message on a new topic past this is delivered but not kept. Default 10 000. */
   maxRetainedMessages?: number;
@@ -111,7 +112,8 @@ function fromSubscription(s: BrokerSubscription): PersistedSubscription {
  * subscribes to costs no write, and neither do the connects of clean clients without a will.
  */
 export class BrokerPersistence extends MemoryPersistence {
-  private readonly repo: BrokerStateRepository;
+  private readonly makeRepository: () => BrokerStateRepository;
+  private repository: BrokerStateRepository | undefined;
   private readonly log: Logger;
   private readonly limits: Required<Omit<BrokerPersistenceOptions, 'repository' | 'logger'>>;
   private readonly outgoing = new Map<string, OutgoingSlot[]>();
@@ -126,7 +128,8 @@ export class BrokerPersistence extends MemoryPersistence {
 
   constructor(options: BrokerPersistenceOptions) {
     super();
-    this.repo = options.repository;
+    const repository = options.repository;
+    this.makeRepository = typeof repository === 'function' ? repository : () => repository;
     this.log = options.logger.child({ module: 'broker-state' });
     this.limits = {
       maxRetainedMessages: options.maxRetainedMessages ?? BROKER_PERSISTENCE_DEFAULTS.maxRetainedMessages,
@@ -143,7 +146,8 @@ export class BrokerPersistence extends MemoryPersistence {
     this.loaded = true;
     let snapshot: Awaited<ReturnType<BrokerStateRepository['load']>>;
     try {
-      snapshot = await this.repo.load();
+      this.repository = this.makeRepository();
+      snapshot = await this.repository.load();
     } catch (err) {
       throw new BridgeError('ERR_STORE', `cannot load the broker state: ${(err as Error).message}`, {
         cause: err,
@@ -180,6 +184,11 @@ export class BrokerPersistence extends MemoryPersistence {
       },
       'broker state loaded',
     );
+  }
+
+  private get repo(): BrokerStateRepository {
+    if (!this.repository) throw new BridgeError('ERR_STORE', 'broker state used before setup()');
+    return this.repository;
   }
 
   // retained messages

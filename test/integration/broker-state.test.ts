@@ -35,7 +35,8 @@ describe('embedded broker state survives a restart (SQLite)', () => {
       intake: async () => undefined,
       logger: silentLogger(),
       persistence: new BrokerPersistence({
-        repository: wrap(new SqliteBrokerStateRepository(db)),
+        // as the app builds it: the broker exists before the store opens
+        repository: () => wrap(new SqliteBrokerStateRepository(db!)),
         logger: silentLogger(),
       }),
     });
