@@ -8,6 +8,7 @@ import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { TopicTrie } from '../rules/topic-trie.js';
 import type { Access, Bus, BusMessage, IntakeHandler, Principal, PublishOptions } from './bus.js';
+import type { BrokerPersistence } from './persistence.js';
 
 export interface EmbeddedBrokerOptions {
   host: string;
@@ -20,6 +21,8 @@ export interface EmbeddedBrokerOptions {
   tls?: { port: number; cert: string; key: string; ca?: string | undefined } | undefined;
   /** MQTT over WebSocket on `host`. Default: off. */
   websocket?: { port: number } | undefined;
+  /** Durable retained messages and persistent sessions; default: aedes' in-memory persistence. */
+  persistence?: BrokerPersistence | undefined;
 }
 
 /** A listener besides the TCP one; `close` stops it and ends its connections. */
@@ -82,6 +85,7 @@ export class EmbeddedBroker implements Bus {
     const { access, intake } = this.options;
     const log = this.log;
     const aedes = await Aedes.createBroker({
+      persistence: this.options.persistence,
       preConnect: (client, packet, callback) => {
         // [MQTT-3.1.3-8] a zero-byte ClientId with CleanSession 0 must be refused with return code 0x02;
         // aedes assigns a random id instead, so we refuse it in authenticate where a return code can be sent.
@@ -271,6 +275,7 @@ export class EmbeddedBroker implements Bus {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     await Promise.all(closed);
+    await this.options.persistence?.flush();
   }
 
   private deliverToTaps(message: BusMessage): void {
