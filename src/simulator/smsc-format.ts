@@ -83,7 +83,7 @@ export function readSubmitSm(
   pdu: smpp.Pdu<'submit_sm'>,
   connectionSystemId: string,
   messageId: string,
-): ReceivedSms {
+): Omit<ReceivedSms, 'session' | 'answered'> {
   const shortMessage = messageBytes(pdu.short_message);
   const payload = pdu.message_payload === undefined ? undefined : messageBytes(pdu.message_payload);
   const esmClass = pdu.esm_class ?? 0;

@@ -41,6 +41,10 @@ export interface ReceivedSms {
   /** part number and total from the UDH or sar_* TLVs; 1/1 when single */
   part: { seq: number; total: number };
   connectionSystemId: string;
+  /** which ESME session of this simulator carried it, counting from 1 */
+  session: number;
+  /** false when the simulator swallowed it (`swallowSubmits`): taken but never answered */
+  answered: boolean;
   at: Date;
 }
 
@@ -52,6 +56,8 @@ export interface BindRecord {
   addrNpi: number;
   addressRange: string;
   commandStatus: number;
+  /** the ESME session, counting from 1 */
+  session: number;
   at: Date;
 }
 

@@ -24,6 +24,8 @@ interface Peer {
   session: smpp.Session;
   role: Role | undefined;
   systemId: string;
+  /** counts from 1 per simulator */
+  number: number;
   pending: Map<number, { resolve: (pdu: smpp.AnyPdu) => void; reject: (err: Error) => void }>;
 }
 
@@ -45,6 +47,8 @@ export class SmscSimulator extends EventEmitter<SimulatorEvents> {
   private behaviour: 'normal' | 'blackhole' = 'normal';
   private counter = 1_000_000_000;
   private recentSubmits: number[] = [];
+  private sessions = 0;
+  private swallow = 0;
   /** submit_sm answered ESME_RTHROTTLED because of the `tps` limit */
   throttledAnswers = 0;
   private readonly log: Logger;
@@ -92,6 +96,14 @@ export class SmscSimulator extends EventEmitter<SimulatorEvents> {
   setBehaviour(behaviour: 'normal' | 'blackhole'): void {
     this.behaviour = behaviour;
     this.log.info(`SMSC simulator behaviour: ${behaviour}`);
+  }
+
+  /**
+   * The next `count` submit_sm are taken (recorded with `answered: false`) but never answered, like an SMSC
+   * that lost its submit_sm_resp; the session stays up and answers everything else.
+   */
+  swallowSubmits(count: number): void {
+    this.swallow = count;
   }
 
   dropConnections(): void {
@@ -202,7 +214,13 @@ export class SmscSimulator extends EventEmitter<SimulatorEvents> {
   }
 
   private onSession(session: smpp.Session): void {
-    const peer: Peer = { session, role: undefined, systemId: '', pending: new Map() };
+    const peer: Peer = {
+      session,
+      role: undefined,
+      systemId: '',
+      number: ++this.sessions,
+      pending: new Map(),
+    };
     this.peers.add(peer);
     session.on('error', (err) => {
       this.log.warn({ err: err.message }, 'SMSC simulator: session error; dropping it');
@@ -254,7 +272,10 @@ export class SmscSimulator extends EventEmitter<SimulatorEvents> {
           send(pdu.response({ command_status: status }));
           return;
         }
-        const sms = this.record(peer, pdu);
+        const answered = this.swallow === 0;
+        if (!answered) this.swallow--;
+        const sms = this.record(peer, pdu, answered);
+        if (!answered) return;
         send(pdu.response({ message_id: sms.messageId }));
         this.emit('submit', sms);
         if (this.options.receipts && (sms.registeredDelivery & 0x03) !== 0)
@@ -290,6 +311,7 @@ export class SmscSimulator extends EventEmitter<SimulatorEvents> {
       addrNpi: pdu.addr_npi ?? 0,
       addressRange: pdu.address_range ?? '',
       commandStatus: status,
+      session: peer.number,
       at: new Date(),
     };
     this.binds.push(record);
@@ -323,9 +345,13 @@ export class SmscSimulator extends EventEmitter<SimulatorEvents> {
     return 0;
   }
 
-  private record(peer: Peer, pdu: smpp.Pdu<'submit_sm'>): ReceivedSms {
+  private record(peer: Peer, pdu: smpp.Pdu<'submit_sm'>, answered: boolean): ReceivedSms {
     const n = ++this.counter;
-    const sms = readSubmitSm(pdu, peer.systemId, formatMessageId(n, this.options.messageIdBase ?? 'hex'));
+    const sms = {
+      ...readSubmitSm(pdu, peer.systemId, formatMessageId(n, this.options.messageIdBase ?? 'hex')),
+      session: peer.number,
+      answered,
+    };
     this.received.push(sms);
     this.byMessageId.set(sms.messageId, { sms, n });
     this.log.info(

@@ -38,6 +38,8 @@ export interface SenderOptions {
   maxAttempts?: number;
   /** first pause after a throttling answer (0x58, 0x14); doubles while throttling goes on. Default 1000 ms. */
   throttlePauseMs?: number;
+  /** first pause before a retry after a transient error; doubles per attempt, at most 30 s. Default 500 ms. */
+  retryInitialMs?: number;
 }
 
 interface Job {
@@ -46,7 +48,17 @@ interface Job {
   plan?: Plan;
   /** submits the SMSC already accepted, by part number: a retry sends only the rest */
   accepted: Map<number, string>;
+  /** transient failures so far, across restarts (the store counts them) */
   attempts: number;
+}
+
+/**
+ * The SMS that the same connections can carry (same route), in priority lanes, each lane in id order. A group
+ * whose connections are all down or busy waits on its own: it never holds up a group another connection serves.
+ */
+interface Group {
+  connections: Connection[];
+  lanes: Job[][];
 }
 
 interface Connection {
@@ -57,7 +69,7 @@ interface Connection {
   throttleStreak: number;
 }
 
-type Pick = { connection: Connection; submits: Submit[] } | { waitMs: number } | { none: true };
+type Choice = { connection: Connection; submits: Submit[] } | { waitMs: number };
 
 const PRIORITY_FLAG = { critical: 3, high: 1, normal: 0, low: 0 } as const;
 
@@ -73,14 +85,19 @@ export function relativeValidity(ms: number): string {
 }
 
 /**
- * Moves committed SMS from the store to the SMSCs: priority lanes, a window and a token bucket per
- * connection, throttling back-off, retries, expiry and failover.
+ * Moves committed SMS from the store to the SMSCs: a window and a token bucket per connection, priority lanes
+ * per route group, throttling back-off, retries, expiry and failover.
  */
 export class Sender {
-  private readonly lanes: Job[][] = PRIORITIES.map(() => []);
+  /** by the ids of the connections that can carry the SMS, in priority order */
+  private readonly groups = new Map<string, Group>();
   private readonly connections: Connection[];
   private readonly log: Logger;
   private readonly dispatches = new Set<Promise<void>>();
+  /** store writes started outside a dispatch (expiry, rejection), awaited by stop() */
+  private readonly writes = new Set<Promise<void>>();
+  /** jobs waiting out a retry back-off, by their timer; all cleared on stop() */
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   private wakeTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private wakeAt = 0;
@@ -114,12 +131,23 @@ export class Sender {
     this.enqueue(pending);
   }
 
-  /** Stops taking work and waits for the submits in flight (bounded by the links' response timeout). */
+  /**
+   * Stops taking work, drops every timer (retries included) and waits for the submits in flight (bounded by
+   * the links' response timeout) and their store writes. What was queued stays queued in the store.
+   */
   async stop(): Promise<void> {
     this.running = false;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
     await Promise.allSettled([...this.dispatches]);
+    await Promise.allSettled([...this.writes]);
+    // the store holds what is still queued; a later start() reads it again
+    this.groups.clear();
+    this.queuedIds.clear();
   }
 
   /** Hands committed SMS to the lanes. */
@@ -127,53 +155,111 @@ export class Sender {
     for (const sms of records) {
       if (this.queuedIds.has(sms.id)) continue;
       this.queuedIds.add(sms.id);
-      this.lanes[PRIORITIES.indexOf(sms.priority)]!.push({ sms, accepted: new Map(), attempts: 0 });
+      // attempts come from the record, so max attempts hold across restarts
+      this.requeue({ sms, accepted: new Map(), attempts: sms.attempts });
     }
     this.pump();
   }
 
   /** SMS waiting per lane, for metrics and the status page. */
   get depth(): Record<string, number> {
-    return Object.fromEntries(PRIORITIES.map((p, i) => [p, this.lanes[i]!.length]));
+    const depth = Object.fromEntries(PRIORITIES.map((p) => [p, 0]));
+    for (const g of this.groups.values())
+      PRIORITIES.forEach((p, i) => {
+        depth[p]! += g.lanes[i]!.length;
+      });
+    return depth;
   }
 
+  /** The connections that may carry an SMS to `to`: those routing its prefix, else those without routes. */
+  private groupFor(to: string): Group | undefined {
+    const routed = this.connections.filter((c) => c.options.routes.some((r) => to.startsWith(r)));
+    const candidates =
+      routed.length > 0 ? routed : this.connections.filter((c) => c.options.routes.length === 0);
+    if (candidates.length === 0) return undefined;
+    const key = candidates.map((c) => c.options.id).join('\n');
+    let group = this.groups.get(key);
+    if (!group) {
+      group = { connections: candidates, lanes: PRIORITIES.map(() => []) };
+      this.groups.set(key, group);
+    }
+    return group;
+  }
+
+  /**
+   * Sends what can be sent now. Among the heads of all groups the highest lane (then the lowest id) goes
+   * first; a connection that cannot take a job now (paused, window full, no tokens) is closed to every later
+   * job of this pass, so priority holds per connection, while jobs other connections serve go on.
+   */
   private pump(): void {
     if (!this.running) return;
     const now = Date.now();
-    for (const lane of this.lanes) {
-      while (lane.length > 0) {
+    this.expire(now);
+    const blocked = new Set<Connection>();
+    const done = new Set<Group>();
+    let waitMs = Number.POSITIVE_INFINITY;
+    for (;;) {
+      let best: { group: Group; lane: Job[]; rank: number; job: Job } | undefined;
+      for (const group of this.groups.values()) {
+        if (done.has(group)) continue;
+        if (!group.connections.some((c) => c.options.link.bound && !blocked.has(c))) {
+          done.add(group);
+          continue;
+        }
+        const rank = group.lanes.findIndex((l) => l.length > 0);
+        if (rank < 0) {
+          done.add(group);
+          continue;
+        }
+        const lane = group.lanes[rank]!;
         const job = lane[0]!;
-        if (job.sms.expiresAt <= now) {
-          lane.shift();
-          this.finish(
-            job,
-            this.options.store.markFailed(job.sms.id, 'expired', null, 'older than its max_age'),
+        if (!best || rank < best.rank || (rank === best.rank && job.sms.id < best.job.sms.id))
+          best = { group, lane, rank, job };
+      }
+      if (!best) break;
+      const { group, lane, job } = best;
+      let pick: Choice;
+      try {
+        pick = this.pick(job, group, blocked, now);
+      } catch (err) {
+        lane.shift();
+        const code = isBridgeError(err) ? err.code : 'ERR_SMS_REJECTED';
+        const reason = `${code}: ${(err as Error).message}`;
+        this.track(this.finish(job, this.options.store.markFailed(job.sms.id, 'failed', null, reason)));
+        continue;
+      }
+      if ('connection' in pick) {
+        lane.shift();
+        this.dispatch(pick.connection, job, pick.submits);
+        continue;
+      }
+      // Its connections are all down or busy: the rest of this group waits behind it (order within a route).
+      waitMs = Math.min(waitMs, pick.waitMs);
+      done.add(group);
+    }
+    if (waitMs !== Number.POSITIVE_INFINITY) this.wake(waitMs);
+  }
+
+  /** Fails as expired the SMS at the head of each lane that are older than their max_age. */
+  private expire(now: number): void {
+    for (const group of this.groups.values()) {
+      for (const lane of group.lanes) {
+        while (lane.length > 0 && lane[0]!.sms.expiresAt <= now) {
+          const job = lane.shift()!;
+          this.track(
+            this.finish(
+              job,
+              this.options.store.markFailed(job.sms.id, 'expired', null, 'older than its max_age'),
+            ),
           );
-          continue;
         }
-        let pick: Pick;
-        try {
-          pick = this.pick(job, now);
-        } catch (err) {
-          lane.shift();
-          const code = isBridgeError(err) ? err.code : 'ERR_SMS_REJECTED';
-          const reason = `${code}: ${(err as Error).message}`;
-          this.finish(job, this.options.store.markFailed(job.sms.id, 'failed', null, reason));
-          continue;
-        }
-        if ('connection' in pick) {
-          lane.shift();
-          this.dispatch(pick.connection, job, pick.submits);
-          continue;
-        }
-        // Strict priority: nothing from a lower lane overtakes a blocked head, unless no link can serve it.
-        if ('waitMs' in pick) {
-          this.wake(pick.waitMs);
-          return;
-        }
-        break;
       }
     }
+  }
+
+  private track(write: Promise<void>): void {
+    this.writes.add(write);
+    void write.finally(() => this.writes.delete(write));
   }
 
   /** The job's plan for a connection's way of sending long text; undefined when it cannot switch. */
@@ -193,15 +279,13 @@ export class Sender {
     return job.plan;
   }
 
-  private pick(job: Job, now: number): Pick {
-    const to = job.sms.to;
-    const routed = this.connections.filter((c) => c.options.routes.some((r) => to.startsWith(r)));
-    const candidates =
-      routed.length > 0 ? routed : this.connections.filter((c) => c.options.routes.length === 0);
+  /** The first connection of the group, by priority, that can take the job now; failover to the next. */
+  private pick(job: Job, group: Group, blocked: Set<Connection>, now: number): Choice {
     let waitMs = Number.POSITIVE_INFINITY;
-    for (const c of candidates) {
-      if (!c.options.link.bound) continue;
+    for (const c of group.connections) {
+      if (!c.options.link.bound || blocked.has(c)) continue;
       if (c.pausedUntil > now) {
+        blocked.add(c);
         waitMs = Math.min(waitMs, c.pausedUntil - now);
         continue;
       }
@@ -209,18 +293,21 @@ export class Sender {
       if (!plan) continue;
       const submits = plan.submits.filter((p) => !job.accepted.has(p.key));
       if (c.inflight + submits.length > Math.max(c.options.window, submits.length)) {
+        // a finished dispatch pumps again; the timer is only a safety net
+        blocked.add(c);
         waitMs = Math.min(waitMs, 1000);
         continue;
       }
       // parts on the air, not PDUs: a message_payload submit costs as many tokens as its segments
       const tokens = plan.mode === 'message_payload' ? plan.segments : submits.length;
       if (!c.bucket.tryTake(tokens, now)) {
+        blocked.add(c);
         waitMs = Math.min(waitMs, c.bucket.waitMs(tokens, now));
         continue;
       }
       return { connection: c, submits };
     }
-    return waitMs === Number.POSITIVE_INFINITY ? { none: true } : { waitMs };
+    return { waitMs };
   }
 
   private wake(ms: number): void {
@@ -291,7 +378,7 @@ export class Sender {
     if (permanent !== undefined) {
       const reason = `${statusName(permanent)} (0x${permanent.toString(16).padStart(2, '0')})`;
       this.log.warn({ sms_id: id, connection: c.options.id, status: reason }, 'SMSC rejected the SMS');
-      this.finish(job, this.options.store.markFailed(id, 'failed', permanent, reason));
+      await this.finish(job, this.options.store.markFailed(id, 'failed', permanent, reason));
       return;
     }
     if (job.accepted.size === job.plan!.submits.length) {
@@ -302,18 +389,15 @@ export class Sender {
         messageId,
         idForms: normaliseMessageId(messageId),
       }));
-      this.queuedIds.delete(job.sms.id);
-      this.options.store.markSubmitted(id, c.options.id, submitted).then(
-        (result) => {
+      const truncated = job.plan!.truncated;
+      await this.finish(
+        job,
+        this.options.store.markSubmitted(id, c.options.id, submitted).then((result) => {
           // a receipt that overtook the submit_sm_resp settles the SMS in the same commit: both are told
-          this.options.onStatus(result.submitted, { truncated: job.plan!.truncated });
+          this.options.onStatus(result.submitted, { truncated });
           for (const sms of result.settled) this.options.onStatus(sms);
-        },
-        (err: unknown) =>
-          this.log.error(
-            { err, sms_id: id },
-            'could not record the SMS state; it will be retried after a restart',
-          ),
+          return undefined;
+        }),
       );
       return;
     }
@@ -325,7 +409,7 @@ export class Sender {
     job.attempts++;
     const reason = transient ?? 'unknown';
     if (job.attempts >= (this.options.maxAttempts ?? 10)) {
-      this.finish(
+      await this.finish(
         job,
         this.options.store.markFailed(
           id,
@@ -343,16 +427,27 @@ export class Sender {
     await this.options.store
       .recordAttempt(id, null, reason)
       .catch((err: unknown) => this.log.error({ err }, 'store'));
-    const delay = Math.min(30_000, 500 * 2 ** (job.attempts - 1));
-    setTimeout(() => {
+    if (!this.running) return; // stopped meanwhile: the SMS stays queued in the store
+    const delay = Math.min(30_000, (this.options.retryInitialMs ?? 500) * 2 ** (job.attempts - 1));
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
       this.requeue(job);
       this.pump();
-    }, delay).unref();
+    }, delay);
+    this.retryTimers.add(timer);
   }
 
-  /** Back into its lane in id order, so a resubmit keeps the order of the lane. */
+  /** Into its group's lane in id order, so a resubmit keeps the order of the lane. */
   private requeue(job: Job): void {
-    const lane = this.lanes[PRIORITIES.indexOf(job.sms.priority)]!;
+    const group = this.groupFor(job.sms.to);
+    if (!group) {
+      const reason = `ERR_SMS_REJECTED: no connection routes this destination (routes: ${this.connections
+        .flatMap((c) => c.options.routes)
+        .join(', ')})`;
+      this.track(this.finish(job, this.options.store.markFailed(job.sms.id, 'failed', null, reason)));
+      return;
+    }
+    const lane = group.lanes[PRIORITIES.indexOf(job.sms.priority)]!;
     let lo = 0;
     let hi = lane.length;
     while (lo < hi) {
@@ -377,10 +472,13 @@ export class Sender {
     );
   }
 
-  private finish(job: Job, update: Promise<SmsRecord>, detail?: Record<string, unknown>): void {
+  /** Forgets the job and reports its committed state (an `update` resolving to undefined reported it itself). */
+  private finish(job: Job, update: Promise<SmsRecord | undefined>): Promise<void> {
     this.queuedIds.delete(job.sms.id);
-    update.then(
-      (sms) => this.options.onStatus(sms, detail),
+    return update.then(
+      (sms) => {
+        if (sms) this.options.onStatus(sms);
+      },
       (err: unknown) =>
         this.log.error(
           { err, sms_id: job.sms.id },

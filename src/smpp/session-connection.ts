@@ -20,7 +20,8 @@ type BindEvents = {
   deliver: [pdu: InboundPdu, respond: DeliverResponder];
 };
 
-type State = 'idle' | 'connecting' | 'binding' | 'bound' | 'unbinding';
+/** `closing`: the session is being destroyed (a request went unanswered); no new submit_sm goes on it. */
+type State = 'idle' | 'connecting' | 'binding' | 'bound' | 'unbinding' | 'closing';
 
 /** One library session and the requests waiting on it; replaced as a whole on every reconnect. */
 interface Link {
@@ -92,10 +93,32 @@ export class BindSession extends EventEmitter<BindEvents> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return link.requests.request('submit_sm', options).then((resp) => ({
-      commandStatus: resp.command_status,
-      messageId: resp.command === 'submit_sm_resp' ? (resp.message_id ?? '') : '',
-    }));
+    return link.requests.request('submit_sm', options).then(
+      (resp) => ({
+        commandStatus: resp.command_status,
+        messageId: resp.command === 'submit_sm_resp' ? (resp.message_id ?? '') : '',
+      }),
+      (err: unknown) => {
+        // No submit_sm_resp: the SMSC may or may not have the SMS, and the link is not answering. Resubmitting
+        // on this session would send it twice to an SMSC that may still deliver the first; end the session so
+        // the retry goes out after a fresh bind (duplicates then bounded by the window).
+        if (isBridgeError(err, 'ERR_SMPP_TIMEOUT')) {
+          this.endSession(
+            link,
+            `no submit_sm_resp within ${this.settings.responseTimeoutMs} ms: the link is dead`,
+          );
+        }
+        throw err;
+      },
+    );
+  }
+
+  /** Closes a session that stopped answering; `onClose` then reconnects with a fresh one. */
+  private endSession(link: Link, reason: string): void {
+    if (link !== this.link || this.state === 'closing') return;
+    this.closeReason = reason;
+    if (this.state === 'bound' || this.state === 'unbinding') this.state = 'closing';
+    link.session.destroy();
   }
 
   private connect(): void {
@@ -173,9 +196,11 @@ export class BindSession extends EventEmitter<BindEvents> {
       link.requests.request('enquire_link', {}).then(
         () => this.scheduleEnquireLink(link),
         (err: unknown) => {
-          if (link !== this.link || !isBridgeError(err, 'ERR_SMPP_TIMEOUT')) return;
-          this.closeReason = `no enquire_link_resp within ${this.settings.responseTimeoutMs} ms: the link is dead`;
-          link.session.destroy();
+          if (!isBridgeError(err, 'ERR_SMPP_TIMEOUT')) return;
+          this.endSession(
+            link,
+            `no enquire_link_resp within ${this.settings.responseTimeoutMs} ms: the link is dead`,
+          );
         },
       );
     });
@@ -265,7 +290,7 @@ export class BindSession extends EventEmitter<BindEvents> {
 
   private onClose(link: Link): void {
     if (link !== this.link) return;
-    const wasBound = this.state === 'bound' || this.state === 'unbinding';
+    const wasBound = this.state === 'bound' || this.state === 'unbinding' || this.state === 'closing';
     const failed = this.state === 'connecting' ? 'could not connect' : 'could not bind';
     const reason = this.closeReason ?? 'connection closed by the SMSC';
     const id = this.settings.id;

@@ -98,9 +98,6 @@ describe('SmppClient keeps the bind up', () => {
     client.on('unbound', (reason) => reasons.push(reason));
 
     sim.setBehaviour('blackhole');
-    await expect(client.submit(submitParams())).rejects.toSatisfy((e) =>
-      isBridgeError(e, 'ERR_SMPP_TIMEOUT'),
-    );
     await waitFor(() => reasons.length === 1, 3000, 'the dead link to be noticed');
     expect(reasons[0]).toBe('no enquire_link_resp within 200 ms: the link is dead');
 
@@ -113,6 +110,31 @@ describe('SmppClient keeps the bind up', () => {
     sim.setBehaviour('normal');
     await waitBound(client);
     expect((await client.submit(submitParams())).commandStatus).toBe(0);
+  });
+
+  it('ends the session when a submit_sm gets no response, and binds a fresh one', async () => {
+    const { sim, port } = await startSim(cleanup);
+    // enquire_link far off: only the missing submit_sm_resp can end the session
+    const client = startClient(cleanup, port, { enquireLinkIntervalMs: 60_000, responseTimeoutMs: 200 });
+    await waitBound(client);
+    const reasons: string[] = [];
+    client.on('unbound', (reason) => reasons.push(reason));
+
+    sim.swallowSubmits(1);
+    await expect(client.submit(submitParams())).rejects.toSatisfy((e) =>
+      isBridgeError(e, 'ERR_SMPP_TIMEOUT'),
+    );
+    // the session is no longer offered for submits, even before its socket has closed
+    expect(client.bound).toBe(false);
+    await waitFor(() => reasons.length === 1, 3000, 'the session to end');
+    expect(reasons[0]).toBe('no submit_sm_resp within 200 ms: the link is dead');
+    await waitFor(() => sim.binds.length === 2, 3000, 'a fresh bind');
+    await waitBound(client);
+    expect((await client.submit(submitParams())).commandStatus).toBe(0);
+    expect(sim.received.map((r) => [r.session, r.answered])).toEqual([
+      [sim.binds[0]!.session, false],
+      [sim.binds[1]!.session, true],
+    ]);
   });
 
   it('drops the session on garbage bytes from the SMSC and binds again; the process stays up', async () => {
