@@ -1,0 +1,254 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/logger.js';
+import type { SmscSimulator } from '../../../src/simulator/smsc.js';
+import { Sender, type SenderConnectionOptions, type SenderOptions } from '../../../src/smpp/sender.js';
+import type { SmppClient } from '../../../src/smpp/session.js';
+import { SqliteStore } from '../../../src/store/sqlite-store.js';
+import type { NewSms, SmsRecord } from '../../../src/store/store.js';
+import { tempDir, waitFor } from '../../helpers/harness.js';
+import { Cleanup, startClient, startSim, waitBound } from './helpers.js';
+
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+
+const FRANCE = '+33612345678';
+const UK = '+447700900001';
+
+function workDir(): string {
+  const dir = tempDir();
+  cleanup.add(async () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function openStore(dir: string): Promise<SqliteStore> {
+  const store = new SqliteStore({ path: join(dir, 'bridge.db') });
+  await store.start();
+  cleanup.add(() => store.stop());
+  return store;
+}
+
+function connection(link: SmppClient, o: Partial<SenderConnectionOptions> = {}): SenderConnectionOptions {
+  return {
+    id: link.id,
+    link,
+    window: 10,
+    tps: 100,
+    priority: 0,
+    routes: [],
+    sourceAddr: 'BRIDGE',
+    sourceAddrTon: 5,
+    sourceAddrNpi: 0,
+    registeredDelivery: false,
+    longText: 'udh8',
+    ...o,
+  };
+}
+
+/** A started sender; its state changes in `statuses`, in order. */
+async function startSender(
+  store: SqliteStore,
+  connections: SenderConnectionOptions[],
+  o: Partial<SenderOptions> = {},
+): Promise<{ sender: Sender; statuses: SmsRecord[] }> {
+  const statuses: SmsRecord[] = [];
+  const sender = new Sender({
+    connections,
+    store,
+    maxParts: 4,
+    logger: silentLogger(),
+    onStatus: (sms) => statuses.push(sms),
+    ...o,
+  });
+  await sender.start();
+  cleanup.add(() => sender.stop());
+  return { sender, statuses };
+}
+
+function sms(to: string, text: string, priority: NewSms['priority'] = 'normal'): NewSms {
+  return { to, text, priority, source: 'test', expiresAt: Date.now() + 60_000 };
+}
+
+/** Counts every submit_sm the simulator got, answered or not. */
+function countSubmits(sim: SmscSimulator): { n: number } {
+  const count = { n: 0 };
+  sim.on('pdu', (pdu) => {
+    if (pdu.command === 'submit_sm') count.n++;
+  });
+  return count;
+}
+
+describe('Sender lanes per connection', () => {
+  it('sends an SMS another connection serves while the head of its lane waits for a connection that is down', async () => {
+    const store = await openStore(workDir());
+    const { sim: france, port: francePort } = await startSim(cleanup);
+    const { sim: uk, port: ukPort } = await startSim(cleanup);
+    await france.stop();
+    const a = startClient(cleanup, francePort, { id: 'france' });
+    const b = startClient(cleanup, ukPort, { id: 'uk' });
+    await waitBound(b);
+    const { sender, statuses } = await startSender(store, [
+      connection(a, { routes: ['+33'] }),
+      connection(b, { routes: ['+44'] }),
+    ]);
+    // same lane, the French one first
+    sender.enqueue(await store.enqueueSms([sms(FRANCE, 'bonjour'), sms(UK, 'hello')]));
+
+    await waitFor(() => statuses.length === 1, 'the UK SMS past the waiting French one', 3000);
+    expect(uk.received.map((r) => r.text)).toEqual(['hello']);
+    expect(statuses.map((s) => [s.to, s.state])).toEqual([[UK, 'submitted']]);
+    expect(sender.depth.normal).toBe(1);
+
+    // the French SMS waited, and goes out once its SMSC is back
+    await france.start({ host: '127.0.0.1', port: francePort });
+    await waitFor(() => france.received.length === 1, 'the French SMS after its SMSC is back', 5000);
+    expect(france.received[0]).toMatchObject({ to: FRANCE, text: 'bonjour' });
+  });
+
+  it('sends a low SMS on one connection while a critical one is held back by throttling on another', async () => {
+    const store = await openStore(workDir());
+    // the French SMSC answers ESME_RTHROTTLED (0x58) to everything until the test lifts it
+    const throttle: Record<string, number> = { [FRANCE]: 0x58 };
+    const { sim: france, port: francePort } = await startSim(cleanup, { failDestinations: throttle });
+    const { sim: uk, port: ukPort } = await startSim(cleanup);
+    const a = startClient(cleanup, francePort, { id: 'france' });
+    const b = startClient(cleanup, ukPort, { id: 'uk' });
+    await Promise.all([waitBound(a), waitBound(b)]);
+    const franceSubmits = countSubmits(france);
+    const { sender, statuses } = await startSender(
+      store,
+      // window 1: the second critical SMS waits for the first, at the head of the critical lane
+      [connection(a, { routes: ['+33'], window: 1 }), connection(b, { routes: ['+44'] })],
+      { throttlePauseMs: 300 },
+    );
+    sender.enqueue(
+      await store.enqueueSms([
+        sms(FRANCE, 'critical 1', 'critical'),
+        sms(FRANCE, 'critical 2', 'critical'),
+        sms(UK, 'low', 'low'),
+      ]),
+    );
+    await waitFor(() => franceSubmits.n >= 1, 'the French SMSC to throttle', 3000);
+    await waitFor(
+      () => statuses.some((s) => s.text === 'low'),
+      'the low UK SMS past the throttled critical ones',
+      3000,
+    );
+    expect(statuses.map((s) => [s.text, s.state])).toEqual([['low', 'submitted']]);
+    expect(uk.received.map((r) => r.text)).toEqual(['low']);
+    expect(france.received).toHaveLength(0);
+
+    delete throttle[FRANCE];
+    await waitFor(() => france.received.length === 2, 'both critical SMS once throttling ends', 5000);
+    // within the French connection the lane order held across the resubmits
+    expect(france.received.map((r) => r.text)).toEqual(['critical 1', 'critical 2']);
+  });
+});
+
+describe('Sender priority on one connection', () => {
+  it('keeps a connection for a critical SMS waiting on its tokens: low ones do not take them first', async () => {
+    const store = await openStore(workDir());
+    const { sim, port } = await startSim(cleanup);
+    const { sim: spare, port: sparePort } = await startSim(cleanup);
+    await spare.stop();
+    const client = startClient(cleanup, port);
+    const down = startClient(cleanup, sparePort, { id: 'spare' });
+    await waitBound(client);
+    // Two routes share `smsc-a`: the critical SMS may also take the spare (down), the London ones only smsc-a.
+    // At 10 parts/s the three-part critical SMS has to wait for tokens the single-part low ones could take.
+    const { sender } = await startSender(store, [
+      connection(client, { tps: 10, routes: ['+44'] }),
+      connection(down, { routes: ['+447700'], priority: 1 }),
+    ]);
+    sender.enqueue(
+      await store.enqueueSms([
+        ...Array.from({ length: 3 }, (_, i) => sms('+442071234567', `low ${i}`, 'low')),
+        sms(UK, 'critical '.repeat(40).trim(), 'critical'),
+      ]),
+    );
+    await waitFor(() => sim.received.length >= 4, 'the critical parts and a low one', 5000);
+    expect(sim.received.slice(0, 3).map((r) => r.part)).toEqual([
+      { seq: 1, total: 3 },
+      { seq: 2, total: 3 },
+      { seq: 3, total: 3 },
+    ]);
+  });
+});
+
+describe('Sender retries', () => {
+  it('takes the attempts from the record, so max attempts hold across a restart', async () => {
+    const dir = workDir();
+    // ESME_RSYSERR (0x08) is transient: retried, counted
+    const { sim, port } = await startSim(cleanup, { failDestinations: { [UK]: 0x08 } });
+    const client = startClient(cleanup, port);
+    await waitBound(client);
+    const submits = countSubmits(sim);
+
+    let store = await openStore(dir);
+    const first = await startSender(store, [connection(client)], {
+      maxAttempts: 3,
+      retryInitialMs: 400,
+    });
+    const [record] = await store.enqueueSms([sms(UK, 'keeps failing')]);
+    first.sender.enqueue([record!]);
+    const id = record!.id;
+    await waitFor(async () => (await store.getSms(id))?.attempts === 2, 'two attempts recorded', 5000);
+    await first.sender.stop();
+    await store.stop();
+    expect(submits.n).toBe(2);
+
+    store = await openStore(dir);
+    const second = await startSender(store, [connection(client)], {
+      maxAttempts: 3,
+      retryInitialMs: 400,
+    });
+    const failed = await waitFor(() => second.statuses.find((s) => s.state === 'failed'), 'given up');
+    expect(failed.error).toMatch(/^gave up after 3 attempts: ESME_RSYSERR/);
+    expect(submits.n).toBe(3);
+  });
+
+  it('stop() with a retry pending resolves, and the retry never runs', async () => {
+    const store = await openStore(workDir());
+    const { sim, port } = await startSim(cleanup, { failDestinations: { [UK]: 0x08 } });
+    const client = startClient(cleanup, port);
+    await waitBound(client);
+    const submits = countSubmits(sim);
+    const { sender } = await startSender(store, [connection(client)], { retryInitialMs: 200 });
+    const [record] = await store.enqueueSms([sms(UK, 'retry me')]);
+    sender.enqueue([record!]);
+    await waitFor(async () => (await store.getSms(record!.id))?.attempts === 1, 'one attempt recorded');
+
+    await sender.stop();
+    expect(sender.depth).toEqual({ critical: 0, high: 0, normal: 0, low: 0 });
+    // well past the retry's 200 ms: had its timer survived stop(), the SMS would be back in a lane
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(sender.depth).toEqual({ critical: 0, high: 0, normal: 0, low: 0 });
+    expect(submits.n).toBe(1);
+    expect((await store.getSms(record!.id))?.state).toBe('queued');
+  });
+});
+
+describe('Sender and a missing submit_sm_resp', () => {
+  it('resubmits only after a fresh bind, never twice on one session', async () => {
+    const store = await openStore(workDir());
+    const { sim, port } = await startSim(cleanup);
+    // enquire_link far off: only the missing submit_sm_resp can end the session
+    const client = startClient(cleanup, port, { enquireLinkIntervalMs: 60_000, responseTimeoutMs: 300 });
+    await waitBound(client);
+    const { sender, statuses } = await startSender(store, [connection(client)], { retryInitialMs: 50 });
+    sim.swallowSubmits(1);
+    sender.enqueue(await store.enqueueSms([sms(UK, 'once per session')]));
+
+    const done = await waitFor(() => statuses.find((s) => s.state === 'submitted'), 'submitted', 5000);
+    expect(done.text).toBe('once per session');
+    const [swallowed, resubmit] = sim.received;
+    expect(sim.received).toHaveLength(2);
+    expect(swallowed).toMatchObject({ answered: false, session: sim.binds[0]!.session });
+    // the resubmit went on a session that was bound after the first one went silent
+    expect(resubmit).toMatchObject({ answered: true });
+    expect(resubmit!.session).not.toBe(swallowed!.session);
+    expect(sim.binds.map((b) => b.session)).toContain(resubmit!.session);
+    expect(sim.binds.find((b) => b.session === resubmit!.session)!.at >= swallowed!.at).toBe(true);
+  });
+});
