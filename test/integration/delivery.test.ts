@@ -223,6 +223,30 @@ describe('delivery engine', () => {
     expect(sms.text).toBe('via backup');
   });
 
+  it('ends a session that leaves a submit_sm unanswered and resubmits only after a fresh bind', async () => {
+    // the harness sets response_timeout 2s; enquire_link keeps being answered meanwhile
+    h = await startHarness({ rules: LONG_RULES });
+    const sim = h.sim;
+    await waitFor(() => h!.app.links[0]!.bound, 'bound');
+    sim.swallowSubmits(1);
+    const device = await h.connect();
+    await device.publishAsync('devices/pump-7/say', 'answer me', { qos: 1 });
+    const sms = await waitFor(
+      async () => {
+        const [row] = await h!.app.store.listSms();
+        return row?.state === 'submitted' ? row : undefined;
+      },
+      'submitted after the silence',
+      8000,
+    );
+    expect(sms.text).toBe('answer me');
+    const copies = sim.received.filter((r) => r.text === 'answer me');
+    expect(copies.map((r) => r.answered)).toEqual([false, true]);
+    expect(copies[1]!.session).not.toBe(copies[0]!.session);
+    // the second session was bound before the resubmit could go on it
+    expect(sim.binds.some((b) => b.session === copies[1]!.session && b.commandStatus === 0)).toBe(true);
+  });
+
   it('expires an SMS older than max_age instead of sending it late', async () => {
     h = await startHarness({ rules: LONG_RULES, smppYaml: '  max_age: 300ms' });
     const { sim, smscPort } = h;
