@@ -146,6 +146,22 @@ describe('Sender lanes per connection', () => {
   });
 });
 
+describe('Sender routing', () => {
+  it('fails at once an SMS that no connection routes, with the reason', async () => {
+    const store = await openStore(workDir());
+    const { sim, port } = await startSim(cleanup);
+    const client = startClient(cleanup, port);
+    await waitBound(client);
+    const { sender, statuses } = await startSender(store, [connection(client, { routes: ['+33'] })]);
+    sender.enqueue(await store.enqueueSms([sms(UK, 'nowhere to go')]));
+    const failed = await waitFor(() => statuses[0], 'a state change');
+    expect(failed).toMatchObject({ state: 'failed' });
+    expect(failed.error).toMatch(/^ERR_SMS_REJECTED: no connection routes this destination \(routes: \+33\)/);
+    expect(sender.depth.normal).toBe(0);
+    expect(sim.received).toHaveLength(0);
+  });
+});
+
 describe('Sender priority on one connection', () => {
   it('keeps a connection for a critical SMS waiting on its tokens: low ones do not take them first', async () => {
     const store = await openStore(workDir());
