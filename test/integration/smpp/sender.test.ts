@@ -204,7 +204,7 @@ describe('Sender retries', () => {
     let store = await openStore(dir);
     const first = await startSender(store, [connection(client)], {
       maxAttempts: 3,
-      retryInitialMs: 400,
+      retryInitialMs: 500,
     });
     const [record] = await store.enqueueSms([sms(UK, 'keeps failing')]);
     first.sender.enqueue([record!]);
@@ -217,7 +217,7 @@ describe('Sender retries', () => {
     store = await openStore(dir);
     const second = await startSender(store, [connection(client)], {
       maxAttempts: 3,
-      retryInitialMs: 400,
+      retryInitialMs: 500,
     });
     const failed = await waitFor(() => second.statuses.find((s) => s.state === 'failed'), 'given up');
     expect(failed.error).toMatch(/^gave up after 3 attempts: ESME_RSYSERR/);
@@ -230,15 +230,15 @@ describe('Sender retries', () => {
     const client = startClient(cleanup, port);
     await waitBound(client);
     const submits = countSubmits(sim);
-    const { sender } = await startSender(store, [connection(client)], { retryInitialMs: 200 });
+    const { sender } = await startSender(store, [connection(client)], { retryInitialMs: 800 });
     const [record] = await store.enqueueSms([sms(UK, 'retry me')]);
     sender.enqueue([record!]);
     await waitFor(async () => (await store.getSms(record!.id))?.attempts === 1, 'one attempt recorded');
 
     await sender.stop();
     expect(sender.depth).toEqual({ critical: 0, high: 0, normal: 0, low: 0 });
-    // well past the retry's 200 ms: had its timer survived stop(), the SMS would be back in a lane
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // past the retry's 800 ms: had its timer survived stop(), the SMS would be back in a lane
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(sender.depth).toEqual({ critical: 0, high: 0, normal: 0, low: 0 });
     expect(submits.n).toBe(1);
     expect((await store.getSms(record!.id))?.state).toBe('queued');
