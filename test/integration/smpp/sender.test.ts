@@ -2,11 +2,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/logger.js';
+import { senderStore } from '../../../src/outbox.js';
 import type { SmscSimulator } from '../../../src/simulator/smsc.js';
 import { Sender, type SenderConnectionOptions, type SenderOptions } from '../../../src/smpp/sender.js';
 import type { SmppClient } from '../../../src/smpp/session.js';
-import { SqliteStore } from '../../../src/store/sqlite-store.js';
-import type { NewSms, SmsRecord } from '../../../src/store/store.js';
+import { createStore, type NewSms, type SmsRecord, type Store } from '../../../src/store/index.js';
 import { tempDir, waitFor } from '../../helpers/harness.js';
 import { Cleanup, startClient, startSim, waitBound } from './helpers.js';
 
@@ -22,11 +22,16 @@ function workDir(): string {
   return dir;
 }
 
-async function openStore(dir: string): Promise<SqliteStore> {
-  const store = new SqliteStore({ path: join(dir, 'bridge.db') });
+async function openStore(dir: string): Promise<Store> {
+  const store = createStore({ path: join(dir, 'bridge.db'), synchronous: 'full' });
   await store.start();
   cleanup.add(() => store.stop());
   return store;
+}
+
+/** Commits SMS as intake does, state queued. */
+function queue(store: Store, items: NewSms[]): Promise<SmsRecord[]> {
+  return store.transaction((tx) => tx.outbox.enqueue(items));
 }
 
 function connection(link: SmppClient, o: Partial<SenderConnectionOptions> = {}): SenderConnectionOptions {
@@ -48,14 +53,14 @@ function connection(link: SmppClient, o: Partial<SenderConnectionOptions> = {}):
 
 /** A started sender; its state changes in `statuses`, in order. */
 async function startSender(
-  store: SqliteStore,
+  store: Store,
   connections: SenderConnectionOptions[],
   o: Partial<SenderOptions> = {},
 ): Promise<{ sender: Sender; statuses: SmsRecord[] }> {
   const statuses: SmsRecord[] = [];
   const sender = new Sender({
     connections,
-    store,
+    store: senderStore(store),
     maxParts: 4,
     logger: silentLogger(),
     onStatus: (sms) => statuses.push(sms),
@@ -93,7 +98,7 @@ describe('Sender lanes per connection', () => {
       connection(b, { routes: ['+44'] }),
     ]);
     // same lane, the French one first
-    sender.enqueue(await store.enqueueSms([sms(FRANCE, 'bonjour'), sms(UK, 'hello')]));
+    sender.enqueue(await queue(store, [sms(FRANCE, 'bonjour'), sms(UK, 'hello')]));
 
     await waitFor(() => statuses.length === 1, 'the UK SMS past the waiting French one', 3000);
     expect(uk.received.map((r) => r.text)).toEqual(['hello']);
@@ -123,7 +128,7 @@ describe('Sender lanes per connection', () => {
       { throttlePauseMs: 300 },
     );
     sender.enqueue(
-      await store.enqueueSms([
+      await queue(store, [
         sms(FRANCE, 'critical 1', 'critical'),
         sms(FRANCE, 'critical 2', 'critical'),
         sms(UK, 'low', 'low'),
@@ -153,7 +158,7 @@ describe('Sender routing', () => {
     const client = startClient(cleanup, port);
     await waitBound(client);
     const { sender, statuses } = await startSender(store, [connection(client, { routes: ['+33'] })]);
-    sender.enqueue(await store.enqueueSms([sms(UK, 'nowhere to go')]));
+    sender.enqueue(await queue(store, [sms(UK, 'nowhere to go')]));
     const failed = await waitFor(() => statuses[0], 'a state change');
     expect(failed).toMatchObject({ state: 'failed' });
     expect(failed.error).toMatch(/^ERR_SMS_REJECTED: no connection routes this destination \(routes: \+33\)/);
@@ -178,7 +183,7 @@ describe('Sender priority on one connection', () => {
       connection(down, { routes: ['+447700'], priority: 1 }),
     ]);
     sender.enqueue(
-      await store.enqueueSms([
+      await queue(store, [
         ...Array.from({ length: 3 }, (_, i) => sms('+442071234567', `low ${i}`, 'low')),
         sms(UK, 'critical '.repeat(40).trim(), 'critical'),
       ]),
@@ -206,7 +211,7 @@ describe('Sender retries', () => {
       maxAttempts: 3,
       retryInitialMs: 500,
     });
-    const [record] = await store.enqueueSms([sms(UK, 'keeps failing')]);
+    const [record] = await queue(store, [sms(UK, 'keeps failing')]);
     first.sender.enqueue([record!]);
     const id = record!.id;
     await waitFor(async () => (await store.getSms(id))?.attempts === 2, 'two attempts recorded', 5000);
@@ -231,7 +236,7 @@ describe('Sender retries', () => {
     await waitBound(client);
     const submits = countSubmits(sim);
     const { sender } = await startSender(store, [connection(client)], { retryInitialMs: 800 });
-    const [record] = await store.enqueueSms([sms(UK, 'retry me')]);
+    const [record] = await queue(store, [sms(UK, 'retry me')]);
     sender.enqueue([record!]);
     await waitFor(async () => (await store.getSms(record!.id))?.attempts === 1, 'one attempt recorded');
 
@@ -254,7 +259,7 @@ describe('Sender and a missing submit_sm_resp', () => {
     await waitBound(client);
     const { sender, statuses } = await startSender(store, [connection(client)], { retryInitialMs: 50 });
     sim.swallowSubmits(1);
-    sender.enqueue(await store.enqueueSms([sms(UK, 'once per session')]));
+    sender.enqueue(await queue(store, [sms(UK, 'once per session')]));
 
     const done = await waitFor(() => statuses.find((s) => s.state === 'submitted'), 'submitted', 5000);
     expect(done.text).toBe('once per session');
