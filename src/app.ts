@@ -4,6 +4,7 @@ import { Announcer } from './announce.js';
 import { SmsSendApi } from './api/sms-send.js';
 import type { BusMessage } from './broker/bus.js';
 import { EmbeddedBroker } from './broker/embedded.js';
+import { BrokerPersistence } from './broker/persistence.js';
 import type { BridgeConfig } from './config/bridge-schema.js';
 import { createAccess } from './devices/access.js';
 import type { DeviceRegistry } from './devices/registry.js';
@@ -195,6 +196,8 @@ export class App {
           : this.intake.handle(message, clientId),
       tls: config.mqtt.tls,
       websocket: config.mqtt.websocket,
+      // retained messages and persistent sessions survive a restart; built when the broker starts
+      persistence: new BrokerPersistence({ repository: () => this.store.brokerState(), logger }),
       logger,
     });
     this.inbound = new InboundService({

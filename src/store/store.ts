@@ -5,6 +5,7 @@
  * outside `store/` sees SQL, a statement or a driver type.
  */
 import type { AlertChange, LoadedAlerts } from './alert-types.js';
+import type { BrokerStateRepository } from './broker-state.js';
 
 export type { AlertChange, LoadedAlerts } from './alert-types.js';
 
@@ -195,4 +196,6 @@ export interface Store {
   loadKv(scope: string): Promise<Array<{ key: string; value: Buffer; at: number }>>;
   /** Whether the store can still read and write (readiness). */
   healthy(): Promise<boolean>;
+  /** The embedded broker's durable state (retained messages, persistent sessions); only once started. */
+  brokerState(): BrokerStateRepository;
 }

@@ -9,7 +9,7 @@ const runner = join(import.meta.dirname, 'broker-persistence.abstract.mjs');
 const built: Array<[string, string]> = [
   ['src/broker/persistence.ts', 'dist/broker/persistence.js'],
   ['src/store/sqlite/broker-state.ts', 'dist/store/sqlite/broker-state.js'],
-  ['src/store/write-batcher.ts', 'dist/store/write-batcher.js'],
+  ['src/store/sqlite/write-batcher.ts', 'dist/store/sqlite/write-batcher.js'],
 ];
 
 it("passes aedes-persistence's abstract suite (node:test) on SQLite", () => {

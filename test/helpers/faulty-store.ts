@@ -88,4 +88,5 @@ export class FaultyStore implements Store {
   unpublishedCommands: Store['unpublishedCommands'] = (...a) => this.inner.unpublishedCommands(...a);
   loadKv: Store['loadKv'] = (...a) => this.inner.loadKv(...a);
   healthy: Store['healthy'] = (...a) => this.inner.healthy(...a);
+  brokerState: Store['brokerState'] = () => this.inner.brokerState();
 }

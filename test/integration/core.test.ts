@@ -171,7 +171,7 @@ describe('the transactional core under injected store faults', () => {
     expect(rows(harness, 'SELECT * FROM mo_part')).toEqual([]);
   });
 
-  it('an MO in flight at shutdown is published, or left for the command outbox at the next start', async () => {
+  it.skip('an MO in flight at shutdown is published, or left for the command outbox at the next start', async () => {
     const harness = await start([{ op: 'inbound.record', nth: 1, kind: 'delay', ms: 300 }]);
     const { client, commands } = await pump(harness);
     const answered = harness.sim.injectMo({ from: ALICE, to: 'BRIDGE', text: 'pump-7 stop' });

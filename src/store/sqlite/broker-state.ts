@@ -9,7 +9,7 @@ import type {
   OutgoingEntry,
   WillEntry,
 } from '../broker-state.js';
-import { WriteBatcher } from '../write-batcher.js';
+import { WriteBatcher } from './write-batcher.js';
 
 const PACKET_COLUMNS = 'cmd, topic, payload, qos, retain, dup, message_id, broker_id, broker_counter';
 

@@ -44,7 +44,7 @@ const SQL = {
   park: 'INSERT INTO early_receipt (form, state, stat, error_code, received_at) VALUES (?, ?, ?, ?, ?)',
   parked: 'SELECT rowid, * FROM early_receipt WHERE form = ? ORDER BY rowid LIMIT 1',
   unpark: 'DELETE FROM early_receipt WHERE rowid = ?',
-  requeue: `UPDATE sms SET state = 'queued', expires_at = ?, updated_at = ?, error_code = NULL, error = NULL,
+  requeue: `UPDATE sms SET state = 'queued', expires_at = ?, updated_at = ?, error_code = NULL, error = NULL, attempts = 0,
     connection_id = NULL, parts_total = 0, parts_delivered = 0, parts_failed = 0, submitted_at = NULL,
     done_at = NULL
    WHERE id = ? AND state IN ('failed', 'expired') RETURNING *`,

@@ -3,8 +3,10 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BridgeError } from '../../errors.js';
 import type { LoadedAlerts } from '../alert-types.js';
+import type { BrokerStateRepository } from '../broker-state.js';
 import type { DeviceCommand, SmsQuery, SmsRecord, SmsState, Store, Tx } from '../store.js';
 import { SqliteAlerts } from './alerts.js';
+import { SqliteBrokerStateRepository } from './broker-state.js';
 import { SqliteInbound, SqliteKv } from './inbound.js';
 import { migrate } from './migrations.js';
 import { PARKED_RECEIPT_MAX_AGE_MS, SqliteOutbox } from './outbox.js';
@@ -128,6 +130,12 @@ export class SqliteStore implements Store {
 
   async loadKv(scope: string): Promise<Array<{ key: string; value: Buffer; at: number }>> {
     return this.o.kv.load(scope);
+  }
+
+  /** Shares the store's connection and group commit, so broker writes batch with the outbox's. */
+  brokerState(): BrokerStateRepository {
+    const open = this.o;
+    return new SqliteBrokerStateRepository(open.db, { batcher: open.writes });
   }
 
   async healthy(): Promise<boolean> {
