@@ -79,6 +79,7 @@ export async function testRuleCommand(argv: readonly string[], io: CliIo): Promi
   if (!loaded.config || !loaded.set) {
     for (const error of loaded.errors) io.stderr(`${error}\n`);
     for (const issue of loaded.issues) io.stderr(`${formatIssue(issue)}\n`);
+    for (const note of loaded.skipped) io.stderr(`skipped: ${note}\n`);
     io.stderr('\nfix these first (mqtt-sms-bridge check)\n');
     return EXIT.problems;
   }
