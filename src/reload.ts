@@ -20,7 +20,14 @@ export interface ConfigSet {
 
 export type LoadResult =
   | { ok: true; set: ConfigSet; fingerprint: string }
-  | { ok: false; issues: FileIssue[]; errors: string[]; fingerprint: string };
+  | {
+      ok: false;
+      issues: FileIssue[];
+      errors: string[];
+      /** checks not run because they depend on a file that could not be parsed, with why */
+      skipped: string[];
+      fingerprint: string;
+    };
 
 export interface ConfigGlobs {
   rules: readonly string[];
@@ -30,7 +37,8 @@ export interface ConfigGlobs {
 /**
  * Reads and checks the rule and device files together (device operators name contacts and groups of the
  * rule files). Never throws: every problem of every file comes back at once. When the rules do not compile,
- * the devices are still checked, against the contact and group ids the rule files declare.
+ * the devices are still checked, against the contact and group ids the rule files declare; when a rule file
+ * is not even valid YAML its ids are unknown, so the operators are not checked and `skipped` says so.
  */
 export function loadConfigSet(globs: ConfigGlobs, cwd: string): LoadResult {
   const errors: string[] = [];
@@ -57,14 +65,23 @@ export function loadConfigSet(globs: ConfigGlobs, cwd: string): LoadResult {
     if (!(err instanceof FileIssuesError)) throw err;
     issues.push(...err.issues);
   }
+  const unparsed = rules ? [] : ruleFiles.filter((f) => parseYaml(f.file, f.text).issues.length > 0);
+  const skipped =
+    unparsed.length > 0 && deviceFiles.length > 0
+      ? [
+          `device operators not checked: they name contacts and groups of ${unparsed.map((f) => f.file).join(', ')}, ` +
+            'which could not be parsed; fix the YAML syntax error first',
+        ]
+      : [];
   let devices: DeviceRegistry | undefined;
   try {
-    devices = loadDeviceFiles(deviceFiles, rules ? knownOf(rules) : declaredIds(ruleFiles));
+    const known = rules ? knownOf(rules) : unparsed.length > 0 ? undefined : declaredIds(ruleFiles);
+    devices = loadDeviceFiles(deviceFiles, known);
   } catch (err) {
     if (!(err instanceof FileIssuesError)) throw err;
     issues.push(...err.issues);
   }
-  if (!rules || !devices || errors.length > 0) return { ok: false, issues, errors, fingerprint };
+  if (!rules || !devices || errors.length > 0) return { ok: false, issues, errors, skipped, fingerprint };
   const files = { rules: ruleFiles.map((f) => f.file), devices: deviceFiles.map((f) => f.file) };
   return { ok: true, set: { rules, devices, files }, fingerprint };
 }
@@ -180,7 +197,7 @@ export class Reloader extends EventEmitter<ReloaderEvents> {
     if (!result.ok) {
       const problems = [...result.errors, ...result.issues.map(formatIssue)];
       this.log.error(
-        { reason, problems },
+        { reason, problems, skipped: result.skipped.length > 0 ? result.skipped : undefined },
         `reload rejected, the last good rules and devices stay in force:\n${problems.join('\n')}`,
       );
       this.emit('rejected', { issues: result.issues, errors: result.errors });

@@ -2,8 +2,8 @@ import type { Recipient, RuleSet } from '../rules/engine.js';
 import type { Priority } from '../rules/schema.js';
 import type { LoadedAlerts } from '../store/alert-types.js';
 import type { Batch, Outgoing } from './batch.js';
-import { DAY, quietUntil } from './clock.js';
-import { capCheck, gate, policiesFor } from './policy.js';
+import { DAY } from './clock.js';
+import { capCheck, gate, policiesFor, quietHoldUntil } from './policy.js';
 import { digestText } from './texts.js';
 import { type Alert, type AlertRecipient, type Held, PRIORITY_RANK } from './types.js';
 
@@ -123,28 +123,38 @@ export class Dispatcher {
     batch: Batch,
   ): void {
     const items = this.held.get(phone) ?? [];
-    const alerts: Alert[] = [];
-    for (const h of items) {
-      const a = live.get(h.alertId);
-      if (a && (a.state === 'open' || a.state === 'escalated') && !alerts.includes(a)) alerts.push(a);
-    }
     const policies = policiesFor(rules, phone);
+    const alertOf = (h: Held): Alert | undefined => {
+      const a = live.get(h.alertId);
+      return a && (a.state === 'open' || a.state === 'escalated') ? a : undefined;
+    };
+    // quiet hours still on keep the alerts below their override waiting; the others go now
+    let quietEnd: number | undefined;
+    const waiting = items.filter((h) => {
+      const a = alertOf(h);
+      const until = a && quietHoldUntil(now, a.priority, policies.quiet);
+      if (until !== undefined) quietEnd = until;
+      return until !== undefined;
+    });
+    const due = items.filter((h) => !waiting.includes(h));
+    for (const h of due) batch.heldRemoved.push(h.id);
+    if (quietEnd !== undefined) {
+      for (const h of waiting) h.flushAt = quietEnd;
+      this.held.set(phone, waiting);
+      batch.heldMoved.push({ phone, flushAt: quietEnd });
+    } else {
+      this.held.delete(phone);
+    }
+    const alerts: Alert[] = [];
+    for (const h of due) {
+      const a = alertOf(h);
+      if (a && !alerts.includes(a)) alerts.push(a);
+    }
+    if (alerts.length === 0) return;
     const top = alerts.reduce<Priority>(
       (p, a) => (PRIORITY_RANK[a.priority] > PRIORITY_RANK[p] ? a.priority : p),
       'low',
     );
-    const quiet =
-      policies.quiet && PRIORITY_RANK[top] < PRIORITY_RANK[policies.quiet.override]
-        ? quietUntil(now, policies.quiet)
-        : undefined;
-    if (alerts.length > 0 && quiet !== undefined) {
-      for (const h of items) h.flushAt = quiet;
-      batch.heldMoved.push({ phone, flushAt: quiet });
-      return;
-    }
-    this.held.delete(phone);
-    for (const h of items) batch.heldRemoved.push(h.id);
-    if (alerts.length === 0) return;
     const decision = capCheck(now, top, policies.caps, this.sentOf(phone, now));
     if (decision.kind !== 'send') {
       for (const a of alerts)

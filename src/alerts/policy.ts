@@ -35,19 +35,32 @@ export interface GateInput {
 export function gate(input: GateInput): GateDecision {
   const { now, priority, policies, sent } = input;
   const quiet = policies.quiet;
-  const quietEnd =
-    quiet && PRIORITY_RANK[priority] < PRIORITY_RANK[quiet.override] ? quietUntil(now, quiet) : undefined;
-  if (input.kind === 'notice')
-    return quietEnd === undefined ? { kind: 'send' } : { kind: 'drop', why: 'quiet' };
-  if (quietEnd !== undefined)
-    return { kind: 'hold', until: Math.max(quietEnd, input.heldUntil ?? 0), why: 'quiet' };
+  const quietEnd = quiet ? quietUntil(now, quiet) : undefined;
+  const overridden = quiet !== undefined && PRIORITY_RANK[priority] >= PRIORITY_RANK[quiet.override];
+  const quietHold = quietEnd !== undefined && !overridden;
+  if (input.kind === 'notice') return quietHold ? { kind: 'drop', why: 'quiet' } : { kind: 'send' };
+  if (quietHold) return { kind: 'hold', until: Math.max(quietEnd, input.heldUntil ?? 0), why: 'quiet' };
+  // a critical alert, or one the quiet-hours override lets through, never waits behind what is queued
+  const urgent = priority === 'critical' || (quietEnd !== undefined && overridden);
   // once a digest is pending, later alerts join it so that the order is kept
-  if (input.heldUntil !== undefined) return { kind: 'hold', until: input.heldUntil, why: 'digest' };
+  if (input.heldUntil !== undefined && !urgent)
+    return { kind: 'hold', until: input.heldUntil, why: 'digest' };
   const digest = policies.digest;
   if (digest && countSince(sent, now - digest.window) >= digest.max) {
-    return { kind: 'hold', until: now + digest.window, why: 'digest' };
+    const until = Math.min(now + digest.window, input.heldUntil ?? Number.POSITIVE_INFINITY);
+    return { kind: 'hold', until, why: 'digest' };
   }
   return capCheck(now, priority, policies.caps, sent);
+}
+
+/** Whether quiet hours keep an alert of `priority` waiting at `now`, and until when. */
+export function quietHoldUntil(
+  now: number,
+  priority: Priority,
+  quiet: Quiet | undefined,
+): number | undefined {
+  if (!quiet || PRIORITY_RANK[priority] >= PRIORITY_RANK[quiet.override]) return undefined;
+  return quietUntil(now, quiet);
 }
 
 /** Caps alone: for a digest that is due. */

@@ -10,7 +10,8 @@ is well, 1 when there is a problem, 2 when the command line is wrong.
 
 Options:
   -c, --config FILE   bridge configuration (default: config/bridge.yaml)
-      --json          print {"ok", "problems": [{file, line, col, path, message}], "errors": [...]}
+      --json          print {"ok", "problems": [{file, line, col, path, message}], "errors": [...],
+                      "skipped": [checks not run because a file they need could not be parsed]}
   -h, --help          show this help
 `;
 
@@ -26,7 +27,8 @@ export async function checkCommand(argv: readonly string[], io: CliIo): Promise<
   const result = loadEverything(configFile, io.cwd, io.env);
   const ok = result.issues.length === 0 && result.errors.length === 0;
   if (parsed.values.json) {
-    io.stdout(`${JSON.stringify({ ok, problems: result.issues, errors: result.errors }, null, 2)}\n`);
+    const { issues: problems, errors, skipped } = result;
+    io.stdout(`${JSON.stringify({ ok, problems, errors, skipped }, null, 2)}\n`);
     return ok ? EXIT.ok : EXIT.problems;
   }
   if (!ok) {
@@ -35,6 +37,7 @@ export async function checkCommand(argv: readonly string[], io: CliIo): Promise<
     const count = result.issues.length + result.errors.length;
     const files = new Set(result.issues.map((i) => i.file)).size;
     io.stderr(`\n${count} problem(s)${files > 0 ? ` in ${files} file(s)` : ''}\n`);
+    for (const note of result.skipped) io.stderr(`skipped: ${note}\n`);
     return EXIT.problems;
   }
   const { set } = result;

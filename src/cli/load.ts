@@ -15,6 +15,8 @@ export interface CheckedFiles {
   issues: FileIssue[];
   /** problems without a place (a file that cannot be read, a glob that is not supported) */
   errors: string[];
+  /** checks not run because a file they depend on could not be parsed, with why */
+  skipped: string[];
 }
 
 /**
@@ -25,6 +27,7 @@ export interface CheckedFiles {
 export function loadEverything(configFile: string, cwd: string, env: NodeJS.ProcessEnv): CheckedFiles {
   const issues: FileIssue[] = [];
   const errors: string[] = [];
+  const skipped: string[] = [];
   let text: string | undefined;
   let config: BridgeConfig | undefined;
   try {
@@ -40,9 +43,10 @@ export function loadEverything(configFile: string, cwd: string, env: NodeJS.Proc
   if (!loaded.ok) {
     issues.push(...loaded.issues);
     errors.push(...loaded.errors);
+    skipped.push(...loaded.skipped);
   }
   if (config?.mqtt.tls) errors.push(...unreadable(config.mqtt.tls, cwd));
-  return { config, set: loaded.ok ? loaded.set : undefined, issues, errors };
+  return { config, set: loaded.ok ? loaded.set : undefined, issues, errors, skipped };
 }
 
 function globsFromText(file: string, text: string | undefined): ConfigGlobs {

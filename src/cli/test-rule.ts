@@ -1,3 +1,4 @@
+import { explainRule, type RecipientExplanation } from '../alerts/explain.js';
 import { formatIssue } from '../errors.js';
 import { maskPhone } from '../logger.js';
 import type { CompiledRule, RuleSet } from '../rules/engine.js';
@@ -11,8 +12,10 @@ export const TEST_RULE_USAGE = `Usage: mqtt-sms-bridge test-rule --topic TOPIC -
 
 Dry run: evaluates the rules against one message as if a device had published it, and
 prints which rules fire, to whom, the text as it would be sent, its encoding and its
-number of SMS parts, and the rule's policies. Nothing is sent and no state is changed, so
-policies that depend on history (cooldown, caps, digests) are listed, not applied.
+number of SMS parts, and every policy that can change what the rule sends: the rule's own
+(cooldown, escalation, receipt_timeout, resolving) and, for each person it can reach, the
+digest, caps and quiet hours of the rule files, saying when one cannot apply. Nothing is
+sent and no state is changed, so policies that depend on history are described, not applied.
 
 Options:
   -t, --topic TOPIC       the MQTT topic, e.g. devices/pump-7/alerts/overheat
@@ -35,7 +38,10 @@ export interface RuleOutcome {
   /** GSM septets or UTF-16 units */
   units: number;
   truncated: boolean;
+  /** the rule's own policies */
   policies: string[];
+  /** everyone the rule can reach (escalation included) and the file policies that apply to them */
+  recipients: RecipientExplanation[];
 }
 
 export interface TestRuleResult {
@@ -73,6 +79,7 @@ export async function testRuleCommand(argv: readonly string[], io: CliIo): Promi
   if (!loaded.config || !loaded.set) {
     for (const error of loaded.errors) io.stderr(`${error}\n`);
     for (const issue of loaded.issues) io.stderr(`${formatIssue(issue)}\n`);
+    for (const note of loaded.skipped) io.stderr(`skipped: ${note}\n`);
     io.stderr('\nfix these first (mqtt-sms-bridge check)\n');
     return EXIT.problems;
   }
@@ -103,12 +110,14 @@ export function testRule(
     now?: Date;
   },
 ): TestRuleResult {
+  const now = (message.now ?? new Date()).getTime();
   const { matches, diagnostics } = rules.evaluate(message.topic, Buffer.from(message.payload, 'utf8'), {
     device: message.device,
-    now: message.now ?? new Date(),
+    now: new Date(now),
     alertRef: message.alertRef,
   });
   const fired = matches.map((match): RuleOutcome => {
+    const explained = explainRule(rules, match.rule, match.priority, now);
     const split = splitSms(match.text, { maxParts: match.rule.maxParts ?? message.maxParts, reference: 0 });
     return {
       rule: match.rule.id,
@@ -120,7 +129,8 @@ export function testRule(
       parts: split.parts.length,
       units: split.units,
       truncated: split.truncated,
-      policies: policiesOf(match.rule),
+      policies: explained.policies,
+      recipients: explained.recipients,
     };
   });
   const trie = new TopicTrie<CompiledRule>();
@@ -138,23 +148,15 @@ export function testRule(
   return { topic: message.topic, device: message.device?.id, fired, skipped, diagnostics };
 }
 
-function policiesOf(rule: CompiledRule): string[] {
-  const policies: string[] = [];
-  if (rule.cooldownMs !== undefined) {
-    policies.push(`cooldown ${formatMs(rule.cooldownMs)}: held if this rule fired for this device within it`);
-  }
-  for (const step of rule.escalate) {
-    policies.push(`escalates after ${formatMs(step.afterMs)} unacknowledged to ${step.to.join(', ')}`);
-  }
-  if (rule.resolveTopic) policies.push(`resolved by ${rule.resolveTopic}`);
-  return policies;
-}
-
 /** Phone numbers as the logs show them (log.show_phone_numbers). */
 function maskPhones(result: TestRuleResult): TestRuleResult {
   return {
     ...result,
-    fired: result.fired.map((f) => ({ ...f, to: f.to.map((t) => ({ ...t, phone: maskPhone(t.phone) })) })),
+    fired: result.fired.map((f) => ({
+      ...f,
+      to: f.to.map((t) => ({ ...t, phone: maskPhone(t.phone) })),
+      recipients: f.recipients.map((r) => ({ ...r, phone: maskPhone(r.phone) })),
+    })),
   };
 }
 
@@ -171,27 +173,13 @@ function formatResult(result: TestRuleResult): string {
         `${f.parts} SMS part(s)${f.truncated ? ' (truncated to the part limit)' : ''}`,
     );
     for (const p of f.policies) lines.push(`  policy:   ${p}`);
+    for (const r of f.recipients) {
+      lines.push(`  ${r.contact === undefined ? '' : `${r.contact} `}${r.phone} (${r.when}):`);
+      for (const p of r.policies) lines.push(`    ${p}`);
+    }
   }
   for (const s of result.skipped) lines.push('', `rule ${s.rule} does not fire: ${s.reason}`);
   const extra = result.diagnostics.filter((d) => !result.skipped.some((s) => s.reason === d));
   for (const d of extra) lines.push('', `note: ${d}`);
   return `${lines.join('\n')}\n`;
-}
-
-function formatMs(ms: number): string {
-  const units: Array<[string, number]> = [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1_000],
-  ];
-  let rest = ms;
-  let out = '';
-  for (const [unit, size] of units) {
-    if (rest >= size) {
-      out += `${Math.floor(rest / size)}${unit}`;
-      rest %= size;
-    }
-  }
-  return out + (rest > 0 || out === '' ? `${rest}ms` : '');
 }

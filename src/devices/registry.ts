@@ -131,11 +131,12 @@ interface RawFile {
 /**
  * Builds the registry from the text of every device file, checking each file and then the set: a type's
  * commands are defined once, every device's type is defined, ids are unique (ignoring case), operators are
- * known contacts or groups. Throws one FileIssuesError (`ERR_DEVICE_INVALID`) with every problem found.
+ * known contacts or groups (not checked when `known` is undefined: the rule files could not be read).
+ * Throws one FileIssuesError (`ERR_DEVICE_INVALID`) with every problem found.
  */
 export function loadDeviceFiles(
   files: ReadonlyArray<{ file: string; text: string }>,
-  known: KnownRecipients,
+  known: KnownRecipients | undefined,
 ): DeviceRegistry {
   const issues: FileIssue[] = [];
   const parsedFiles: ParsedFile[] = [];
@@ -181,7 +182,7 @@ export function loadDeviceFiles(
   return new DeviceRegistry(entries);
 }
 
-function checkAcrossFiles(files: readonly ParsedFile[], known: KnownRecipients): FileIssue[] {
+function checkAcrossFiles(files: readonly ParsedFile[], known: KnownRecipients | undefined): FileIssue[] {
   const issues: FileIssue[] = [];
   const types = new Map<string, string>();
   for (const { source, raw } of files) {
@@ -191,7 +192,7 @@ function checkAcrossFiles(files: readonly ParsedFile[], known: KnownRecipients):
     else types.set(raw.type, source.where(['type']));
   }
 
-  const operatorIds = [...known.contacts, ...known.groups];
+  const operatorIds = known ? [...known.contacts, ...known.groups] : [];
   const seenIds = new Map<string, string>();
   for (const { source, raw } of files) {
     if (raw.type !== undefined && !raw.definesCommands && !types.has(raw.type)) {
@@ -216,7 +217,7 @@ function checkAcrossFiles(files: readonly ParsedFile[], known: KnownRecipients):
         }
       }
       operators.forEach((op, j) => {
-        if (known.contacts.has(op) || known.groups.has(op)) return;
+        if (!known || known.contacts.has(op) || known.groups.has(op)) return;
         const near = closest(op, operatorIds);
         const hint = near ? ` (did you mean '${near}'?)` : '';
         issues.push(

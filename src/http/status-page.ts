@@ -12,15 +12,20 @@ header{display:flex;align-items:center;gap:1rem;padding:.75rem 1.25rem;backgroun
 header h1{font-size:1.1rem;margin:0;font-weight:600}
 #live{font-size:.85rem;opacity:.85}#live.up::before{content:"● ";color:#4ade80}#live.down::before{content:"● ";color:#f87171}
 main{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:1rem;padding:1rem 1.25rem}
-section{background:#fff;border-radius:6px;padding:.75rem 1rem;box-shadow:0 1px 2px #0001}
+section{background:#fff;border-radius:6px;padding:.75rem 1rem;box-shadow:0 1px 2px #0001;min-width:0}
 section.wide{grid-column:1/-1}
 h2{font-size:.95rem;margin:0 0 .5rem}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #eee;vertical-align:top}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #eee;vertical-align:top;overflow-wrap:anywhere}
 th{font-weight:600;font-size:.8rem;color:#555}
 .badge{display:inline-block;padding:0 .45rem;border-radius:9px;font-size:.8rem;background:#e5e7eb}
 .bound,.delivered{background:#dcfce7}.down,.failed,.expired{background:#fee2e2}.queued{background:#fef9c3}.submitted{background:#dbeafe}
 .muted{color:#777}form{display:flex;gap:.5rem}#login{padding:1rem 1.25rem}
 button{font:inherit;padding:.1rem .6rem;cursor:pointer}
+@media (max-width:720px){
+main{padding:.75rem}table,tbody,tr,td{display:block}thead{display:none}tr{border-bottom:1px solid #ddd;padding:.3rem 0}
+td{display:flex;gap:.5rem;border:0;padding:.1rem 0}td::before{content:attr(data-label);flex:0 0 5.5rem;color:#555;font-size:.8rem;font-weight:600}
+td[data-label=""]::before{content:none}
+}
 `;
 
 const SCRIPT = `
@@ -46,6 +51,8 @@ function el(tag, attrs, ...children) {
 }
 const badge = (text, cls) => el('span', { class: 'badge ' + (cls || text) }, text);
 function table(headers, rows) {
+  // each cell carries its column name: on a phone the rows stack and the names become labels
+  for (const row of rows) [...row.children].forEach((cell, i) => cell.setAttribute('data-label', headers[i] || ''));
   return el('table', {}, el('thead', {}, el('tr', {}, ...headers.map((h) => el('th', {}, h)))), el('tbody', {}, ...rows));
 }
 function fill(id, ...nodes) { $(id).replaceChildren(...nodes); }
@@ -170,7 +177,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   <section><h2>Queue</h2><div id="queue"></div></section>
   <section><h2>Counters</h2><div id="counters"></div></section>
   <section><h2>Rule hits</h2><div id="rules"></div></section>
-  <section><h2>Open alerts</h2><div id="alerts"></div></section>
+  <section class="wide"><h2>Open alerts</h2><div id="alerts"></div></section>
   <section class="wide"><h2>Recent SMS</h2><div id="recent"></div></section>
 </main>
 <script>${SCRIPT}</script>

@@ -5,6 +5,20 @@ import { bound, type HttpHarness, startHttpHarness, TOKEN } from '../integration
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+/** Runs in the page: every shown table or cell that reaches past its card's padding, named by the card's title. */
+const OVERFLOWS = `[...document.querySelectorAll('table')].flatMap((table) => {
+  const card = table.closest('section');
+  const box = card.getBoundingClientRect();
+  const style = getComputedStyle(card);
+  const left = box.left + parseFloat(style.paddingLeft) - 0.5;
+  const right = box.right - parseFloat(style.paddingRight) + 0.5;
+  return [table, ...table.querySelectorAll('th, td')]
+    .map((c) => [c, c.getBoundingClientRect()])
+    .filter(([, r]) => r.width > 0 && (r.right > right || r.left < left))
+    .map(([c]) => c)
+    .map((c) => card.querySelector('h2').textContent + ': <' + c.tagName.toLowerCase() + '> ' + c.textContent);
+})`;
+
 describe('status page in headless Chromium', () => {
   let browser: Browser;
   let h: HttpHarness | undefined;
@@ -69,6 +83,29 @@ describe('status page in headless Chromium', () => {
 
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it.each([
+    ['a phone', 375, 740],
+    ['a tablet', 800, 1000],
+    ['a 1,400 px desktop window', 1400, 900],
+    ['a wide desktop', 1920, 1080],
+  ])('on %s (%i px) no table is wider than its card', async (_name, width, height) => {
+    h = await startHttpHarness();
+    await bound(h);
+    for (let i = 1; i <= 3; i++)
+      await h.publish(
+        `devices/north-field-irrigation-pump-${i}/alerts/overheat`,
+        JSON.stringify({ temp: 95 }),
+      );
+    const page = await browser.newPage({ viewport: { width, height } });
+    await page.goto(`${h.url}/status#token=${TOKEN}`);
+    await page.locator('[data-alert]').nth(2).waitFor({ timeout: 5000 });
+    await page.locator('[data-sms="3"]').waitFor({ timeout: 5000 });
+    const overflows = await page.evaluate(OVERFLOWS);
+    expect(overflows).toEqual([]);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
     await page.close();
   });
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Harness, startHarness, waitFor } from '../helpers/harness.js';
@@ -82,4 +83,29 @@ describe('MQTT request API: sms-bridge/request/sms/send', () => {
       expect(await h.app.store.listSms()).toEqual([]);
     },
   );
+});
+
+/** The requests and answers the README shows for the API, in order. */
+function readmeExamples(): Array<{ request: string; response: string }> {
+  const readme = readFileSync('README.md', 'utf8');
+  const start = readme.indexOf('### Sending SMS from apps over MQTT');
+  const section = readme.slice(start, readme.indexOf('\n### ', start + 1));
+  const requests = [...section.matchAll(/^\$ npx mqtt pub .*-m '(.*)'$/gm)].map((m) => m[1]!);
+  const responses = [...section.matchAll(/^sms-bridge\/response\/sms\/send (.*)$/gm)].map((m) => m[1]!);
+  expect(requests.length).toBeGreaterThanOrEqual(2);
+  expect(responses).toHaveLength(requests.length);
+  return requests.map((request, i) => ({ request, response: responses[i] ?? '' }));
+}
+
+describe('the README example of the MQTT send API', () => {
+  it('is what the bridge answers, with the demo rules, byte for byte', async () => {
+    const examples = readmeExamples();
+    h = await startHarness({ rules: readFileSync('config/rules/pumps.yaml', 'utf8') });
+    const { client, responses } = await requester(h);
+    for (const [i, example] of examples.entries()) {
+      await client.publishAsync('sms-bridge/request/sms/send', example.request, { qos: 1 });
+      const answer = await waitFor(() => responses[i], `answer ${i}`);
+      expect(JSON.stringify(answer)).toBe(example.response);
+    }
+  });
 });

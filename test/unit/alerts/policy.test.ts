@@ -119,6 +119,27 @@ describe('gate: which alert SMS go now, wait or are dropped', () => {
       { kind: 'send' },
     ],
     [
+      'critical in quiet hours does not wait behind a held queue',
+      { now: night, priority: 'critical', policies: { quiet }, heldUntil: at('2025-01-16T07:00:00Z') },
+      { kind: 'send' },
+    ],
+    [
+      'critical does not join a pending digest',
+      { priority: 'critical', heldUntil: now + 5 },
+      { kind: 'send' },
+    ],
+    [
+      'critical over the digest max waits for the window, not longer',
+      {
+        now: night,
+        priority: 'critical',
+        policies: { quiet, digest },
+        sent: [night - 2000, night - 1000],
+        heldUntil: at('2025-01-16T07:00:00Z'),
+      },
+      { kind: 'hold', until: night + 60_000, why: 'digest' },
+    ],
+    [
       'a notice in quiet hours is dropped',
       { now: night, kind: 'notice', policies: { quiet } },
       { kind: 'drop', why: 'quiet' },

@@ -59,8 +59,25 @@ describe('testRule', () => {
       units: 37,
       truncated: false,
       policies: [
-        'cooldown 10m: held if this rule fired for this device within it',
-        'escalates after 5m unacknowledged to bob',
+        'cooldown 10m: a repeat for the same device within 10m sends nothing (the alert is updated); after it, a reminder',
+        'escalation step 1 at 5m if not acked: bob (bob, already told: nobody new)',
+        'receipt_timeout: none (a failed SMS still escalates at once)',
+        'resolve_topic, resolve_when: none, only resolve_after closes the alert',
+        'resolve_after 1d (default): no match for that long closes the alert without a notice',
+      ],
+      recipients: [
+        {
+          contact: 'alice',
+          phone: '+447700900001',
+          when: 'at once',
+          policies: ['digest: none', 'caps: none', 'quiet hours: none'],
+        },
+        {
+          contact: 'bob',
+          phone: '+447700900002',
+          when: 'at once',
+          policies: ['digest: none', 'caps: none', 'quiet hours: none'],
+        },
       ],
     });
     expect(result.fired[1]).toMatchObject({ encoding: 'UCS2', parts: 1, text: 'Θερμοκρασία 95' });
@@ -87,6 +104,111 @@ describe('testRule', () => {
 
   it('fires nothing on an unrelated topic', () => {
     expect(run('elsewhere', '{}')).toMatchObject({ fired: [], skipped: [] });
+  });
+});
+
+const POLICY_RULES = `contacts:
+  alice: { phone: "+447700900001", name: Alice }
+  bob: { phone: "+447700900002" }
+  carol: { phone: "+447700900003" }
+groups:
+  field: [alice, bob]
+rotations:
+  on-call: { time_zone: Europe/London, start: "2024-12-30 09:00", weeks: [alice, carol] }
+policies:
+  digest: [{ to: [alice], max: 3, window: 10m }]
+  caps: [{ to: [field], per_hour: 10, per_day: 40, critical_exceeds: true }]
+  quiet_hours: [{ to: [field], from: "22:00", until: "07:00", time_zone: Europe/London, override: critical }]
+rules:
+  - id: hot
+    title: overheat
+    topic: devices/+/hot
+    to: [field]
+    text: hot
+    priority: critical
+    escalate: [{ after: 5m, to: [on-call] }, { after: 10m, to: [field] }]
+    receipt_timeout: 3m
+    resolve_topic: devices/+/hot/clear
+    resolve_when: temp < 80
+  - id: leak
+    topic: devices/+/leak
+    to: [field]
+    text: leak
+    priority: high
+    cooldown: 0s
+    receipt_timeout: 2m
+    notify_resolved: false
+    resolve_when: ok == 1
+`;
+
+describe('testRule: every policy that can change what a rule sends, per recipient', () => {
+  const set = compileRules([{ file: 'p.yaml', text: POLICY_RULES }]);
+  const at = (topic: string, iso: string) =>
+    testRule(set, { topic, payload: '{}', device: undefined, alertRef: '1', maxParts: 4, now: new Date(iso) })
+      .fired[0]!;
+
+  it('the rule: cooldown default, escalation steps with this week of a rotation, receipts, resolving', () => {
+    expect(at('devices/p/hot', '2025-01-15T12:00:00Z').policies).toEqual([
+      'cooldown 10m (default): a repeat for the same device within 10m sends nothing (the alert is updated); after it, a reminder',
+      'escalation step 1 at 5m if not acked: on-call (this week alice, already told: nobody new)',
+      'escalation step 2 at 15m if not acked: field (alice, bob, already told: nobody new)',
+      "receipt_timeout 3m: a step's SMS not delivered within 3m escalates at once (a failed SMS at once anyway)",
+      'resolve_topic devices/+/hot/clear: a message there resolves the alert',
+      "resolve_when 'temp < 80': a message on devices/+/hot where it holds resolves the alert",
+      'notify_resolved: "Resolved: ..." to everyone told (dropped in their quiet hours)',
+      'resolve_after 1d (default): no match for that long closes the alert without a notice',
+    ]);
+  });
+
+  it('cooldown 0s, and a receipt_timeout that cannot apply', () => {
+    expect(at('devices/p/leak', '2025-01-15T12:00:00Z').policies).toEqual([
+      'cooldown 0s: no cooldown, every match for the same device sends again',
+      'escalation: none',
+      'receipt_timeout 2m: cannot apply, the rule has no escalation step',
+      "resolve_when 'ok == 1': a message on devices/+/leak where it holds resolves the alert",
+      'notify_resolved: false, resolving sends nothing',
+      'resolve_after 1d (default): no match for that long closes the alert without a notice',
+    ]);
+  });
+
+  it("the file's digest, caps and quiet hours for each person, escalation included", () => {
+    expect(at('devices/p/hot', '2025-01-15T12:00:00Z').recipients).toEqual([
+      {
+        contact: 'alice',
+        phone: '+447700900001',
+        when: 'at once',
+        policies: [
+          'digest: max 3 alert SMS per 10m, then one digest at the end of the window',
+          'caps: 10/hour, 40/day; cannot apply: critical alerts exceed them (critical_exceeds: true)',
+          'quiet hours: 22:00-07:00 Europe/London, not quiet now; cannot apply: a critical alert goes anyway (override: critical)',
+        ],
+      },
+      {
+        contact: 'bob',
+        phone: '+447700900002',
+        when: 'at once',
+        policies: [
+          'digest: none',
+          'caps: 10/hour, 40/day; cannot apply: critical alerts exceed them (critical_exceeds: true)',
+          'quiet hours: 22:00-07:00 Europe/London, not quiet now; cannot apply: a critical alert goes anyway (override: critical)',
+        ],
+      },
+    ]);
+  });
+
+  it('a high alert at night: capped, and waits for the end of quiet hours; the rotation names carol', () => {
+    const leak = at('devices/p/leak', '2025-01-15T23:30:00Z');
+    expect(leak.recipients[1]!.policies.slice(1)).toEqual([
+      "caps: 10/hour, 40/day; over them this alert's SMS is dropped (logged at warn)",
+      'quiet hours: 22:00-07:00 Europe/London, quiet now until 07:00; a high alert waits until they end (override: critical)',
+    ]);
+    const hot = at('devices/p/hot', '2025-01-08T12:00:00Z'); // week 2 of the rotation: carol
+    expect(hot.policies[1]).toBe('escalation step 1 at 5m if not acked: on-call (this week carol)');
+    expect(hot.recipients.map((r) => [r.contact, r.when, r.policies[2]])).toEqual([
+      ['alice', 'at once', expect.stringContaining('quiet hours: 22:00-07:00')],
+      ['bob', 'at once', expect.stringContaining('quiet hours: 22:00-07:00')],
+      ['carol', 'escalation step 1', 'quiet hours: none'],
+    ]);
   });
 });
 
