@@ -80,6 +80,8 @@ export class Sender {
   private readonly connections: Connection[];
   private readonly log: Logger;
   private readonly dispatches = new Set<Promise<void>>();
+  /** outcomes of finished submits being committed */
+  private readonly recording = new Set<Promise<void>>();
   private wakeTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private wakeAt = 0;
@@ -119,6 +121,7 @@ export class Sender {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     await Promise.allSettled([...this.dispatches]);
+    await Promise.allSettled([...this.recording]);
   }
 
   /** Hands committed SMS to the lanes. */
@@ -368,13 +371,18 @@ export class Sender {
 
   private finish(job: Job, update: Promise<SmsRecord>, detail?: Record<string, unknown>): void {
     this.queuedIds.delete(job.sms.id);
-    update.then(
-      (sms) => this.options.onStatus(sms, detail),
-      (err: unknown) =>
-        this.log.error(
-          { err, sms_id: job.sms.id },
-          'could not record the SMS state; it will be retried after a restart',
-        ),
-    );
+    const recorded = update
+      .then(
+        (sms) => this.options.onStatus(sms, detail),
+        (err: unknown) =>
+          this.log.error(
+            { err, sms_id: job.sms.id },
+            'could not record the SMS state; it will be retried after a restart',
+          ),
+      )
+      .catch((err: unknown) => this.log.error({ err, sms_id: job.sms.id }, 'SMS status listener failed'))
+      .finally(() => this.recording.delete(recorded));
+    // stop() waits for these too: the outcome is committed and announced before the store and broker close
+    this.recording.add(recorded);
   }
 }

@@ -168,12 +168,14 @@ describe('graceful shutdown with devices connected (guarantee 7)', () => {
     const idle = await Promise.all(Array.from({ length: 100 }, () => connect()));
     const closed = idle.map((c) => new Promise<void>((resolve) => c.once('close', () => resolve())));
     const watcher = await connect();
-    const states: string[] = [];
+    // what a subscriber hears, in order: the SMS's states and the bridge's
+    const heard: string[] = [];
     watcher.on('message', (topic, payload) => {
-      if (topic === 'sms-bridge/state') states.push(payload.toString());
+      const text = payload.toString();
+      heard.push(topic === 'sms-bridge/state' ? text : `sms ${JSON.parse(text).state}`);
     });
-    await watcher.subscribeAsync('sms-bridge/state', { qos: 1 });
-    await waitFor(() => states.includes('online'), 'retained online');
+    await watcher.subscribeAsync(['sms-bridge/state', 'sms-bridge/sms/outbound/+'], { qos: 1 });
+    await waitFor(() => heard.includes('online'), 'retained online');
 
     const device = await connect();
     await device.publishAsync('devices/pump-7/alerts/hot', JSON.stringify({ n: 1 }), { qos: 1 });
@@ -182,7 +184,8 @@ describe('graceful shutdown with devices connected (guarantee 7)', () => {
 
     const { code } = await bridge.exited;
     expect(code).toBe(0);
-    expect(states.at(-1)).toBe('offline');
+    // drained before the clients were let go: the subscriber heard the SMS accepted, then offline
+    expect(heard).toEqual(['online', 'sms queued', 'sms submitted', 'offline']);
     await Promise.all(closed); // every idle client was disconnected, none left hanging
     expect(smsc.unbinds).toEqual(['unbind']);
     // the SMS in flight was answered before the unbind and recorded before the store closed
