@@ -6,7 +6,9 @@ import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import smpp from 'smpp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir, waitFor, writeBridgeConfig } from '../helpers/harness.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { NewSms, SmsRecord } from '../../src/store/store.js';
+import { startHarness, tempDir, waitFor, writeBridgeConfig } from '../helpers/harness.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');
 
@@ -22,6 +24,19 @@ rules:
 `;
 
 type LogLine = Record<string, unknown> & { msg?: string };
+
+/** SMPP 3.4 §5.1.3 ESME_RX_T_APPN: "retry later" */
+const ESME_RX_T_APPN = 0x64;
+
+/** Commits take 500 ms, so a publish is still in intake when the shutdown starts. */
+class SlowStore extends SqliteStore {
+  enqueues = 0;
+  override async enqueueSms(items: NewSms[]): Promise<SmsRecord[]> {
+    this.enqueues++;
+    await new Promise((r) => setTimeout(r, 500));
+    return super.enqueueSms(items);
+  }
+}
 
 /**
  * An SMSC that binds, answers enquire_link and unbind, and holds each submit_sm_resp for `holdMs`
@@ -238,4 +253,42 @@ describe('graceful shutdown with devices connected (guarantee 7)', () => {
     },
     20_000,
   );
+
+  it('stops intake and SMPP inbound first: the publish in flight is committed and acked, a later one is not, a deliver_sm is told to retry', async () => {
+    let store: SlowStore | undefined;
+    const h = await startHarness({
+      store: (path) => {
+        store = new SlowStore({ path });
+        return store;
+      },
+    });
+    cleanup.push(() => h.close());
+    await waitFor(() => h.app.links[0]!.bound, 'bound');
+    const device = await h.connect();
+    const other = await h.connect();
+    const acked: number[] = [];
+    const publish = (client: MqttClient, temp: number) =>
+      client.publish('devices/pump-7/alerts/overheat', JSON.stringify({ temp }), { qos: 1 }, (err) => {
+        if (!err) acked.push(temp);
+      });
+    publish(device, 99);
+    await waitFor(() => store!.enqueues === 1, 'the first publish in intake');
+
+    const stopping = h.app.stop();
+    publish(other, 98);
+    const moStatus = await h.sim.injectMo({ from: '447700900002', to: 'BRIDGE', text: 'STATUS PUMP-7' });
+    await stopping;
+
+    expect(moStatus).toBe(ESME_RX_T_APPN);
+    // the one in flight got its PUBACK before the clients were closed; the later one none
+    expect(acked).toEqual([99]);
+    expect(store!.enqueues).toBe(1);
+    const db = new Database(h.dbPath, { readonly: true });
+    try {
+      expect(db.prepare('SELECT text FROM sms').all()).toEqual([{ text: 'pump-7 overheating: 99C' }]);
+      expect(db.prepare('SELECT COUNT(*) AS n FROM inbound_sms').get()).toEqual({ n: 0 });
+    } finally {
+      db.close();
+    }
+  });
 });
