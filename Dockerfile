@@ -9,6 +9,9 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
+# tini as PID 1 passes SIGTERM/SIGINT on to node and reaps zombies. Node as PID 1 gets no default signal
+# actions from the kernel: until the bridge installs its handlers (config loading) a SIGTERM would be ignored.
+RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
@@ -22,5 +25,7 @@ EXPOSE 1883 8080
 VOLUME ["/app/config", "/app/devices", "/app/data"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
   CMD node -e "require('net').connect(process.env.SMS_BRIDGE_CONFIG_MQTT_PORT||1883,'127.0.0.1').on('connect',function(){process.exit(0)}).on('error',function(){process.exit(1)})"
-ENTRYPOINT ["node", "dist/cli.js"]
+# SIGTERM stops the bridge within shutdown_timeout (default 10s): give `docker stop` more than that (-t 15)
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/cli.js"]
 CMD ["start", "--config", "config/bridge.yaml"]

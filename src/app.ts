@@ -17,6 +17,7 @@ import type { Logger } from './logger.js';
 import { queueSms, requeueSms, senderStore } from './outbox.js';
 import { applyConfigSet, loadConfigSet, Reloader, type ReloadOutcome, type ReloadTarget } from './reload.js';
 import type { RuleSet } from './rules/engine.js';
+import { StopSteps } from './shutdown.js';
 import { SmscSimulator } from './simulator/smsc.js';
 import { DeliverHandler } from './smpp/deliver-handler.js';
 import { Sender } from './smpp/sender.js';
@@ -335,21 +336,38 @@ export class App {
     this.started.push({ name, stop: () => service.stop() });
   }
 
-  /** Stops intake first, drains in-flight submits, unbinds, closes the store. */
-  async stop(): Promise<void> {
-    const started = this.started.reverse();
+  /**
+   * Stops in this order: no new work in (HTTP, SMPP deliver_sm, MQTT publishes and connections), the work
+   * in flight finished (inbound commands, intake commits, alert timers, submits awaiting submit_sm_resp),
+   * `offline` on the retained state topic while devices still listen, MQTT clients closed, unbind, store
+   * closed. `steps` names what is still running when a deadline passes (the CLI's shutdown_timeout).
+   */
+  async stop(steps = new StopSteps(this.log)): Promise<void> {
+    const order = this.started.reverse();
     this.started = [];
-    if (started.some((s) => s.name === 'broker')) {
-      await this.broker
-        .publish(this.topics.state, 'offline', { qos: 1, retain: true })
-        .catch(() => undefined);
+    const left = new Map(order.map((s) => [s.name, s.stop]));
+    const stop = async (name: string) => {
+      const fn = left.get(name);
+      left.delete(name);
+      if (fn) await steps.run(name, fn);
+    };
+    const brokerUp = left.has('broker');
+    await Promise.all([
+      stop('http'),
+      stop('reloader'),
+      steps.run('smpp-inbound', () => this.receipts.stop()),
+      brokerUp ? steps.run('mqtt-intake', () => this.broker.stopIntake()) : undefined,
+    ]);
+    await stop('inbound');
+    await stop('alerts');
+    await stop('sender');
+    if (brokerUp) {
+      await steps.run('offline', () =>
+        this.broker.publish(this.topics.state, 'offline', { qos: 1, retain: true }),
+      );
+      await stop('broker');
     }
-    for (const service of started) {
-      try {
-        await service.stop();
-      } catch (err) {
-        this.log.error({ err, service: service.name }, 'error while stopping');
-      }
-    }
+    // the rest in reverse start order: unbind, the simulator, the store
+    for (const { name } of order) await stop(name);
   }
 }

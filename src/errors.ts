@@ -20,6 +20,8 @@ export const ErrorCodes = {
   ERR_SMS_EXPIRED: 'the SMS was older than its max_age',
   ERR_SMS_REJECTED: 'the SMSC rejected the SMS',
   ERR_INBOUND_INVALID: 'an inbound SMS could not be understood',
+  ERR_SHUTTING_DOWN: 'the bridge is shutting down and takes no new work',
+  ERR_SHUTDOWN_TIMEOUT: 'the bridge did not stop within shutdown_timeout',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -17,24 +17,32 @@ export function maskPhone(phone: string): string {
   return `${phone.slice(0, -4)}****`;
 }
 
-const PHONE_KEYS = ['to', 'from', 'phone', 'source_addr', 'destination_addr'];
+/** Keys whose values are phone numbers, wherever they appear: a log call's object or a child's bindings. */
+export const PHONE_KEYS = ['to', 'from', 'phone', 'sender', 'recipient', 'source_addr', 'destination_addr'];
+
+/** digits, maybe a leading +, maybe written with spaces or dashes (`+44 7700 900001`), at least 6 digits */
+function phoneLike(text: string): boolean {
+  return /^\+?[\d\s().-]+$/.test(text) && text.replace(/\D/g, '').length >= 6;
+}
+
+/** Masks a phone number, or each one in a list; anything else (an alphanumeric sender, a count) is kept. */
+function maskPhones(value: unknown): unknown {
+  if (typeof value === 'string') return phoneLike(value) ? maskPhone(value) : value;
+  if (Array.isArray(value)) return value.map(maskPhones);
+  return value;
+}
 
 export function createLogger(options: LoggerOptions = {}, destination?: pino.DestinationStream): Logger {
   const pretty = options.pretty ?? (process.stdout.isTTY === true && destination === undefined);
   const base: pino.LoggerOptions = {
     level: options.level ?? 'info',
     redact: { paths: ['password', '*.password', 'password_hash', '*.password_hash'], censor: '[redacted]' },
-    formatters: options.showPhoneNumbers
+    // Serializers, not formatters: pino 10 runs a child's bindings through the serializers of their keys
+    // (lib/tools.js asChindings) but never through formatters.log, and formatters.bindings only sees the
+    // root's pid and hostname (lib/proto.js child() resets it for every child).
+    serializers: options.showPhoneNumbers
       ? {}
-      : {
-          log(object) {
-            for (const key of PHONE_KEYS) {
-              const value = object[key];
-              if (typeof value === 'string' && /^\+?\d{6,}$/.test(value)) object[key] = maskPhone(value);
-            }
-            return object;
-          },
-        },
+      : Object.fromEntries(PHONE_KEYS.map((key) => [key, maskPhones])),
   };
   if (destination) return pino(base, destination);
   if (pretty) {

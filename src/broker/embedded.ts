@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { TopicTrie } from '../rules/topic-trie.js';
+import { WorkGate } from '../work-gate.js';
 import type { Access, Bus, BusMessage, IntakeHandler, Principal, PublishOptions } from './bus.js';
 import type { BrokerPersistence } from './persistence.js';
 
@@ -57,9 +58,38 @@ export class EmbeddedBroker implements Bus {
    * subscriber on a busy filter (`devices/+/telemetry`) cost ~30% of the broker's throughput in bench/.
    */
   private taps = new TopicTrie<(message: BusMessage) => void>();
+  /** intake calls in flight; closed by `stopIntake()` */
+  private readonly intakeGate = new WorkGate();
+  /** every socket accepted on any listener: one that never sent CONNECT is no aedes client to close */
+  private readonly sockets = new Set<Socket>();
+  /** resolve when each listener has stopped and its last connection ended */
+  private listenersClosed: Promise<void>[] = [];
+  private readonly options: EmbeddedBrokerOptions;
 
-  constructor(private readonly options: EmbeddedBrokerOptions) {
+  constructor(options: EmbeddedBrokerOptions) {
     this.log = options.logger.child({ module: 'broker' });
+    const intake = options.intake;
+    // Intake goes through the gate so that shutdown can refuse new publishes and wait for the ones in flight.
+    this.options = {
+      ...options,
+      intake: (message, clientId) =>
+        this.intakeGate.run(() => intake(message, clientId)) ??
+        Promise.reject(
+          new BridgeError(
+            'ERR_SHUTTING_DOWN',
+            'the bridge is shutting down; publish again after it restarts',
+          ),
+        ),
+    };
+  }
+
+  /** Counts a listener's sockets so that `stop()` can end them all. */
+  private track(server: Server): Server {
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    return server;
   }
 
   get port(): number {
@@ -161,7 +191,7 @@ export class EmbeddedBroker implements Bus {
       log.debug({ client: client?.id, err: err.message }, 'connection error'),
     );
     this.aedes = aedes;
-    const server = createServer(aedes.handle);
+    const server = this.track(createServer(aedes.handle));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
@@ -207,13 +237,14 @@ export class EmbeddedBroker implements Bus {
       throw new BridgeError('ERR_CONFIG_INVALID', `mqtt.tls: ${(err as Error).message}`, { cause: err });
     }
     server.on('tlsClientError', (err) => this.log.debug({ err: err.message }, 'TLS handshake failed'));
-    await this.listenExtra({ name: 'tls', server }, tls.port, 'mqtt.tls.port');
+    await this.listenExtra({ name: 'tls', server: this.track(server) }, tls.port, 'mqtt.tls.port');
   }
 
   private async listenWebSocket(aedes: Aedes, port: number): Promise<void> {
     const server = createHttpServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
     });
+    this.track(server);
     const wss = new WebSocketServer({ server });
     wss.on('connection', (socket, request) => {
       const stream = createWebSocketStream(socket);
@@ -258,22 +289,52 @@ export class EmbeddedBroker implements Bus {
     );
   }
 
+  /**
+   * First step of a shutdown: no new connections on any listener, publishes refused (not acknowledged, so
+   * devices send them again after the restart); resolves once the intake calls in flight have committed.
+   * Connected clients stay connected, so they still hear the bridge's last status messages.
+   */
+  async stopIntake(): Promise<void> {
+    this.closeListeners();
+    await this.intakeGate.close();
+  }
+
+  /** Intake calls still in flight (for the shutdown log). */
+  get pendingIntake(): number {
+    return this.intakeGate.pending;
+  }
+
+  private closeListeners(): void {
+    const servers = [this.server, ...this.extra.map((l) => l.server)];
+    for (const server of servers) {
+      // Only the first close() of a server gets its 'close' event; a later one would wait forever.
+      if (!server?.listening) continue;
+      this.listenersClosed.push(new Promise<void>((resolve) => server.close(() => resolve())));
+    }
+  }
+
+  /**
+   * Ends every connection and the broker. net.Server.close() only stops accepting and then waits for every
+   * open socket to end, and aedes.close() is what ends the MQTT clients' sockets: awaiting the listener
+   * before closing aedes hung for as long as one device stayed connected.
+   */
   async stop(): Promise<void> {
-    const server = this.server;
     const aedes = this.aedes;
     const extra = this.extra;
+    void this.intakeGate.close();
+    this.closeListeners();
     this.server = undefined;
     this.aedes = undefined;
     this.extra = [];
     this.taps = new TopicTrie();
-    // Extra listeners stop accepting first; aedes.close() ends their clients, so waiting for them comes after.
-    const closed = extra.map((l) => {
-      const done = new Promise<void>((resolve) => l.server.close(() => resolve()));
-      l.close?.();
-      return done;
-    });
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const l of extra) l.close?.();
+    // MQTT 3.1.1 has no server-sent DISCONNECT: closing the socket is how a broker ends a session.
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    // sockets aedes does not know: no CONNECT yet (aedes would wait connectTimeout, 30 s) or not upgraded
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    const closed = this.listenersClosed;
+    this.listenersClosed = [];
     await Promise.all(closed);
     await this.options.persistence?.flush();
   }

@@ -1,13 +1,16 @@
+import { constants } from 'node:os';
 import { App } from '../app.js';
 import type { BridgeConfig } from '../config/bridge-schema.js';
 import { loadBridgeConfig } from '../config/load-bridge.js';
 import { BridgeError, FileIssuesError, formatIssue } from '../errors.js';
 import { createLogger } from '../logger.js';
+import { StopSteps } from '../shutdown.js';
 import { type CliIo, EXIT, parseCommandLine } from './io.js';
 
 export const START_USAGE = `Usage: mqtt-sms-bridge start [--config FILE]
 
-Runs the bridge until SIGINT or SIGTERM. The rule and device files are reloaded when they
+Runs the bridge until SIGINT or SIGTERM, then stops within shutdown_timeout (a second
+signal exits at once). The rule and device files are reloaded when they
 change and on SIGHUP; a file with a mistake is reported (file:line:col) and the last good
 set stays in force.
 
@@ -49,24 +52,38 @@ export async function startCommand(argv: readonly string[], io: CliIo): Promise<
     logger.flush?.();
     return EXIT.problems;
   }
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    app.stop().then(
+  let steps: StopSteps | undefined;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (steps) {
+      // a second signal: the operator does not want to wait
+      logger.warn({ signal, still_running: steps.pending }, 'second signal: exiting now');
+      process.exit(128 + (constants.signals[signal] ?? 0));
+    }
+    steps = new StopSteps(logger.child({ module: 'shutdown' }));
+    const running = steps;
+    const timeoutMs = config.shutdown_timeout;
+    logger.info({ signal, shutdown_timeout_ms: timeoutMs }, 'stopping');
+    const deadline = setTimeout(() => {
+      logger.error(
+        { code: 'ERR_SHUTDOWN_TIMEOUT', still_running: running.pending, shutdown_timeout_ms: timeoutMs },
+        'not stopped within shutdown_timeout; exiting anyway',
+      );
+      process.exit(EXIT.problems);
+    }, timeoutMs);
+    app.stop(running).then(
       () => {
+        clearTimeout(deadline);
         logger.info('stopped');
-        process.exit(0);
+        process.exit(EXIT.ok);
       },
       (err: unknown) => {
         logger.error({ err }, 'error while stopping');
-        process.exit(1);
+        process.exit(EXIT.problems);
       },
     );
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
   process.on('SIGHUP', () => {
     try {
       app.reload('SIGHUP');

@@ -264,6 +264,12 @@ export const bridgeConfigSchema = z
     devices: globList.default(['devices/*.yaml']),
     /** HTTP endpoints. Default disabled, `0.0.0.0:8080`. */
     http: httpSchema.prefault({}),
+    /**
+     * How long SIGTERM/SIGINT may take to stop the bridge (stop intake, drain submits, unbind, close the
+     * store); past it the bridge logs what was still running and exits 1. Keep it below the supervisor's
+     * grace period (`docker stop` waits 10 s). Default `10s`.
+     */
+    shutdown_timeout: durationSchema.prefault('10s'),
   })
   .strict();
 

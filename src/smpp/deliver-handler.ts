@@ -1,11 +1,14 @@
 import type { Events } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
+import { WorkGate } from '../work-gate.js';
 import type { InboundPdu } from './link.js';
 import { isReceipt, normaliseMessageId, readReceipt } from './receipt.js';
 
 /** SMPP 3.4 §5.1.3 ESME_RSYSERR: the SMSC keeps the message and delivers it again later. */
 const ESME_RSYSERR = 0x08;
+/** SMPP 3.4 §5.1.3 ESME_RX_T_APPN, "ESME Receiver Temporary App Error": the SMSC retries later. */
+const ESME_RX_T_APPN = 0x64;
 
 export interface DeliverHandlerOptions {
   store: Store;
@@ -22,13 +25,19 @@ export interface DeliverHandlerOptions {
 export class DeliverHandler {
   private readonly log: Logger;
   receipts = 0;
+  private readonly gate = new WorkGate();
 
   constructor(private readonly options: DeliverHandlerOptions) {
     this.log = options.logger.child({ module: 'receipts' });
   }
 
   readonly handle = (pdu: InboundPdu, respond: (status?: number) => void): void => {
-    const work = isReceipt(pdu.esmClass) ? this.receipt(pdu) : this.options.onMo(pdu);
+    const work = this.gate.run(() => (isReceipt(pdu.esmClass) ? this.receipt(pdu) : this.options.onMo(pdu)));
+    if (!work) {
+      // shutting down: the SMSC keeps it and delivers it again after the restart
+      respond(ESME_RX_T_APPN);
+      return;
+    }
     work.then(
       () => respond(0),
       (err: unknown) => {
@@ -40,6 +49,11 @@ export class DeliverHandler {
       },
     );
   };
+
+  /** Shutdown: every later deliver_sm is answered "retry later"; resolves once those in hand are recorded. */
+  async stop(): Promise<void> {
+    await this.gate.close();
+  }
 
   private async receipt(pdu: InboundPdu): Promise<void> {
     this.receipts++;

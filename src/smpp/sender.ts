@@ -98,6 +98,8 @@ export class Sender {
   private readonly writes = new Set<Promise<void>>();
   /** jobs waiting out a retry back-off, by their timer; all cleared on stop() */
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** outcomes of finished submits being committed and announced, awaited by stop() */
+  private readonly recording = new Set<Promise<void>>();
   private wakeTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private wakeAt = 0;
@@ -145,6 +147,7 @@ export class Sender {
     this.retryTimers.clear();
     await Promise.allSettled([...this.dispatches]);
     await Promise.allSettled([...this.writes]);
+    await Promise.allSettled([...this.recording]);
     // the store holds what is still queued; a later start() reads it again
     this.groups.clear();
     this.queuedIds.clear();
@@ -475,15 +478,21 @@ export class Sender {
   /** Forgets the job and reports its committed state (an `update` resolving to undefined reported it itself). */
   private finish(job: Job, update: Promise<SmsRecord | undefined>): Promise<void> {
     this.queuedIds.delete(job.sms.id);
-    return update.then(
-      (sms) => {
-        if (sms) this.options.onStatus(sms);
-      },
-      (err: unknown) =>
-        this.log.error(
-          { err, sms_id: job.sms.id },
-          'could not record the SMS state; it will be retried after a restart',
-        ),
-    );
+    const recorded = update
+      .then(
+        (sms) => {
+          if (sms) this.options.onStatus(sms);
+        },
+        (err: unknown) =>
+          this.log.error(
+            { err, sms_id: job.sms.id },
+            'could not record the SMS state; it will be retried after a restart',
+          ),
+      )
+      .catch((err: unknown) => this.log.error({ err, sms_id: job.sms.id }, 'SMS status listener failed'))
+      .finally(() => this.recording.delete(recorded));
+    // stop() waits for these too: the outcome is committed and announced before the store and broker close
+    this.recording.add(recorded);
+    return recorded;
   }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { App } from '../../src/app.js';
 import { loadBridgeConfig } from '../../src/config/load-bridge.js';
-import { silentLogger } from '../../src/logger.js';
+import { type Logger, silentLogger } from '../../src/logger.js';
 import { SmscSimulator, type SmscSimulatorOptions } from '../../src/simulator/smsc.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -50,6 +50,8 @@ export interface HarnessOptions {
   allowAnonymous?: boolean;
   sim?: Partial<SmscSimulatorOptions>;
   store?: (path: string) => Store;
+  /** the bridge's logger (not the simulator's). Default: silent. */
+  logger?: Logger;
 }
 
 export function tempDir(): string {
@@ -107,7 +109,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ),
   );
   const dbPath = join(dir, 'bridge.db');
-  const app = new App({ config, logger: silentLogger(), store: options.store?.(dbPath) });
+  const app = new App({ config, logger: options.logger ?? silentLogger(), store: options.store?.(dbPath) });
   await app.start();
   const clients: MqttClient[] = [];
   const mqttUrl = `mqtt://127.0.0.1:${app.broker.port}`;

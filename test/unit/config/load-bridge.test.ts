@@ -67,6 +67,7 @@ describe('bridge config defaults', () => {
       rules: ['config/rules/*.yaml'],
       devices: ['devices/*.yaml'],
       http: { enabled: false, host: '0.0.0.0', port: 8080 },
+      shutdown_timeout: 10_000,
     });
   });
 

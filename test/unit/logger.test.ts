@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger, type Logger, maskPhone } from '../../src/logger.js';
+
+/** A real pino logger writing JSON lines into memory. */
+function capture(showPhoneNumbers = false): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = createLogger(
+    { level: 'debug', showPhoneNumbers },
+    { write: (line: string) => void lines.push(JSON.parse(line)) },
+  );
+  return { logger, lines };
+}
+
+describe('maskPhone', () => {
+  it.each([
+    ['+447700900001', '+44770090****'],
+    ['447700900001', '44770090****'],
+    ['+44 7700 900001', '+44 7700 90****'],
+    ['12345', '****'],
+  ])('%s -> %s', (phone, masked) => {
+    expect(maskPhone(phone)).toBe(masked);
+  });
+});
+
+describe('phone numbers in logs', () => {
+  const cases: Array<[string, (log: Logger) => void, Record<string, unknown>]> = [
+    ['a log call object', (log) => log.info({ to: '+447700900001' }, 'x'), { to: '+44770090****' }],
+    ['a child binding', (log) => log.child({ from: '+447700900001' }).info('x'), { from: '+44770090****' }],
+    [
+      'a grandchild binding',
+      (log) => log.child({ module: 'inbound' }).child({ from: '447700900001' }).info('x'),
+      { module: 'inbound', from: '44770090****' },
+    ],
+    [
+      'a child made with its own serializers (fastify does this)',
+      (log) => log.child({ phone: '+447700900002' }, { serializers: { other: String } }).info('x'),
+      { phone: '+44770090****' },
+    ],
+    [
+      'a list of recipients',
+      (log) => log.info({ to: ['+447700900001', '+447700900002'] }, 'x'),
+      { to: ['+44770090****', '+44770090****'] },
+    ],
+    [
+      'a number written with spaces',
+      (log) => log.info({ phone: '+44 7700 900001' }, 'x'),
+      { phone: '+44 7700 90****' },
+    ],
+    [
+      'SMPP address fields',
+      (log) => log.info({ source_addr: '447700900001', destination_addr: '447700900002' }, 'x'),
+      { source_addr: '44770090****', destination_addr: '44770090****' },
+    ],
+    ['an alphanumeric sender is kept', (log) => log.info({ from: 'BRIDGE' }, 'x'), { from: 'BRIDGE' }],
+    ['a short code is kept', (log) => log.info({ to: '12345' }, 'x'), { to: '12345' }],
+    ['other keys are kept', (log) => log.info({ sms_id: 1234567890 }, 'x'), { sms_id: 1234567890 }],
+  ];
+
+  it.each(cases)('masked in %s', (_name, write, expected) => {
+    const { logger, lines } = capture();
+    write(logger);
+    expect(lines[0]).toMatchObject(expected);
+  });
+
+  it('shown in full when log.show_phone_numbers is true, bindings included', () => {
+    const { logger, lines } = capture(true);
+    logger.child({ from: '+447700900001' }).info({ to: '+447700900002' }, 'x');
+    expect(lines[0]).toMatchObject({ from: '+447700900001', to: '+447700900002' });
+  });
+
+  it('passwords redacted', () => {
+    const { logger, lines } = capture();
+    logger.info({ password: 'secret', account: { password_hash: 'scrypt:x' } }, 'x');
+    expect(lines[0]).toMatchObject({ password: '[redacted]', account: { password_hash: '[redacted]' } });
+  });
+});
