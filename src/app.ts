@@ -3,6 +3,7 @@ import { AlertEngine } from './alerts/alert-engine.js';
 import { SmsSendApi } from './api/sms-send.js';
 import type { BusMessage } from './broker/bus.js';
 import { EmbeddedBroker } from './broker/embedded.js';
+import { bridgeTopicFilters, brokerLimits } from './broker/limits.js';
 import type { BridgeConfig } from './config/bridge-schema.js';
 import { createAccess } from './devices/access.js';
 import type { DeviceRegistry } from './devices/registry.js';
@@ -181,6 +182,7 @@ export class App {
     const access = createAccess({
       registry: () => this.devices,
       allowAnonymous: config.mqtt.allow_anonymous,
+      anonymous: config.mqtt.anonymous,
       accounts: config.mqtt.accounts,
       logger,
     });
@@ -194,6 +196,8 @@ export class App {
           : this.intake.handle(message, clientId),
       tls: config.mqtt.tls,
       websocket: config.mqtt.websocket,
+      limits: brokerLimits(config.mqtt),
+      bridgeTopics: bridgeTopicFilters(config.base_topic),
       logger,
     });
     this.inbound = new InboundService({
