@@ -24,6 +24,8 @@ export type LoginOutcome<T> =
 
 interface Failures {
   count: number;
+  /** back-off periods so far: the next one lasts initial * 2^level */
+  level: number;
   blockedUntil: number;
   last: number;
 }
@@ -101,13 +103,18 @@ export class LoginGuard {
   private fail(map: BoundedMap<Failures>, key: string): void {
     const now = this.now();
     const { freeFailures, backoffInitialMs, backoffMaxMs } = this.limits;
-    const old = map.get(key);
     // A key quiet for twice the longest back-off starts afresh.
-    const count = old && now - old.last < 2 * backoffMaxMs ? old.count + 1 : 1;
-    const over = count - freeFailures;
-    const blockedUntil =
-      over > 0 ? now + Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(over - 1, 30)) : 0;
-    map.set(key, { count, blockedUntil, last: now });
+    const old = map.get(key);
+    const entry =
+      old && now - old.last < 2 * backoffMaxMs ? old : { count: 0, level: 0, blockedUntil: 0, last: now };
+    entry.count++;
+    entry.last = now;
+    // Checks that were already queued when the back-off began do not lengthen it: one period per episode.
+    if (entry.count > freeFailures && entry.blockedUntil <= now) {
+      entry.blockedUntil = now + Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(entry.level, 30));
+      entry.level++;
+    }
+    map.set(key, entry);
   }
 }
 
