@@ -74,8 +74,8 @@ export function reservedTopicProblem(
   retain: boolean,
   bridgeTopics: readonly string[],
 ): string | undefined {
-  // [MQTT-4.7.2-1] topics starting with $ are the server's
-  if (topic.startsWith('$')) return 'topics starting with $ are the broker’s';
+  // $SYS is the broker's own (aedes refuses it by default; our authorizePublish replaces that default)
+  if (topic.startsWith('$SYS/')) return '$SYS topics are the broker’s';
   if (bridgeTopics.some((filter) => filterCovers(filter, topic))) return 'the bridge publishes there';
   if (retain && COMMAND_TOPICS.some((filter) => filterCovers(filter, topic))) {
     return 'commands are never retained';
