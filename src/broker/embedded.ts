@@ -19,6 +19,7 @@ import {
 } from './bus.js';
 import { ClientIdClaims } from './identity.js';
 import { type BrokerLimits, DEFAULT_BROKER_LIMITS, RetainedLedger, reservedTopicProblem } from './limits.js';
+import { authError, createLogin } from './login.js';
 import { LoginGuard, LogLimiter } from './login-guard.js';
 import { guardPacketSize } from './packet-guard.js';
 
@@ -55,10 +56,6 @@ const hasNul = (text: string | undefined): boolean => text?.includes('\u0000') =
 function portOf(server: Server | undefined): number {
   const address = server?.address();
   return typeof address === 'object' && address ? address.port : 0;
-}
-
-function authError(message: string, returnCode: number): Error & { returnCode: number } {
-  return Object.assign(new Error(message), { returnCode });
 }
 
 /** aedes 1.x on TCP. Intake runs in `authorizePublish`, the only hook aedes runs before a QoS 1 PUBACK. */
@@ -122,6 +119,15 @@ export class EmbeddedBroker implements Bus {
     const claims = new ClientIdClaims(limits.maxSessionsPerAccount);
     this.retained = new RetainedLedger(limits.retained);
     const retained = this.retained;
+    const login = createLogin({
+      access,
+      guard,
+      claims,
+      addressOf: (client) => addresses.get(client) ?? 'unknown',
+      onLogin: (client, principal) => principals.set(client, principal),
+      warn: (fields, message) => this.warn(fields, message),
+      log,
+    });
     const aedes = await Aedes.createBroker({
       preConnect: (client, packet, callback) => {
         if (hasNul(packet.clientId) || hasNul(packet.username) || hasNul(packet.will?.topic)) {
@@ -138,57 +144,7 @@ export class EmbeddedBroker implements Bus {
           done(authError('a zero-byte client id needs clean session [MQTT-3.1.3-8]', 2), null);
           return;
         }
-        const address = addresses.get(client) ?? 'unknown';
-        guard
-          .attempt(address, username, () => access.authenticate(client.id, username, password))
-          .then(
-            (outcome) => {
-              if (outcome.refused) {
-                this.warn(
-                  { client: client.id, username, address, reason: outcome.refused },
-                  'MQTT login throttled',
-                );
-                done(authError('server unavailable, try later', 3), null);
-                return;
-              }
-              const principal = outcome.result;
-              if (!principal) {
-                this.warn(
-                  { client: client.id, username, address },
-                  'MQTT login refused: bad user name or password',
-                );
-                done(authError('bad user name or password', 4), null);
-                return;
-              }
-              if (client.closed) {
-                done(authError('connection closed during login', 3), null);
-                return;
-              }
-              const owner = accountKey(principal);
-              const claim = claims.claim(client.id, owner, client.clean, access.clientIdOwner(client.id));
-              if (claim !== 'ok') {
-                const taken = claim === 'taken';
-                this.warn(
-                  { client: client.id, account: owner, address },
-                  taken
-                    ? 'MQTT login refused: the client id belongs to another account'
-                    : 'MQTT login refused: too many persistent sessions (mqtt.max_sessions_per_account)',
-                );
-                done(
-                  authError(taken ? 'client id not authorized' : 'server unavailable', taken ? 5 : 3),
-                  null,
-                );
-                return;
-              }
-              client.conn.once('close', () => claims.release(client.id, owner));
-              principals.set(client, principal);
-              done(null, true);
-            },
-            (err: unknown) => {
-              log.error({ err, client: client.id }, 'MQTT authentication failed');
-              done(authError('server unavailable', 3), null);
-            },
-          );
+        login(client, username, password, done);
       },
       authorizePublish: (client, packet, callback) => {
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
