@@ -4,6 +4,7 @@ import { Announcer } from './announce.js';
 import { SmsSendApi } from './api/sms-send.js';
 import type { BusMessage } from './broker/bus.js';
 import { EmbeddedBroker } from './broker/embedded.js';
+import { bridgeTopicFilters, brokerLimits } from './broker/limits.js';
 import { BrokerPersistence } from './broker/persistence.js';
 import type { BridgeConfig } from './config/bridge-schema.js';
 import { createAccess } from './devices/access.js';
@@ -184,6 +185,7 @@ export class App {
     const access = createAccess({
       registry: () => this.devices,
       allowAnonymous: config.mqtt.allow_anonymous,
+      anonymous: config.mqtt.anonymous,
       accounts: config.mqtt.accounts,
       logger,
     });
@@ -199,6 +201,8 @@ export class App {
       websocket: config.mqtt.websocket,
       // retained messages and persistent sessions survive a restart; built when the broker starts
       persistence: new BrokerPersistence({ repository: () => this.store.brokerState(), logger }),
+      limits: brokerLimits(config.mqtt),
+      bridgeTopics: bridgeTopicFilters(config.base_topic),
       logger,
     });
     this.inbound = new InboundService({

@@ -33,6 +33,11 @@ export interface Principal {
   name: string;
 }
 
+/** One string per account (all anonymous clients are one account): the owner of client ids and retained messages. */
+export function accountKey(principal: Principal): string {
+  return principal.kind === 'anonymous' ? 'anonymous' : `${principal.kind}:${principal.name}`;
+}
+
 /** Authentication and ACL for the embedded broker; the device registry provides the real one. */
 export interface Access {
   authenticate(
@@ -42,6 +47,10 @@ export interface Access {
   ): Promise<Principal | null>;
   canPublish(principal: Principal, topic: string): boolean;
   canSubscribe(principal: Principal, filter: string): boolean;
+  /** May a message on `topic` be delivered to this client (its subscription may be wider than its ACL)? */
+  canReceive(principal: Principal, topic: string): boolean;
+  /** The `accountKey` of the account that owns this client id by configuration, if any. */
+  clientIdOwner(clientId: string): string | undefined;
 }
 
 /** Everyone may do everything: the demo's `allow_anonymous: true` with no accounts. */
@@ -49,4 +58,6 @@ export const openAccess: Access = {
   authenticate: async (_clientId, username) => ({ kind: 'anonymous', name: username ?? 'anonymous' }),
   canPublish: () => true,
   canSubscribe: () => true,
+  canReceive: () => true,
+  clientIdOwner: () => undefined,
 };

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
@@ -8,7 +9,20 @@ import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { TopicTrie } from '../rules/topic-trie.js';
 import { WorkGate } from '../work-gate.js';
-import type { Access, Bus, BusMessage, IntakeHandler, Principal, PublishOptions } from './bus.js';
+import {
+  type Access,
+  accountKey,
+  type Bus,
+  type BusMessage,
+  type IntakeHandler,
+  type Principal,
+  type PublishOptions,
+} from './bus.js';
+import { ClientIdClaims } from './identity.js';
+import { type BrokerLimits, DEFAULT_BROKER_LIMITS, RetainedLedger, reservedTopicProblem } from './limits.js';
+import { authError, createLogin } from './login.js';
+import { LoginGuard, LogLimiter } from './login-guard.js';
+import { guardPacketSize } from './packet-guard.js';
 import type { BrokerPersistence } from './persistence.js';
 
 export interface EmbeddedBrokerOptions {
@@ -24,6 +38,10 @@ export interface EmbeddedBrokerOptions {
   websocket?: { port: number } | undefined;
   /** Durable retained messages and persistent sessions; default: aedes' in-memory persistence. */
   persistence?: BrokerPersistence | undefined;
+  /** Default `DEFAULT_BROKER_LIMITS` (`brokerLimits(config.mqtt)` gives the configured ones). */
+  limits?: BrokerLimits | undefined;
+  /** Filters of the topics only the bridge publishes to (`bridgeTopicFilters(base)`). Default: none. */
+  bridgeTopics?: readonly string[] | undefined;
 }
 
 /** A listener besides the TCP one; `close` stops it and ends its connections. */
@@ -35,14 +53,13 @@ interface ExtraListener {
 
 const principals = new WeakMap<Client, Principal>();
 const emptyIdWithSession = new WeakSet<Client>();
+const addresses = new WeakMap<Client, string>();
+/** [MQTT-1.5.3-2] a UTF-8 string with U+0000 must make the receiver close the connection */
+const hasNul = (text: string | undefined): boolean => text?.includes('\u0000') === true;
 
 function portOf(server: Server | undefined): number {
   const address = server?.address();
   return typeof address === 'object' && address ? address.port : 0;
-}
-
-function authError(message: string, returnCode: number): Error & { returnCode: number } {
-  return Object.assign(new Error(message), { returnCode });
 }
 
 /** aedes 1.x on TCP. Intake runs in `authorizePublish`, the only hook aedes runs before a QoS 1 PUBACK. */
@@ -65,9 +82,18 @@ export class EmbeddedBroker implements Bus {
   /** resolve when each listener has stopped and its last connection ended */
   private listenersClosed: Promise<void>[] = [];
   private readonly options: EmbeddedBrokerOptions;
+  private readonly limits: BrokerLimits;
+  /** retained messages and who set them; the bridge's own count as `bridge` */
+  private retained: RetainedLedger;
+  /** password checks made, for tests */
+  private loginGuard: LoginGuard | undefined;
+  /** warn lines about refused logins, packets and client ids: a flood must not become a flood of log lines */
+  private readonly warnLimiter = new LogLimiter();
 
   constructor(options: EmbeddedBrokerOptions) {
     this.log = options.logger.child({ module: 'broker' });
+    this.limits = options.limits ?? DEFAULT_BROKER_LIMITS;
+    this.retained = new RetainedLedger(this.limits.retained);
     const intake = options.intake;
     // Intake goes through the gate so that shutdown can refuse new publishes and wait for the ones in flight.
     this.options = {
@@ -92,6 +118,11 @@ export class EmbeddedBroker implements Bus {
     return server;
   }
 
+  /** Password checks started since `start()` (each one scrypt). */
+  get loginChecks(): number {
+    return this.loginGuard?.checks ?? 0;
+  }
+
   get port(): number {
     const address = this.server?.address();
     return typeof address === 'object' && address ? address.port : 0;
@@ -114,9 +145,29 @@ export class EmbeddedBroker implements Bus {
   async start(): Promise<void> {
     const { access, intake } = this.options;
     const log = this.log;
+    const limits = this.limits;
+    const bridgeTopics = this.options.bridgeTopics ?? [];
+    const guard = new LoginGuard(limits.login);
+    this.loginGuard = guard;
+    const claims = new ClientIdClaims(limits.maxSessionsPerAccount);
+    this.retained = new RetainedLedger(limits.retained);
+    const retained = this.retained;
+    const login = createLogin({
+      access,
+      guard,
+      claims,
+      addressOf: (client) => addresses.get(client) ?? 'unknown',
+      onLogin: (client, principal) => principals.set(client, principal),
+      warn: (fields, message) => this.warn(fields, message),
+      log,
+    });
     const aedes = await Aedes.createBroker({
       persistence: this.options.persistence,
       preConnect: (client, packet, callback) => {
+        if (hasNul(packet.clientId) || hasNul(packet.username) || hasNul(packet.will?.topic)) {
+          callback(new Error('U+0000 in a CONNECT string [MQTT-1.5.3-2]'), false);
+          return;
+        }
         // [MQTT-3.1.3-8] a zero-byte ClientId with CleanSession 0 must be refused with return code 0x02;
         // aedes assigns a random id instead, so we refuse it in authenticate where a return code can be sent.
         if (packet.clientId === '' && packet.clean === false) emptyIdWithSession.add(client);
@@ -127,39 +178,36 @@ export class EmbeddedBroker implements Bus {
           done(authError('a zero-byte client id needs clean session [MQTT-3.1.3-8]', 2), null);
           return;
         }
-        access.authenticate(client.id, username, password).then(
-          (principal) => {
-            if (!principal) {
-              log.warn({ client: client.id, username }, 'MQTT login refused: bad user name or password');
-              done(authError('bad user name or password', 4), null);
-              return;
-            }
-            principals.set(client, principal);
-            done(null, true);
-          },
-          (err: unknown) => {
-            log.error({ err, client: client.id }, 'MQTT authentication failed');
-            done(authError('server unavailable', 3), null);
-          },
-        );
+        login(client, username, password, done);
       },
       authorizePublish: (client, packet, callback) => {
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        let owner = 'bridge';
         if (client) {
+          if (hasNul(packet.topic)) {
+            callback(new Error('U+0000 in a topic name [MQTT-1.5.3-2]'));
+            return;
+          }
           const principal = principals.get(client);
           if (!principal || !access.canPublish(principal, packet.topic)) {
             this.refuse(client, 'publish', packet.topic);
             callback(new Error(`publish to ${packet.topic} not allowed`));
             return;
           }
+          owner = accountKey(principal);
+          const problem =
+            reservedTopicProblem(packet.topic, packet.retain, bridgeTopics) ??
+            (packet.retain ? retained.problem(packet.topic, owner, payload.length) : undefined);
+          if (problem !== undefined) {
+            this.refuse(client, 'publish', packet.topic, problem);
+            callback(new Error(`publish to ${packet.topic} not allowed: ${problem}`));
+            return;
+          }
         }
-        const message: BusMessage = {
-          topic: packet.topic,
-          payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
-          qos: packet.qos,
-          retain: packet.retain,
-        };
+        const message: BusMessage = { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain };
         intake(message, client?.id ?? null).then(
           () => {
+            if (packet.retain) retained.record(packet.topic, owner, payload.length);
             callback(null);
             this.deliverToTaps(message);
           },
@@ -174,6 +222,10 @@ export class EmbeddedBroker implements Bus {
         );
       },
       authorizeSubscribe: (client, subscription, callback) => {
+        if (hasNul(subscription.topic)) {
+          callback(new Error('U+0000 in a topic filter [MQTT-1.5.3-2]'), null);
+          return;
+        }
         const principal = principals.get(client);
         if (!principal || !access.canSubscribe(principal, subscription.topic)) {
           this.refuse(client, 'subscribe', subscription.topic);
@@ -183,6 +235,11 @@ export class EmbeddedBroker implements Bus {
         }
         callback(null, subscription);
       },
+      // Every message to a client, queued ones of a resumed session and retained ones included, passes the ACL.
+      authorizeForward: (client, packet) => {
+        const principal = principals.get(client);
+        return principal && access.canReceive(principal, packet.topic) ? packet : null;
+      },
     });
     aedes.on('clientError', (client, err) =>
       log.debug({ client: client.id, err: err.message }, 'client error'),
@@ -191,7 +248,8 @@ export class EmbeddedBroker implements Bus {
       log.debug({ client: client?.id, err: err.message }, 'connection error'),
     );
     this.aedes = aedes;
-    const server = this.track(createServer(aedes.handle));
+    const server = this.track(createServer((socket) => this.accept(aedes, socket, socket.remoteAddress)));
+    server.maxConnections = limits.maxConnections;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
@@ -230,8 +288,9 @@ export class EmbeddedBroker implements Bus {
           key: pem('key', tls.key),
           ...(tls.ca ? { ca: pem('ca', tls.ca), requestCert: true, rejectUnauthorized: true } : {}),
         },
-        aedes.handle,
+        (socket) => this.accept(aedes, socket, socket.remoteAddress),
       );
+      server.maxConnections = this.limits.maxConnections;
     } catch (err) {
       if (err instanceof BridgeError) throw err;
       throw new BridgeError('ERR_CONFIG_INVALID', `mqtt.tls: ${(err as Error).message}`, { cause: err });
@@ -245,11 +304,13 @@ export class EmbeddedBroker implements Bus {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
     });
     this.track(server);
-    const wss = new WebSocketServer({ server });
+    // ws buffers a whole message before handing it on (default up to 100 MiB): one MQTT packet per message here.
+    const wss = new WebSocketServer({ server, maxPayload: this.limits.maxPacketSize });
+    server.maxConnections = this.limits.maxConnections;
     wss.on('connection', (socket, request) => {
       const stream = createWebSocketStream(socket);
       stream.on('error', (err) => this.log.debug({ err: err.message }, 'WebSocket stream error'));
-      aedes.handle(stream, request);
+      this.accept(aedes, stream, request.socket.remoteAddress, request);
     });
     wss.on('error', (err) => this.log.error({ err }, 'WebSocket listener error'));
     const close = () => {
@@ -280,12 +341,30 @@ export class EmbeddedBroker implements Bus {
     this.log.info({ host, port: portOf(server), listener: name }, `MQTT over ${name} listening`);
   }
 
-  private refuse(client: Client, action: string, topic: string): void {
+  /** Hands a connection to aedes behind the packet size check, which runs before any login. */
+  private accept(aedes: Aedes, conn: Duplex, address: string | undefined, request?: IncomingMessage): void {
+    const guarded = guardPacketSize(conn, this.limits.maxPacketSize, (err) =>
+      this.warn({ address, err: err.message }, 'MQTT connection closed: packet refused'),
+    );
+    const client = aedes.handle(guarded, request);
+    addresses.set(client, address ?? 'unknown');
+  }
+
+  private warn(fields: Record<string, unknown>, message: string): void {
+    this.warnLimiter.run((dropped) =>
+      this.log.warn(
+        dropped > 0 ? { ...fields, dropped } : fields,
+        dropped > 0 ? `${message} (${dropped} similar lines dropped)` : message,
+      ),
+    );
+  }
+
+  private refuse(client: Client, action: string, topic: string, reason = 'refused by ACL'): void {
     if (this.refusedLogged.has(client)) return;
     this.refusedLogged.add(client);
-    this.log.warn(
-      { client: client.id, action, topic },
-      `MQTT ${action} refused by ACL (further refusals not logged)`,
+    this.warn(
+      { client: client.id, action, topic, reason },
+      `MQTT ${action} refused (further refusals not logged)`,
     );
   }
 
@@ -357,6 +436,13 @@ export class EmbeddedBroker implements Bus {
     if (this.taps.size > 0) {
       const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
       this.deliverToTaps({ topic, payload: body, qos: options.qos ?? 0, retain: options.retain ?? false });
+    }
+    if (options.retain) {
+      this.retained.record(
+        topic,
+        'bridge',
+        typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length,
+      );
     }
     return new Promise((resolve, reject) => {
       aedes.publish(

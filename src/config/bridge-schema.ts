@@ -40,16 +40,76 @@ const mqttWebSocketSchema = z
   })
   .strict();
 
+/**
+ * An ACL list: MQTT filters (`+`, `#`); an entry `!filter` denies what it matches even where another entry allows
+ * it (a subscription wholly inside a denied filter is refused; messages on denied topics are not delivered).
+ */
+const aclList = z.array(z.string().min(1));
+
+/** Client ids: what a CONNECT may carry (MQTT 3.1.1 allows any UTF-8; we keep them printable). */
+const clientIdList = z.array(
+  z.string().regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters'),
+);
+
 const mqttAccountSchema = z
   .object({
     /** MQTT user name of an integrator or app; must not be a device id. Required. */
     username: z.string().min(1),
     /** `scrypt:...` from `mqtt-sms-bridge hash-password`; never a plain password. Required. */
     password_hash: z.string().min(1),
-    /** Topic filters (`+`, `#`) this account may publish to. Default: none. */
-    publish: z.array(z.string().min(1)).default([]),
-    /** Topic filters this account may subscribe to. Default: none. */
-    subscribe: z.array(z.string().min(1)).default([]),
+    /** Topic filters (`+`, `#`) this account may publish to; `!filter` denies. Default: none. */
+    publish: aclList.default([]),
+    /** Topic filters this account may subscribe to; `!filter` denies. Default: none. */
+    subscribe: aclList.default([]),
+    /** Client ids only this account may use (besides those it claims first). Default: none. */
+    client_ids: clientIdList.default([]),
+  })
+  .strict();
+
+const mqttAnonymousSchema = z
+  .object({
+    /** Topic filters anonymous clients may publish to; `!filter` denies. Default `["#"]`. */
+    publish: aclList.default(['#']),
+    /** Topic filters anonymous clients may subscribe to; `!filter` denies. Default `["#"]`. */
+    subscribe: aclList.default(['#']),
+  })
+  .strict();
+
+const mqttRetainedSchema = z
+  .object({
+    /** Most retained messages one account (device, app account, or all anonymous clients) may hold. Default `100`. */
+    max_per_client: z.number().int().min(1).default(100),
+    /** Most retained messages in the broker. Default `10000`. */
+    max_total: z.number().int().min(1).default(10_000),
+    /** Most bytes of retained payload in the broker. Default `67108864` (64 MiB). */
+    max_bytes: z
+      .number()
+      .int()
+      .min(1)
+      .default(64 * 1024 * 1024),
+  })
+  .strict();
+
+const mqttLoginSchema = z
+  .object({
+    /** Password checks (scrypt, ~16 MiB each) running at once. Default `2`. */
+    max_concurrent: z.number().int().min(1).max(64).default(2),
+    /** Logins waiting for a check; beyond, CONNACK 0x03 (server unavailable). Default `16`. */
+    max_queued: z.number().int().min(0).max(10_000).default(16),
+    /** Failed logins per source address and per user name before back-off starts. Default `5`. */
+    free_failures: z.number().int().min(1).default(5),
+    /** Back-off after each further failure, doubling from `initial` up to `max`; refused with 0x03 meanwhile. Default `{ initial: 1s, max: 60s }`. */
+    backoff: z
+      .object({
+        /** Default `1s`. */
+        initial: durationSchema.prefault('1s'),
+        /** Default `60s`. */
+        max: durationSchema.prefault('60s'),
+      })
+      .strict()
+      .prefault({}),
+    /** Addresses and user names remembered for back-off (oldest forgotten first). Default `10000`. */
+    tracked: z.number().int().min(1).default(10_000),
   })
   .strict();
 
@@ -67,6 +127,23 @@ const mqttSchema = z
     websocket: mqttWebSocketSchema.optional(),
     /** Integrator and app accounts with their own topic ACL. Default: none. */
     accounts: z.array(mqttAccountSchema).default([]),
+    /** ACL of clients without a user name, when `allow_anonymous`. Default: everything (`#`). */
+    anonymous: mqttAnonymousSchema.prefault({}),
+    /** Largest MQTT packet a client may send, fixed header included; larger ones close the connection, before login too. Default `262144` (256 KiB). */
+    max_packet_size: z
+      .number()
+      .int()
+      .min(1024)
+      .max(268_435_460)
+      .default(256 * 1024),
+    /** Most open MQTT connections per listener. Default `10000`. */
+    max_connections: z.number().int().min(1).default(10_000),
+    /** Most persistent sessions (`clean: false` client ids) one account may keep. Default `100`. */
+    max_sessions_per_account: z.number().int().min(1).default(100),
+    /** Limits on retained messages. Default `{ max_per_client: 100, max_total: 10000, max_bytes: 64 MiB }`. */
+    retained: mqttRetainedSchema.prefault({}),
+    /** Login throttling. Default `{ max_concurrent: 2, max_queued: 16, free_failures: 5, backoff: { initial: 1s, max: 60s }, tracked: 10000 }`. */
+    login: mqttLoginSchema.prefault({}),
   })
   .strict();
 

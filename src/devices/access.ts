@@ -1,4 +1,4 @@
-import type { Access, Principal } from '../broker/bus.js';
+import { type Access, accountKey, type Principal } from '../broker/bus.js';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { topicFilterError } from '../rules/topic-trie.js';
@@ -13,13 +13,23 @@ export interface AppAccount {
   publish: readonly string[];
   /** MQTT filters it may subscribe to; a subscription must not reach any topic outside them */
   subscribe: readonly string[];
+  /** client ids only this account may use */
+  client_ids?: readonly string[];
+}
+
+/** Publish and subscribe lists; `!filter` entries deny (see `compileAcl`). */
+export interface AclLists {
+  publish: readonly string[];
+  subscribe: readonly string[];
 }
 
 export interface AccessOptions {
   /** the registry, or a getter so that a reloaded registry takes effect for new logins */
   registry: DeviceRegistry | (() => DeviceRegistry);
-  /** let clients without a user name in, allowed everything (the demo) */
+  /** let clients without a user name in (the demo) */
   allowAnonymous: boolean;
+  /** what anonymous clients may do. Default: everything */
+  anonymous?: AclLists;
   accounts: readonly AppAccount[];
   logger: Logger;
 }
@@ -34,13 +44,28 @@ export function createAccess(options: AccessOptions): Access {
   const registry =
     typeof options.registry === 'function' ? options.registry : () => options.registry as DeviceRegistry;
   const accounts = new Map<string, AppAccount>();
+  const acls = new Map<string, { publish: Acl; subscribe: Acl }>();
+  const accountClientIds = new Map<string, string>();
+  const anonymous = {
+    publish: compileAcl(options.anonymous?.publish ?? ['#'], 'mqtt.anonymous.publish'),
+    subscribe: compileAcl(options.anonymous?.subscribe ?? ['#'], 'mqtt.anonymous.subscribe'),
+  };
   for (const account of options.accounts) {
-    const bad = [...account.publish, ...account.subscribe].find((f) => topicFilterError(f) !== undefined);
-    if (bad !== undefined) {
-      throw new BridgeError(
-        'ERR_CONFIG_INVALID',
-        `account '${account.username}': '${bad}' is not an MQTT topic filter`,
-      );
+    const where = `account '${account.username}'`;
+    acls.set(account.username, {
+      publish: compileAcl(account.publish, where),
+      subscribe: compileAcl(account.subscribe, where),
+    });
+    for (const id of account.client_ids ?? []) {
+      const device = registry().clientIdOwner(id);
+      const other = accountClientIds.get(id);
+      if (device || (other !== undefined && other !== account.username)) {
+        throw new BridgeError(
+          'ERR_CONFIG_INVALID',
+          `${where}: client id '${id}' already belongs to ${device ? `device '${device.id}'` : `account '${other}'`}`,
+        );
+      }
+      accountClientIds.set(id, account.username);
     }
     const hashProblem = passwordHashProblem(account.password_hash);
     if (hashProblem) {
@@ -56,7 +81,7 @@ export function createAccess(options: AccessOptions): Access {
   }
   if (options.allowAnonymous) {
     log.warn(
-      'mqtt.allow_anonymous is true: clients without a user name may publish and subscribe to anything',
+      'mqtt.allow_anonymous is true: clients without a user name may publish and subscribe as mqtt.anonymous allows',
     );
   }
 
@@ -95,23 +120,70 @@ export function createAccess(options: AccessOptions): Access {
     canSubscribe(principal, filter) {
       return topicFilterError(filter) === undefined && allowed(principal, filter, 'subscribe');
     },
+
+    canReceive(principal, topic) {
+      return allowed(principal, topic, 'subscribe');
+    },
+
+    clientIdOwner(clientId) {
+      const device = registry().clientIdOwner(clientId);
+      if (device) return accountKey({ kind: 'device', name: device.id });
+      const account = accountClientIds.get(clientId);
+      return account === undefined ? undefined : accountKey({ kind: 'app', name: account });
+    },
   };
 
   function allowed(principal: Principal, filter: string, action: 'publish' | 'subscribe'): boolean {
     switch (principal.kind) {
       case 'anonymous':
-        return options.allowAnonymous;
-      case 'device':
-        return filterCovers(
-          action === 'publish' ? `devices/${principal.name}/+/#` : `devices/${principal.name}/commands/#`,
-          filter,
-        );
+        return options.allowAnonymous && aclAllows(anonymous[action], filter);
+      case 'device': {
+        const own = `devices/${principal.name}/`;
+        if (action === 'subscribe') return filterCovers(`${own}commands/#`, filter);
+        // The commands topic is the bridge's: a device may only answer on commands/result.
+        if (filter === `${own}commands` || filter.startsWith(`${own}commands/`)) {
+          return filter === `${own}commands/result`;
+        }
+        return filterCovers(`${own}+/#`, filter);
+      }
       case 'app': {
-        const account = accounts.get(principal.name);
-        return account?.[action].some((pattern) => filterCovers(pattern, filter)) === true;
+        const acl = acls.get(principal.name);
+        return acl !== undefined && aclAllows(acl[action], filter);
       }
     }
   }
+}
+
+/** An ACL list split into what it allows and what its `!` entries deny. */
+export interface Acl {
+  allow: readonly string[];
+  deny: readonly string[];
+}
+
+/** Throws `ERR_CONFIG_INVALID` naming `where` when an entry is not a topic filter. */
+export function compileAcl(entries: readonly string[], where: string): Acl {
+  const allow: string[] = [];
+  const deny: string[] = [];
+  for (const entry of entries) {
+    const filter = entry.startsWith('!') ? entry.slice(1) : entry;
+    if (topicFilterError(filter) !== undefined) {
+      throw new BridgeError('ERR_CONFIG_INVALID', `${where}: '${entry}' is not an MQTT topic filter`);
+    }
+    (entry.startsWith('!') ? deny : allow).push(filter);
+  }
+  return { allow, deny };
+}
+
+/**
+ * A topic (publish, delivery) or subscription filter is allowed when an allow entry covers it and no deny entry
+ * does. A subscription that only overlaps a deny entry (`#` against `!test/nosubscribe`) is granted; the
+ * messages on denied topics are then withheld at delivery, where the topic is a name.
+ */
+export function aclAllows(acl: Acl, filter: string): boolean {
+  return (
+    acl.allow.some((pattern) => filterCovers(pattern, filter)) &&
+    !acl.deny.some((pattern) => filterCovers(pattern, filter))
+  );
 }
 
 /**

@@ -23,6 +23,8 @@ export interface Device {
   commands: ReadonlyMap<string, DeviceCommand>;
   /** contact or group ids from the rule files */
   operators: readonly string[];
+  /** MQTT client ids reserved for it besides its id (`client_ids`) */
+  clientIds?: readonly string[];
 }
 
 /** Contact and group ids the rule files define; operators must be one of them. */
@@ -41,6 +43,7 @@ export class DeviceRegistry {
   private readonly ids = new Map<string, Entry>();
   private readonly names = new Map<string, Device[]>();
   private readonly loose = new Map<string, Device[]>();
+  private readonly clientIds = new Map<string, Device>();
   private dummyHash: Promise<string> | undefined;
 
   constructor(entries: ReadonlyArray<{ device: Device; passwordHash: string }>) {
@@ -49,6 +52,8 @@ export class DeviceRegistry {
       push(this.names, nameKey(entry.device.name), entry.device);
       push(this.loose, looseKey(entry.device.id), entry.device);
       push(this.loose, looseKey(entry.device.name), entry.device);
+      for (const id of entry.device.clientIds ?? [])
+        if (!this.clientIds.has(id)) this.clientIds.set(id, entry.device);
     }
   }
 
@@ -67,6 +72,11 @@ export class DeviceRegistry {
   /** The device with this id, ignoring case. */
   device(id: string): Device | undefined {
     return this.ids.get(id.toLowerCase())?.device;
+  }
+
+  /** The device that owns this MQTT client id: its id (ignoring case) or one of its `client_ids`. */
+  clientIdOwner(clientId: string): Device | undefined {
+    return this.device(clientId) ?? this.clientIds.get(clientId);
   }
 
   /** The one device with this display name (ignoring case and repeated spaces); undefined when ambiguous. */
@@ -175,6 +185,7 @@ export function loadDeviceFiles(
         type: data.type,
         commands,
         operators: spec.operators,
+        clientIds: spec.client_ids,
       },
       passwordHash: spec.password_hash,
     }));

@@ -125,6 +125,10 @@ export const deviceSchema = z
     }),
     /** Contacts or groups (from the rule files) who may command it by SMS. Default `[]`. */
     operators: z.array(z.string().min(1)).default([]),
+    /** MQTT client ids reserved for this device besides its id (no other account may use them). Default `[]`. */
+    client_ids: z
+      .array(z.string().regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters'))
+      .default([]),
   })
   .strict();
 

@@ -31,7 +31,24 @@ describe('bridge config defaults', () => {
     expect(parseBridgeConfig(MINIMAL, { env: {} })).toEqual({
       base_topic: 'sms-bridge',
       log: { level: 'info', show_phone_numbers: false },
-      mqtt: { host: '0.0.0.0', port: 1883, allow_anonymous: false, accounts: [] },
+      mqtt: {
+        host: '0.0.0.0',
+        port: 1883,
+        allow_anonymous: false,
+        accounts: [],
+        max_packet_size: 262_144,
+        max_connections: 10_000,
+        max_sessions_per_account: 100,
+        anonymous: { publish: ['#'], subscribe: ['#'] },
+        retained: { max_per_client: 100, max_total: 10_000, max_bytes: 67_108_864 },
+        login: {
+          max_concurrent: 2,
+          max_queued: 16,
+          free_failures: 5,
+          backoff: { initial: 1000, max: 60_000 },
+          tracked: 10_000,
+        },
+      },
       simulator: { enabled: false, host: '127.0.0.1', port: 2775, receipts: true },
       smpp: {
         connections: [
@@ -127,7 +144,7 @@ describe('bridge config defaults', () => {
 describe('the shipped config/bridge.yaml', () => {
   it('is valid and runs the demo: anonymous broker, simulator, one connection', () => {
     const config = loadBridgeConfig('config/bridge.yaml', {});
-    expect(config.mqtt).toEqual({ host: '0.0.0.0', port: 1883, allow_anonymous: true, accounts: [] });
+    expect(config.mqtt).toMatchObject({ host: '0.0.0.0', port: 1883, allow_anonymous: true, accounts: [] });
     expect(config.simulator).toMatchObject({ enabled: true, port: 2775 });
     expect(config.smpp.connections).toHaveLength(1);
     expect(config.smpp.connections[0]).toMatchObject({ url: 'smpp://127.0.0.1:2775', password: 'secret' });

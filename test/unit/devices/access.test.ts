@@ -177,3 +177,75 @@ describe('filterCovers', () => {
     expect(filterCovers(pattern, filter)).toBe(expected);
   });
 });
+
+describe('deny entries (`!filter`) and client ids', () => {
+  const ops: AppAccount = {
+    ...dashboard,
+    username: 'ops',
+    publish: ['#', '!sms-bridge/#'],
+    subscribe: ['#', '!test/nosubscribe', '!secret/#'],
+  };
+  const acl = createAccess({
+    registry,
+    allowAnonymous: true,
+    anonymous: { publish: ['plant/#'], subscribe: ['#', '!test/nosubscribe'] },
+    accounts: [ops, { ...dashboard, client_ids: ['dash-1'] }],
+    logger: silentLogger(),
+  });
+  const opsP: Principal = { kind: 'app', name: 'ops' };
+
+  it.each<[Principal, 'publish' | 'subscribe' | 'receive', string, boolean]>([
+    [opsP, 'subscribe', '#', true], // overlaps a deny: granted, the denied topics are withheld on delivery
+    [opsP, 'subscribe', 'test/nosubscribe', false],
+    [opsP, 'subscribe', 'secret/+', false],
+    [opsP, 'subscribe', 'secret/#', false],
+    [opsP, 'subscribe', 'test/+', true],
+    [opsP, 'receive', 'test/nosubscribe', false],
+    [opsP, 'receive', 'secret/a/b', false],
+    [opsP, 'receive', 'test/other', true],
+    [opsP, 'publish', 'sms-bridge/request/sms/send', false],
+    [opsP, 'publish', 'devices/pump-7/commands', true],
+    [anonymous, 'publish', 'plant/a', true],
+    [anonymous, 'publish', 'devices/pump-7/telemetry', false],
+    [anonymous, 'subscribe', 'test/nosubscribe', false],
+    [anonymous, 'receive', 'test/nosubscribe', false],
+    [anonymous, 'subscribe', 'TopicA/#', true],
+    [pump7, 'publish', 'devices/pump-7/commands', false], // the bridge's topic: a device only answers on result
+    [pump7, 'publish', 'devices/pump-7/commands/other', false],
+    [pump7, 'publish', 'devices/pump-7/commands/result', true],
+    [pump7, 'receive', 'devices/pump-7/commands', true],
+    [pump7, 'receive', 'devices/pump-9/commands', false],
+  ])('%j %s %s -> %s', (principal, action, topic, expected) => {
+    const result =
+      action === 'publish'
+        ? acl.canPublish(principal, topic)
+        : action === 'subscribe'
+          ? acl.canSubscribe(principal, topic)
+          : acl.canReceive(principal, topic);
+    expect(result).toBe(expected);
+  });
+
+  it('names the owner of reserved client ids: a device its id (any case), an account its client_ids', () => {
+    expect(acl.clientIdOwner('pump-7')).toBe('device:pump-7');
+    expect(acl.clientIdOwner('PUMP-7')).toBe('device:pump-7');
+    expect(acl.clientIdOwner('dash-1')).toBe('app:dashboard');
+    expect(acl.clientIdOwner('mqttjs_1234')).toBeUndefined();
+  });
+
+  it('refuses a deny entry that is not a filter, and a client id that is a device id', () => {
+    const bad = (account: AppAccount) => () =>
+      createAccess({ registry, allowAnonymous: false, accounts: [account], logger: silentLogger() });
+    for (const account of [
+      { ...dashboard, subscribe: ['#', '!a/#/b'] },
+      { ...dashboard, client_ids: ['pump-9'] },
+    ]) {
+      let err: unknown;
+      try {
+        bad(account)();
+      } catch (e) {
+        err = e;
+      }
+      expect(isBridgeError(err, 'ERR_CONFIG_INVALID')).toBe(true);
+    }
+  });
+});

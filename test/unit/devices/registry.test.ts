@@ -253,3 +253,48 @@ devices:
     ]);
   });
 });
+
+describe('client ids', () => {
+  it('reserves a device its id (any case) and the client_ids it lists', () => {
+    const registry = loadDeviceFiles(
+      [
+        {
+          file: 'devices/pump.yaml',
+          text: `type: pump
+commands: { stop: { payload: { action: stop } } }
+devices:
+  - { id: pump-7, password_hash: "${HASH}", client_ids: [pump-7-diag, "gw/7"] }
+`,
+        },
+      ],
+      known,
+    );
+    expect(registry.clientIdOwner('pump-7-diag')?.id).toBe('pump-7');
+    expect(registry.clientIdOwner('gw/7')?.id).toBe('pump-7');
+    expect(registry.clientIdOwner('PUMP-7')?.id).toBe('pump-7');
+    expect(registry.clientIdOwner('pump-9')).toBeUndefined();
+  });
+
+  it('refuses a client id with spaces or control characters, located', () => {
+    const load = () =>
+      loadDeviceFiles(
+        [
+          {
+            file: 'devices/pump.yaml',
+            text: `type: pump
+commands: { stop: { payload: { action: stop } } }
+devices:
+  - { id: pump-7, password_hash: "${HASH}", client_ids: ["a b"] }
+`,
+          },
+        ],
+        known,
+      );
+    expect(load).toThrow(FileIssuesError);
+    try {
+      load();
+    } catch (err) {
+      expect((err as FileIssuesError).issues[0]).toMatchObject({ line: 4, path: 'devices.0.client_ids.0' });
+    }
+  });
+});
