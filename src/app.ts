@@ -138,6 +138,7 @@ export class App {
         sourceAddrNpi: c.source_addr_npi,
         registeredDelivery: c.registered_delivery,
         longText: c.long_text,
+        messageIdFormat: c.message_id_format,
       })),
       store: senderStore(this.store),
       maxParts: config.smpp.max_parts,
@@ -149,6 +150,7 @@ export class App {
       events: this.events,
       logger,
       onMo: (pdu) => this.inbound.handle(pdu),
+      messageIdFormat: (id) => config.smpp.connections.find((c) => c.id === id)?.message_id_format ?? 'auto',
     });
     for (const link of this.links) link.on('deliver', this.receipts.handle);
     this.alerts = new AlertEngine({
@@ -283,6 +285,7 @@ export class App {
     const { config } = this.options;
     try {
       await this.startService('store', this.store);
+      this.receipts.start();
       if (this.simulator) {
         const sim = this.simulator;
         await sim.start({ host: config.simulator.host, port: config.simulator.port });

@@ -1,5 +1,6 @@
 import type { Events } from './events.js';
-import type { NewSms, SmsRecord, Store, SubmitResult, SubmittedPart } from './store/store.js';
+import { recordSubmit, type SubmitRecorded } from './smpp/receipt-match.js';
+import type { NewSms, SmsRecord, Store, SubmittedPart } from './store/store.js';
 
 /**
  * Commits SMS to the outbox and announces them (`sms.status` queued; the sender takes them from there): the
@@ -26,7 +27,8 @@ export async function requeueSms(
 /** What the sender needs of the store: its outbox writes, each one transaction. */
 export interface SenderStore {
   pendingSms(): Promise<SmsRecord[]>;
-  markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SubmitResult>;
+  /** Records a submit and applies the receipts that came before it (parked), in one transaction. */
+  markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SubmitRecorded>;
   markFailed(
     id: number,
     state: 'failed' | 'expired',
@@ -40,7 +42,7 @@ export function senderStore(store: Store): SenderStore {
   return {
     pendingSms: () => store.pendingSms(),
     markSubmitted: (id, connectionId, parts) =>
-      store.transaction((tx) => tx.outbox.markSubmitted(id, connectionId, parts)),
+      store.transaction((tx) => recordSubmit(tx, id, connectionId, parts)),
     markFailed: (id, state, errorCode, error) =>
       store.transaction((tx) => tx.outbox.markFailed(id, state, errorCode, error)),
     recordAttempt: (id, errorCode, error) =>

@@ -3,7 +3,13 @@ import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import { WorkGate } from '../work-gate.js';
 import type { InboundPdu } from './link.js';
-import { isReceipt, normaliseMessageId, readReceipt } from './receipt.js';
+import type { MessageIdFormat } from './message-id.js';
+import { isReceipt, readReceipt } from './receipt.js';
+import { matchReceipt, sweepParked } from './receipt-match.js';
+
+/** Receipts parked waiting for their submit: at most this many, for at most this long. */
+export const PARKED_MAX = 10_000;
+export const PARKED_MAX_AGE_MS = 10 * 60_000;
 
 /** SMPP 3.4 §5.1.3 ESME_RSYSERR: the SMSC keeps the message and delivers it again later. */
 const ESME_RSYSERR = 0x08;
@@ -16,6 +22,8 @@ export interface DeliverHandlerOptions {
   logger: Logger;
   /** A mobile-originated SMS; resolves once it is recorded (guarantee 4). */
   onMo: (pdu: InboundPdu) => Promise<void>;
+  /** how this connection's SMSC writes message ids (`smpp.connections[].message_id_format`) */
+  messageIdFormat: (connectionId: string) => MessageIdFormat;
 }
 
 /**
@@ -26,6 +34,7 @@ export class DeliverHandler {
   private readonly log: Logger;
   receipts = 0;
   private readonly gate = new WorkGate();
+  private sweep: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: DeliverHandlerOptions) {
     this.log = options.logger.child({ module: 'receipts' });
@@ -50,8 +59,18 @@ export class DeliverHandler {
     );
   };
 
+  /** Starts the sweep of parked receipts (every second; the table is empty unless receipts overtake submits). */
+  start(): void {
+    this.sweep = setInterval(() => {
+      this.expireParked().catch((err: unknown) => this.log.error({ err }, 'sweeping parked receipts'));
+    }, 1_000);
+    this.sweep.unref();
+  }
+
   /** Shutdown: every later deliver_sm is answered "retry later"; resolves once those in hand are recorded. */
   async stop(): Promise<void> {
+    if (this.sweep) clearInterval(this.sweep);
+    this.sweep = undefined;
     await this.gate.close();
   }
 
@@ -70,21 +89,62 @@ export class DeliverHandler {
       return;
     }
     const errNumber = outcome.err !== undefined && /^\d+$/.test(outcome.err) ? Number(outcome.err) : null;
-    const update = {
-      idForms: normaliseMessageId(id),
+    const receipt = {
+      connectionId: pdu.connectionId,
+      receiptId: id,
+      format: this.options.messageIdFormat(pdu.connectionId),
       state: outcome.state,
       stat: outcome.stat,
       errorCode: errNumber,
+      receivedAt: Date.now(),
     };
-    const result = await this.options.store.transaction((tx) => tx.outbox.applyReceipt(update));
-    if (!result) {
-      this.log.warn(
-        { message_id: id, stat: outcome.stat },
-        'receipt for a message id not recorded yet; kept until its submit is',
-      );
-      return;
+    const match = await this.options.store.transaction((tx) => matchReceipt(tx, receipt, true));
+    switch (match.kind) {
+      case 'applied':
+        this.log.debug(
+          { sms_id: match.result.sms.id, stat: outcome.stat, via: match.via },
+          'receipt applied',
+        );
+        if (match.result.changed)
+          this.options.events.emit('sms.status', match.result.sms, { stat: outcome.stat });
+        return;
+      case 'ambiguous':
+        this.log.warn(
+          { message_id: id, connection: pdu.connectionId, candidates: match.candidates },
+          'receipt could belong to more than one SMS; applied to none',
+        );
+        return;
+      case 'parked':
+        this.log.debug(
+          { message_id: id, stat: outcome.stat },
+          'receipt before its submit was recorded; parked',
+        );
+        return;
+      case 'none':
+        return;
     }
-    this.log.debug({ sms_id: result.sms.id, stat: outcome.stat }, 'receipt applied');
-    if (result.changed) this.options.events.emit('sms.status', result.sms, { stat: outcome.stat });
+  }
+
+  /**
+   * Parked receipts: those of `auto` connections get their hex <-> decimal reading tried once their owner had
+   * time to be recorded; those whose submit never came are dropped after a while, each logged as orphaned.
+   */
+  async expireParked(now = Date.now()): Promise<void> {
+    const swept = await this.options.store.transaction((tx) =>
+      sweepParked(tx, now, PARKED_MAX_AGE_MS, PARKED_MAX),
+    );
+    for (const sms of swept.applied) this.options.events.emit('sms.status', sms);
+    for (const a of swept.ambiguous) {
+      this.log.warn(
+        { message_id: a.receipt.receiptId, connection: a.receipt.connectionId, candidates: a.candidates },
+        'receipt could belong to more than one SMS; applied to none',
+      );
+    }
+    for (const r of swept.orphans) {
+      this.log.warn(
+        { message_id: r.receiptId, connection: r.connectionId, stat: r.stat },
+        'orphaned receipt: no SMS on that connection took this id; dropped',
+      );
+    }
   }
 }

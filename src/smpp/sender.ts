@@ -3,8 +3,8 @@ import type { Logger } from '../logger.js';
 import type { SenderStore } from '../outbox.js';
 import { PRIORITIES, type SmsRecord } from '../store/store.js';
 import type { SmppLink, SubmitParams } from './link.js';
+import { type MessageIdFormat, storedKeys } from './message-id.js';
 import { type LongText, type Plan, planSms, type Submit } from './plan.js';
-import { normaliseMessageId } from './receipt.js';
 import { classifyStatus, statusName } from './status.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -25,6 +25,8 @@ export interface SenderConnectionOptions {
   registeredDelivery: boolean;
   /** UDH concatenation with 8-bit or 16-bit references, or the whole text in message_payload */
   longText: LongText;
+  /** how this SMSC writes ids in receipts vs submit_sm_resp: decides the one other reading stored. Default `auto`. */
+  messageIdFormat?: MessageIdFormat | undefined;
 }
 
 export interface SenderOptions {
@@ -387,11 +389,10 @@ export class Sender {
     if (job.accepted.size === job.plan!.submits.length) {
       c.throttleStreak = 0;
       if (c.bucket.currentRate < c.bucket.maxRate) c.bucket.setRate(c.bucket.currentRate * 1.1 + 1);
-      const submitted = [...job.accepted].map(([seq, messageId]) => ({
-        seq,
-        messageId,
-        idForms: normaliseMessageId(messageId),
-      }));
+      const submitted = [...job.accepted].map(([seq, messageId]) => {
+        const keys = storedKeys(messageId, c.options.messageIdFormat ?? 'auto');
+        return { seq, messageId: keys?.exact ?? '', alternate: keys?.alternate };
+      });
       const truncated = job.plan!.truncated;
       await this.finish(
         job,
@@ -399,6 +400,16 @@ export class Sender {
           // a receipt that overtook the submit_sm_resp settles the SMS in the same commit: both are told
           this.options.onStatus(result.submitted, { truncated });
           for (const sms of result.settled) this.options.onStatus(sms);
+          for (const a of result.ambiguous) {
+            this.log.warn(
+              {
+                message_id: a.receipt.receiptId,
+                connection: a.receipt.connectionId,
+                candidates: a.candidates,
+              },
+              'receipt could belong to more than one SMS; applied to none',
+            );
+          }
           return undefined;
         }),
       );

@@ -45,13 +45,19 @@ export interface SmsRecord extends NewSms {
 
 export interface SubmittedPart {
   seq: number;
+  /** the id exactly as the SMSC gave it in submit_sm_resp (trailing NULs and blanks removed) */
   messageId: string;
-  /** every form the id may take in a receipt (bases, case) */
-  idForms: string[];
+  /** the one other reading the connection's `message_id_format` stores, if any */
+  alternate?: string | undefined;
 }
 
-export interface ReceiptUpdate {
-  idForms: string[];
+/** One part of one SMS. */
+export interface PartRef {
+  smsId: number;
+  seq: number;
+}
+
+export interface ReceiptOutcome {
   state: 'delivered' | 'failed' | 'expired';
   stat: string;
   errorCode: number | null;
@@ -63,11 +69,14 @@ export interface ReceiptResult {
   changed: boolean;
 }
 
-export interface SubmitResult {
-  /** the SMS as submitted */
-  submitted: SmsRecord;
-  /** receipts that came before the submit was recorded, applied in the same transaction, in order */
-  settled: SmsRecord[];
+/** A receipt that came before the submit it settles was recorded. */
+export interface ParkedReceipt extends ReceiptOutcome {
+  id: number;
+  connectionId: string;
+  receiptId: string;
+  /** the connection's message_id_format when it came */
+  format: string;
+  receivedAt: number;
 }
 
 export interface SmsQuery {
@@ -80,7 +89,7 @@ export interface SmsQuery {
 export interface OutboxRepository {
   /** New SMS, state queued, with their ids. */
   enqueue(items: NewSms[]): Promise<SmsRecord[]>;
-  markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SubmitResult>;
+  markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SmsRecord>;
   markFailed(
     id: number,
     state: 'failed' | 'expired',
@@ -90,10 +99,33 @@ export interface OutboxRepository {
   /** A transient failure: counts the attempt (kept across restarts) and its reason. */
   recordAttempt(id: number, errorCode: number | null, error: string): Promise<SmsRecord>;
   /**
-   * Applies a delivery receipt to the part it names. Undefined when no part has that id yet: the receipt is
-   * parked and applied when `markSubmitted` records the id (receipts may overtake the submit_sm_resp).
+   * Parts on this connection still waiting for a receipt, submitted since `since`, whose id is one of `exact`
+   * (as given) or whose other reading is one of `alternate`.
    */
-  applyReceipt(update: ReceiptUpdate): Promise<ReceiptResult | undefined>;
+  awaitingReceipt(
+    connectionId: string,
+    exact: readonly string[],
+    alternate: readonly string[],
+    since: number,
+  ): Promise<{ exact: PartRef[]; alternate: PartRef[] }>;
+  /** Applies a receipt's outcome to one part and settles its SMS (delivered when every part is). */
+  settlePart(part: PartRef, outcome: ReceiptOutcome): Promise<ReceiptResult>;
+  /** Keeps a receipt no part owns yet, findable by these keys. */
+  parkReceipt(
+    receipt: Omit<ParkedReceipt, 'id'>,
+    keys: ReadonlyArray<{ key: string; kind: string }>,
+  ): Promise<void>;
+  /** Parked receipts on this connection that one of these keys could match, oldest first. */
+  parkedFor(
+    connectionId: string,
+    exact: readonly string[],
+    alternate: readonly string[],
+  ): Promise<ParkedReceipt[]>;
+  dropParked(id: number): Promise<void>;
+  /** Parked receipts received before `before`, oldest first (at most 1,000). */
+  parkedBefore(before: number): Promise<ParkedReceipt[]>;
+  /** Removes and returns parked receipts older than `olderThan`, and the oldest beyond `keep`. */
+  expireParked(olderThan: number, keep: number): Promise<ParkedReceipt[]>;
   /**
    * Puts a failed or expired SMS back in the queue (admin retry) with a new expiry, forgetting its earlier
    * parts and message ids. Undefined when there is no such SMS or it is not failed or expired.

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBridgeError } from '../../src/errors.js';
+import { matchReceipt, recordSubmit } from '../../src/smpp/receipt-match.js';
 import type { AlertRecord } from '../../src/store/alert-types.js';
 import type { NewSms, Store } from '../../src/store/store.js';
 
@@ -107,16 +108,74 @@ export function storeContract(name: string, target: () => ContractTarget): void 
       const id = s!.id;
       const tried = await store.transaction((tx) => tx.outbox.recordAttempt(id, null, 'timeout'));
       expect(tried.attempts).toBe(1);
-      const early = await store.transaction((tx) =>
-        tx.outbox.applyReceipt({ idForms: ['ABC'], state: 'delivered', stat: 'DELIVRD', errorCode: null }),
-      );
-      expect(early).toBeUndefined();
+      const receipt = {
+        connectionId: 'main',
+        receiptId: 'ABC',
+        format: 'auto' as const,
+        state: 'delivered' as const,
+        stat: 'DELIVRD',
+        errorCode: null,
+        receivedAt: Date.now(),
+      };
+      const early = await store.transaction((tx) => matchReceipt(tx, receipt, true));
+      expect(early.kind).toBe('parked');
       const result = await store.transaction((tx) =>
-        tx.outbox.markSubmitted(id, 'main', [{ seq: 1, messageId: 'ABC', idForms: ['ABC'] }]),
+        recordSubmit(tx, id, 'main', [{ seq: 1, messageId: 'ABC', alternate: 'abc' }]),
       );
       expect(result.submitted.state).toBe('submitted');
       expect(result.submitted.attempts).toBe(2);
       expect(result.settled.map((r) => r.state)).toEqual(['delivered']);
+      expect(await store.transaction((tx) => tx.outbox.parkedFor('main', ['ABC'], ['abc']))).toEqual([]);
+    });
+
+    it('finds parts awaiting a receipt per connection, by the id as given or its other reading', async () => {
+      const [a, b] = await store.transaction((tx) =>
+        tx.outbox.enqueue([sms('+447700900001'), sms('+447700900002')]),
+      );
+      await store.transaction(async (tx) => {
+        await tx.outbox.markSubmitted(a!.id, 'one', [{ seq: 1, messageId: '1A', alternate: '1a' }]);
+        await tx.outbox.markSubmitted(b!.id, 'two', [{ seq: 1, messageId: '1A', alternate: '1a' }]);
+      });
+      const on = (c: string, exact: string[], alt: string[], since = 0) =>
+        store.transaction((tx) => tx.outbox.awaitingReceipt(c, exact, alt, since));
+      expect(await on('one', ['1A'], [])).toEqual({ exact: [{ smsId: a!.id, seq: 1 }], alternate: [] });
+      expect(await on('two', [], ['1a'])).toEqual({ exact: [], alternate: [{ smsId: b!.id, seq: 1 }] });
+      expect(await on('one', ['1a'], [])).toEqual({ exact: [], alternate: [] });
+      expect(await on('one', ['1A'], [], Date.now() + 1000)).toEqual({ exact: [], alternate: [] });
+      await store.transaction((tx) =>
+        tx.outbox.settlePart(
+          { smsId: a!.id, seq: 1 },
+          { state: 'delivered', stat: 'DELIVRD', errorCode: null },
+        ),
+      );
+      expect(await on('one', ['1A'], [])).toEqual({ exact: [], alternate: [] });
+      expect((await store.getSms(a!.id))?.state).toBe('delivered');
+    });
+
+    it('bounds parked receipts by age and count', async () => {
+      const park = (receiptId: string, receivedAt: number) =>
+        store.transaction((tx) =>
+          tx.outbox.parkReceipt(
+            {
+              connectionId: 'main',
+              receiptId,
+              format: 'auto',
+              state: 'delivered',
+              stat: 'DELIVRD',
+              errorCode: null,
+              receivedAt,
+            },
+            [{ key: receiptId, kind: 'exact' }],
+          ),
+        );
+      await park('old', 1);
+      for (let i = 0; i < 5; i++) await park(`r${i}`, Date.now());
+      const expired = await store.transaction((tx) => tx.outbox.expireParked(Date.now() - 60_000, 3));
+      expect(expired.map((r) => r.receiptId)).toEqual(['old', 'r0', 'r1']);
+      const left = await store.transaction((tx) =>
+        tx.outbox.parkedFor('main', ['r2', 'r3', 'r4', 'old'], []),
+      );
+      expect(left.map((r) => r.receiptId)).toEqual(['r2', 'r3', 'r4']);
     });
 
     it('refuses an alert write based on a version that was never committed', async () => {

@@ -52,6 +52,8 @@ export interface HarnessOptions {
   store?: (path: string) => Store;
   /** the bridge's logger (not the simulator's). Default: silent. */
   logger?: Logger;
+  /** bind to this SMSC (e.g. a RawSmsc) instead of the built-in simulator, which still runs but idles */
+  smscPort?: number;
 }
 
 export function tempDir(): string {
@@ -96,7 +98,8 @@ devices: [${devicesYaml === undefined ? '' : join(dir, 'devices.yaml')}]
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = tempDir();
   const sim = new SmscSimulator({ receipts: false, logger: silentLogger(), ...options.sim });
-  const { port: smscPort } = await sim.start({ host: '127.0.0.1', port: 0 });
+  const { port: simPort } = await sim.start({ host: '127.0.0.1', port: 0 });
+  const smscPort = options.smscPort ?? simPort;
   const config = loadBridgeConfig(
     writeBridgeConfig(
       dir,

@@ -134,6 +134,11 @@ export class RawSmsc {
     this.counter = options.firstId ?? 1;
   }
 
+  /** The next message id is made from `n` (as when other clients of the SMSC took the ids in between). */
+  jumpTo(n: number): void {
+    this.counter = n;
+  }
+
   /** Listens on 127.0.0.1, port 0. */
   start(): Promise<{ port: number }> {
     const server = createServer((socket) => this.onSocket(socket));

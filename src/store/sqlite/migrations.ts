@@ -166,6 +166,36 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX sms_replies ON sms (to_number, created_at) WHERE source = 'reply';
   `,
+  // receipts matched exactly first, per connection: each part keeps the id as the SMSC gave it plus one other
+  // reading; early receipts are parked with the keys they can be found by
+  `
+  ALTER TABLE sms_part ADD COLUMN connection_id TEXT;
+  ALTER TABLE sms_part ADD COLUMN message_id_alt TEXT;
+  UPDATE sms_part SET connection_id = (SELECT connection_id FROM sms WHERE sms.id = sms_part.sms_id),
+    message_id_alt = lower(message_id);
+  CREATE INDEX sms_part_exact ON sms_part (connection_id, message_id) WHERE state = 'submitted';
+  CREATE INDEX sms_part_alt ON sms_part (connection_id, message_id_alt) WHERE state = 'submitted';
+  DROP TABLE message_id_form;
+  DROP TABLE early_receipt;
+  CREATE TABLE receipt_parked (
+    id INTEGER PRIMARY KEY,
+    connection_id TEXT NOT NULL,
+    receipt_id TEXT NOT NULL,
+    format TEXT NOT NULL,
+    state TEXT NOT NULL,
+    stat TEXT NOT NULL,
+    error_code INTEGER,
+    received_at INTEGER NOT NULL
+  );
+  CREATE TABLE receipt_parked_key (
+    parked_id INTEGER NOT NULL REFERENCES receipt_parked (id) ON DELETE CASCADE,
+    connection_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL
+  );
+  CREATE INDEX receipt_parked_key_key ON receipt_parked_key (connection_id, key, kind);
+  CREATE INDEX receipt_parked_key_parked ON receipt_parked_key (parked_id);
+  `,
 ];
 
 /** Runs the migrations this database has not seen, each in its own transaction. */

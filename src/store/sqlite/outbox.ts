@@ -2,19 +2,17 @@ import { BridgeError } from '../../errors.js';
 import type {
   NewSms,
   OutboxRepository,
+  ParkedReceipt,
+  PartRef,
+  ReceiptOutcome,
   ReceiptResult,
-  ReceiptUpdate,
   SmsQuery,
   SmsRecord,
   SmsState,
-  SubmitResult,
   SubmittedPart,
 } from '../store.js';
 import { type SmsRow, toRecord } from './sms-row.js';
 import type { Statements } from './statements.js';
-
-/** Early receipts kept at most this long, then logged as orphaned and dropped. */
-export const PARKED_RECEIPT_MAX_AGE_MS = 86_400_000;
 
 const SQL = {
   insert: `INSERT INTO sms (created_at, updated_at, to_number, text, priority, source, rule_id, device_id, alert_ref,
@@ -25,14 +23,16 @@ const SQL = {
   pending: `SELECT * FROM sms WHERE state = 'queued' ORDER BY id`,
   submitted: `UPDATE sms SET state = 'submitted', connection_id = ?, parts_total = ?, attempts = attempts + 1,
     submitted_at = ?, updated_at = ?, error_code = NULL, error = NULL WHERE id = ? RETURNING *`,
-  insertPart: 'INSERT OR REPLACE INTO sms_part (sms_id, seq, message_id, updated_at) VALUES (?, ?, ?, ?)',
-  insertForm: 'INSERT INTO message_id_form (form, sms_id, seq) VALUES (?, ?, ?)',
+  insertPart: `INSERT OR REPLACE INTO sms_part (sms_id, seq, message_id, message_id_alt, connection_id, updated_at)
+   VALUES (?, ?, ?, ?, ?, ?)`,
   failed:
     'UPDATE sms SET state = ?, error_code = ?, error = ?, updated_at = ?, done_at = ? WHERE id = ? RETURNING *',
   attempt:
     'UPDATE sms SET attempts = attempts + 1, error_code = ?, error = ?, updated_at = ? WHERE id = ? RETURNING *',
-  findForm: `SELECT p.sms_id, p.seq, p.state FROM message_id_form f JOIN sms_part p ON p.sms_id = f.sms_id AND p.seq = f.seq
-   WHERE f.form = ? ORDER BY f.rowid DESC LIMIT 1`,
+  awaitingExact: `SELECT sms_id, seq FROM sms_part WHERE connection_id = ? AND message_id = ? AND state = 'submitted'
+   AND updated_at >= ?`,
+  awaitingAlt: `SELECT sms_id, seq FROM sms_part WHERE connection_id = ? AND message_id_alt = ? AND state = 'submitted'
+   AND updated_at >= ?`,
   partDone:
     'UPDATE sms_part SET state = ?, stat = ?, error_code = ?, updated_at = ? WHERE sms_id = ? AND seq = ?',
   partCounts: `SELECT SUM(state = 'delivered') AS delivered, SUM(state IN ('failed', 'expired')) AS failed,
@@ -41,14 +41,19 @@ const SQL = {
     error = COALESCE(?, error), updated_at = ?, done_at = CASE WHEN ? IN ('delivered', 'failed', 'expired') THEN ? ELSE done_at END
    WHERE id = ? RETURNING *`,
   counts: 'SELECT state, COUNT(*) AS n FROM sms GROUP BY state',
-  park: 'INSERT INTO early_receipt (form, state, stat, error_code, received_at) VALUES (?, ?, ?, ?, ?)',
-  parked: 'SELECT rowid, * FROM early_receipt WHERE form = ? ORDER BY rowid LIMIT 1',
-  unpark: 'DELETE FROM early_receipt WHERE rowid = ?',
+  park: `INSERT INTO receipt_parked (connection_id, receipt_id, format, state, stat, error_code, received_at)
+   VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  parkKey: 'INSERT INTO receipt_parked_key (parked_id, connection_id, key, kind) VALUES (?, ?, ?, ?)',
+  parkedByKey: `SELECT DISTINCT r.* FROM receipt_parked_key k JOIN receipt_parked r ON r.id = k.parked_id
+   WHERE k.connection_id = ? AND k.key = ? AND k.kind = ?`,
+  unpark: 'DELETE FROM receipt_parked WHERE id = ?',
+  parkedBefore: 'SELECT * FROM receipt_parked WHERE received_at < ? ORDER BY id LIMIT 1000',
+  parkedOld:
+    'SELECT * FROM receipt_parked WHERE received_at < ? OR id <= (SELECT MAX(id) FROM receipt_parked) - ? ORDER BY id',
   requeue: `UPDATE sms SET state = 'queued', expires_at = ?, updated_at = ?, error_code = NULL, error = NULL, attempts = 0,
     connection_id = NULL, parts_total = 0, parts_delivered = 0, parts_failed = 0, submitted_at = NULL,
     done_at = NULL
    WHERE id = ? AND state IN ('failed', 'expired') RETURNING *`,
-  forgetForms: 'DELETE FROM message_id_form WHERE sms_id = ?',
   forgetParts: 'DELETE FROM sms_part WHERE sms_id = ?',
   replies: `SELECT COUNT(*) AS n FROM sms WHERE to_number = ? AND source = 'reply' AND created_at >= ?`,
 } as const;
@@ -79,24 +84,14 @@ export class SqliteOutbox implements OutboxRepository {
     );
   }
 
-  async markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SubmitResult> {
+  async markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SmsRecord> {
     const now = Date.now();
     const row = this.s.get(SQL.submitted).get(connectionId, parts.length, now, now, id) as SmsRow | undefined;
     if (!row) throw new BridgeError('ERR_STORE', `no SMS with id ${id}`);
     const insertPart = this.s.get(SQL.insertPart);
-    const insertForm = this.s.get(SQL.insertForm);
-    for (const part of parts) {
-      insertPart.run(id, part.seq, part.messageId, now);
-      for (const form of part.idForms) insertForm.run(form, id, part.seq);
-    }
-    const settled: SmsRecord[] = [];
-    for (const part of parts) {
-      const early = this.takeParked(part.idForms);
-      if (!early) continue;
-      const result = this.settlePart(id, part.seq, early);
-      if (result.changed) settled.push(result.sms);
-    }
-    return { submitted: toRecord(row), settled };
+    for (const part of parts)
+      insertPart.run(id, part.seq, part.messageId, part.alternate ?? null, connectionId, now);
+    return toRecord(row);
   }
 
   async markFailed(
@@ -117,28 +112,74 @@ export class SqliteOutbox implements OutboxRepository {
     return toRecord(row);
   }
 
-  async applyReceipt(update: ReceiptUpdate): Promise<ReceiptResult | undefined> {
-    let part: { sms_id: number; seq: number } | undefined;
-    const find = this.s.get(SQL.findForm);
-    for (const form of update.idForms) {
-      part = find.get(form) as typeof part;
-      if (part) break;
-    }
-    if (!part) {
-      // Unknown yet: park it under its most exact form until the submit is recorded.
-      const form = update.idForms[0];
-      if (form !== undefined)
-        this.s.get(SQL.park).run(form, update.state, update.stat, update.errorCode, Date.now());
-      return undefined;
-    }
-    return this.settlePart(part.sms_id, part.seq, update);
+  async awaitingReceipt(
+    connectionId: string,
+    exact: readonly string[],
+    alternate: readonly string[],
+    since: number,
+  ): Promise<{ exact: PartRef[]; alternate: PartRef[] }> {
+    const find = (sql: string, keys: readonly string[]) =>
+      keys.flatMap((key) =>
+        (this.s.get(sql).all(connectionId, key, since) as Array<{ sms_id: number; seq: number }>).map(
+          (r) => ({
+            smsId: r.sms_id,
+            seq: r.seq,
+          }),
+        ),
+      );
+    return { exact: find(SQL.awaitingExact, exact), alternate: find(SQL.awaitingAlt, alternate) };
+  }
+
+  async settlePart(part: PartRef, outcome: ReceiptOutcome): Promise<ReceiptResult> {
+    return this.settle(part.smsId, part.seq, outcome);
+  }
+
+  async parkReceipt(
+    r: Omit<ParkedReceipt, 'id'>,
+    keys: ReadonlyArray<{ key: string; kind: string }>,
+  ): Promise<void> {
+    const id = this.s
+      .get(SQL.park)
+      .run(r.connectionId, r.receiptId, r.format, r.state, r.stat, r.errorCode, r.receivedAt).lastInsertRowid;
+    const insert = this.s.get(SQL.parkKey);
+    for (const k of keys) insert.run(id, r.connectionId, k.key, k.kind);
+  }
+
+  async parkedFor(
+    connectionId: string,
+    exact: readonly string[],
+    alternate: readonly string[],
+  ): Promise<ParkedReceipt[]> {
+    const found = new Map<number, ParkedReceipt>();
+    const find = (keys: readonly string[], kind: string) => {
+      for (const key of keys) {
+        for (const row of this.s.get(SQL.parkedByKey).all(connectionId, key, kind) as ParkedRow[])
+          found.set(row.id, fromParked(row));
+      }
+    };
+    find(exact, 'exact');
+    find(alternate, 'alternate');
+    return [...found.values()].sort((a, b) => a.id - b.id);
+  }
+
+  async dropParked(id: number): Promise<void> {
+    this.s.get(SQL.unpark).run(id);
+  }
+
+  async parkedBefore(before: number): Promise<ParkedReceipt[]> {
+    return (this.s.get(SQL.parkedBefore).all(before) as ParkedRow[]).map(fromParked);
+  }
+
+  async expireParked(olderThan: number, keep: number): Promise<ParkedReceipt[]> {
+    const rows = (this.s.get(SQL.parkedOld).all(olderThan, keep) as ParkedRow[]).map(fromParked);
+    for (const r of rows) this.s.get(SQL.unpark).run(r.id);
+    return rows;
   }
 
   async requeue(id: number, expiresAt: number): Promise<SmsRecord | undefined> {
     const row = this.s.get(SQL.requeue).get(expiresAt, Date.now(), id) as SmsRow | undefined;
     if (!row) return undefined;
     // a late receipt for the earlier attempt must not settle the new one
-    this.s.get(SQL.forgetForms).run(id);
     this.s.get(SQL.forgetParts).run(id);
     return toRecord(row);
   }
@@ -180,20 +221,7 @@ export class SqliteOutbox implements OutboxRepository {
     return (this.s.get(SQL.replies).get(to, since) as { n: number }).n;
   }
 
-  private takeParked(forms: string[]): Omit<ReceiptUpdate, 'idForms'> | undefined {
-    for (const form of forms) {
-      const row = this.s.get(SQL.parked).get(form) as
-        | { rowid: number; state: ReceiptUpdate['state']; stat: string; error_code: number | null }
-        | undefined;
-      if (row) {
-        this.s.get(SQL.unpark).run(row.rowid);
-        return { state: row.state, stat: row.stat, errorCode: row.error_code };
-      }
-    }
-    return undefined;
-  }
-
-  private settlePart(smsId: number, seq: number, update: Omit<ReceiptUpdate, 'idForms'>): ReceiptResult {
+  private settle(smsId: number, seq: number, update: ReceiptOutcome): ReceiptResult {
     const now = Date.now();
     this.s.get(SQL.partDone).run(update.state, update.stat, update.errorCode, now, smsId, seq);
     const before = toRecord(this.s.get(SQL.get).get(smsId) as SmsRow);
@@ -223,4 +251,28 @@ export class SqliteOutbox implements OutboxRepository {
     const sms = toRecord(row);
     return { sms, changed: sms.state !== before.state };
   }
+}
+
+interface ParkedRow {
+  id: number;
+  connection_id: string;
+  receipt_id: string;
+  format: string;
+  state: ParkedReceipt['state'];
+  stat: string;
+  error_code: number | null;
+  received_at: number;
+}
+
+function fromParked(r: ParkedRow): ParkedReceipt {
+  return {
+    id: r.id,
+    connectionId: r.connection_id,
+    receiptId: r.receipt_id,
+    format: r.format,
+    state: r.state,
+    stat: r.stat,
+    errorCode: r.error_code,
+    receivedAt: r.received_at,
+  };
 }

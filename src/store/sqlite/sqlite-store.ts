@@ -9,7 +9,7 @@ import { SqliteAlerts } from './alerts.js';
 import { SqliteBrokerStateRepository } from './broker-state.js';
 import { SqliteInbound, SqliteKv } from './inbound.js';
 import { migrate } from './migrations.js';
-import { PARKED_RECEIPT_MAX_AGE_MS, SqliteOutbox } from './outbox.js';
+import { SqliteOutbox } from './outbox.js';
 import { Statements } from './statements.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -62,9 +62,6 @@ export class SqliteStore implements Store {
         kv,
         statements,
       };
-      statements
-        .get('DELETE FROM early_receipt WHERE received_at < ?')
-        .run(Date.now() - PARKED_RECEIPT_MAX_AGE_MS);
       alerts.prune(Date.now());
     } catch (err) {
       throw new BridgeError(
