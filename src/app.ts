@@ -8,6 +8,7 @@ import { createAccess } from './devices/access.js';
 import type { DeviceRegistry } from './devices/registry.js';
 import { BridgeError, FileIssuesError } from './errors.js';
 import { HttpServer } from './http/server.js';
+import { InboundGuard, inboundLimitsOf } from './inbound/guard.js';
 import { InboundService } from './inbound/service.js';
 import { Intake } from './intake.js';
 import type { Logger } from './logger.js';
@@ -205,6 +206,7 @@ export class App {
       send: (items) => this.queue(items),
       ack: async (ref, phone) => (await this.alerts.ack(ref, phone)).reply,
       logger,
+      guard: new InboundGuard(inboundLimitsOf(config.inbound)),
     });
     this.http = config.http.enabled ? this.createHttp() : undefined;
   }

@@ -9,8 +9,10 @@ import { parseUdh } from '../smpp/reassemble.js';
 import type { MoPartRecord, SqliteInboundStore } from '../store/inbound-store.js';
 import type { NewSms } from '../store/store.js';
 import { deviceTopics, type Topics } from '../topics.js';
-import { type AuthorizeContext, type Decision, decide } from './authorize.js';
+import type { AuthorizeContext, Decision } from './authorize.js';
+import { InboundGuard } from './guard.js';
 import { oneSms } from './replies.js';
+import { senderKey } from './sender-id.js';
 
 export interface InboundOptions {
   store: SqliteInboundStore;
@@ -25,11 +27,9 @@ export interface InboundOptions {
   logger: Logger;
   /** the same sender and text within this window is an SMSC re-delivery, not run again. Default 2 min. */
   dedupeWindowMs?: number;
-  /** replies per number per `replyWindowMs`, so an auto-responder cannot ping-pong. Default 10. */
-  replyLimit?: number;
-  /** Default 10 min. */
-  replyWindowMs?: number;
-  /** parts of a concatenated MO that never completed are dropped after this. Default 10 min. */
+  /** sender identity, PIN lockout, reply caps, MO part bounds (`inbound:` of the config). Default: the defaults. */
+  guard?: InboundGuard;
+  /** parts of a concatenated MO that never completed are dropped after this. Default: the guard's `moParts.timeoutMs`. */
   partTimeoutMs?: number;
   /** how long a reply may wait in the outbox. Default 1 h. */
   replyMaxAgeMs?: number;
@@ -38,13 +38,6 @@ export interface InboundOptions {
 interface Telemetry {
   payload: Buffer;
   at: number;
-}
-
-/** SMPP TON 1 = international: the address is the full number without `+`. */
-function senderE164(addr: string, ton: number | undefined): string {
-  const digits = addr.replace(/[^\d+]/g, '');
-  if (digits.startsWith('+')) return digits;
-  return ton === 1 || digits.length >= 10 ? `+${digits}` : digits;
 }
 
 function ago(ms: number): string {
@@ -61,13 +54,14 @@ function ago(ms: number): string {
 export class InboundService {
   private readonly log: Logger;
   private readonly telemetry = new Map<string, Telemetry>();
-  private readonly replies = new Map<string, number[]>();
+  private readonly guard: InboundGuard;
   private readonly inFlight = new Map<string, Promise<void>>();
   private cachedContext: { rules: RuleSet; registry: DeviceRegistry; context: AuthorizeContext } | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: InboundOptions) {
     this.log = options.logger.child({ module: 'inbound' });
+    this.guard = options.guard ?? new InboundGuard();
   }
 
   async start(): Promise<void> {
@@ -80,7 +74,7 @@ export class InboundService {
     await bus.subscribe('devices/+/commands/result', (m) => {
       this.onResult(m.topic, m.payload).catch((err: unknown) => this.log.error({ err }, 'command result'));
     });
-    const timeout = this.options.partTimeoutMs ?? 600_000;
+    const timeout = this.options.partTimeoutMs ?? this.guard.limits.moParts.timeoutMs;
     this.sweepTimer = setInterval(
       () => {
         this.options.store.takeStaleParts(Date.now() - timeout).then(
@@ -101,13 +95,21 @@ export class InboundService {
   }
 
   readonly handle = async (pdu: InboundPdu): Promise<void> => {
-    const from = senderE164(pdu.sourceAddr, pdu.sourceAddrTon);
+    // [guard] only a provable E.164 sender can match a contact (issue 11, attack 7)
+    const from = senderKey(this.guard.sender(pdu));
     const to = pdu.destinationAddr;
     const part = this.partOf(pdu, from);
     let text: string;
     if (part) {
+      // [guard] parts stored only from contacts, numbered within their total, within the bounds (attack 10)
+      const verdict = this.guard.admitPart(part, this.context(), Date.now());
+      if (verdict !== 'ok') {
+        this.log.debug({ from, verdict }, 'MO part not kept');
+        return;
+      }
       const parts = await this.options.store.addPart(part);
       if (!parts) return; // recorded; the deliver_sm is answered, the rest will follow
+      this.guard.parts.done(part); // [guard]
       text = decodeText(Buffer.concat(parts.map((p) => p.body)), part.dataCoding);
     } else {
       const bytes =
@@ -174,19 +176,24 @@ export class InboundService {
     const now = Date.now();
     const { store } = this.options;
     const log = this.log.child({ from });
+    const shown = this.guard.redact(text); // [guard] no PIN in the audit row or the MQTT event (attack 6)
     if (await store.seen(dedupeKey, now - (this.options.dedupeWindowMs ?? 120_000))) {
       log.info('SMS received again within the dedupe window; not run twice');
-      await store.record({ receivedAt: now, from, to, text, dedupeKey, outcome: 'duplicate' });
-      this.publishInbound({ from, text, outcome: 'duplicate' });
+      await store.record({ receivedAt: now, from, to, text: shown, dedupeKey, outcome: 'duplicate' });
+      this.publishInbound({ from, text: shown, outcome: 'duplicate' });
       return;
     }
-    const decision = decide(text, from, this.context());
+    // [guard] decide() with the PIN lockout (attack 6)
+    const decision = this.guard.decide(text, from, this.context(), now);
     const outcome = await this.run(decision, from);
-    await store.record({ receivedAt: now, from, to, text, dedupeKey, ...outcome.audit }, outcome.request);
+    await store.record(
+      { receivedAt: now, from, to, text: shown, dedupeKey, ...outcome.audit },
+      outcome.request,
+    );
     log.info({ outcome: outcome.audit.outcome, device: outcome.audit.deviceId }, 'SMS received');
     this.publishInbound({
       from,
-      text,
+      text: shown,
       outcome: outcome.audit.outcome,
       device: outcome.audit.deviceId,
       detail: outcome.audit.detail,
@@ -265,8 +272,14 @@ export class InboundService {
       return;
     }
     if (typeof result?.request_id !== 'string') return;
-    const request = await this.options.store.takeRequest(result.request_id);
-    if (!request) return;
+    // [guard] a result counts only on the device's own topic, for a request issued to it (attack 3)
+    const deviceId = deviceTopics.deviceIdOf(topic);
+    if (!deviceId) return;
+    const request = await this.options.store.takeRequest(result.request_id, deviceId);
+    if (!request) {
+      this.log.warn({ device: deviceId }, 'command result for no pending request of this device; ignored');
+      return;
+    }
     const head = `${request.deviceId.toUpperCase()} ${request.command.toUpperCase()}`;
     const message = typeof result.message === 'string' && result.message ? `: ${result.message}` : '';
     await this.reply(request.from, `${head} ${result.ok === false ? 'failed' : 'done'}${message}`);
@@ -274,14 +287,12 @@ export class InboundService {
 
   private async reply(to: string, text: string): Promise<void> {
     const now = Date.now();
-    const window = this.options.replyWindowMs ?? 600_000;
-    const recent = (this.replies.get(to) ?? []).filter((t) => now - t < window);
-    if (recent.length >= (this.options.replyLimit ?? 10)) {
-      this.log.warn({ to }, 'reply limit reached for this number; reply not sent');
+    // [guard] reply SMS per number and in total per window (attack 9)
+    const verdict = this.guard.mayReply(to, now);
+    if (verdict !== 'ok') {
+      this.log.warn({ to, verdict }, 'reply limit reached; reply not sent');
       return;
     }
-    recent.push(now);
-    this.replies.set(to, recent);
     await this.options.send([
       {
         to,

@@ -51,6 +51,8 @@ export interface InboundPdu {
   sequenceNumber: number;
   sourceAddr: string;
   sourceAddrTon: number;
+  /** SMPP 3.4 §5.2.6 addr_npi: 1 = ISDN (E.164) */
+  sourceAddrNpi: number;
   destinationAddr: string;
   /** SMPP 3.4 §5.2.12: `(esmClass & 0x3C) === 0x04` is a delivery receipt, `& 0x40` a UDH */
   esmClass: number;
@@ -76,6 +78,7 @@ export function toInboundPdu(
     sequenceNumber: pdu.sequence_number,
     sourceAddr: pdu.source_addr ?? '',
     sourceAddrTon: pdu.source_addr_ton ?? 0,
+    sourceAddrNpi: pdu.source_addr_npi ?? 0,
     destinationAddr: pdu.destination_addr ?? '',
     esmClass: pdu.esm_class ?? 0,
     dataCoding: pdu.data_coding ?? 0,

@@ -117,14 +117,17 @@ export class SqliteInboundStore {
     });
   }
 
-  /** The pending request with this id, marked answered; undefined when unknown or already answered. */
-  takeRequest(requestId: string): Promise<CommandRequest | undefined> {
+  /**
+   * The pending request with this id issued to `deviceId`, marked answered; undefined when unknown, already
+   * answered or another device's (which then stays pending for its own device).
+   */
+  takeRequest(requestId: string, deviceId: string): Promise<CommandRequest | undefined> {
     return this.store.write(() => {
       const row = this.store
         .statement(
-          'UPDATE command_request SET result_at = ? WHERE request_id = ? AND result_at IS NULL RETURNING device_id, command, from_number',
+          'UPDATE command_request SET result_at = ? WHERE request_id = ? AND device_id = ? AND result_at IS NULL RETURNING device_id, command, from_number',
         )
-        .get(Date.now(), requestId) as
+        .get(Date.now(), requestId, deviceId) as
         | { device_id: string; command: string; from_number: string }
         | undefined;
       return row

@@ -66,6 +66,12 @@ describe('bridge config defaults', () => {
       rules: ['config/rules/*.yaml'],
       devices: ['devices/*.yaml'],
       http: { enabled: false, host: '0.0.0.0', port: 8080 },
+      inbound: {
+        pin_lockout: { attempts: 5, window: 900_000 },
+        replies: { per_number: 10, total: 200, window: 3_600_000 },
+        mo_parts: { max_total: 10, per_sender: 5, in_flight: 500, timeout: 600_000 },
+      },
+      limits: { rule_payload_bytes: 65_536 },
     });
   });
 
