@@ -1,3 +1,4 @@
+import { matchesArgPattern } from '../devices/arg-pattern.js';
 import type { Device, DeviceCommand } from '../devices/registry.js';
 import { type ArgSpec, PLACEHOLDER } from '../devices/schema.js';
 import { operable, operatorsOf } from './operators.js';
@@ -198,8 +199,7 @@ function typeArg(spec: ArgSpec, word: string): ArgValue | undefined {
       return spec.values.find((v) => String(v).toLowerCase() === word.toLowerCase());
     case 'string':
       if (word.length > spec.max_length) return undefined;
-      if (spec.pattern !== undefined && !new RegExp(`^(?:${spec.pattern})$`, 'u').test(word))
-        return undefined;
+      if (spec.pattern !== undefined && !matchesArgPattern(spec.pattern, word)) return undefined;
       return word;
   }
 }
