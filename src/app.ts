@@ -160,6 +160,8 @@ export class App {
       devices: { device: (id) => this.devices.device(id) },
       onQueued: (records) => this.handOff(records),
       logger,
+      maxPayloadBytes: config.limits.rule_payload_bytes,
+      maxParts: config.smpp.max_parts,
     });
     this.api = new SmsSendApi({
       topics: this.topics,

@@ -74,7 +74,8 @@ const STRICT_OPERATORS = {
     return x >= y;
   },
   '~=': (a: unknown, b: unknown) => {
-    if (typeof a !== 'string' || typeof b !== 'string') throw new TypeError('~= compares text with a pattern');
+    if (typeof a !== 'string' || typeof b !== 'string')
+      throw new TypeError('~= compares text with a pattern');
     return RE2JS.compile(b).matcher(a).find();
   },
 };
