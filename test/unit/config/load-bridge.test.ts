@@ -290,6 +290,19 @@ describe('SMS_BRIDGE_CONFIG_* environment overrides', () => {
   it.each([
     ['SMS_BRIDGE_CONFIG_MQTT_PROT', '1884', 'SMS_BRIDGE_CONFIG_MQTT_PROT does not name a configuration key'],
     ['SMS_BRIDGE_CONFIG_NOPE', 'x', 'SMS_BRIDGE_CONFIG_NOPE does not name a configuration key'],
+    // issue 11: these reached Object.prototype and ended in a raw TypeError
+    ['SMS_BRIDGE_CONFIG_CONSTRUCTOR', '1', 'SMS_BRIDGE_CONFIG_CONSTRUCTOR does not name a configuration key'],
+    ['SMS_BRIDGE_CONFIG___PROTO__', '1', 'SMS_BRIDGE_CONFIG___PROTO__ does not name a configuration key'],
+    [
+      'SMS_BRIDGE_CONFIG_MQTT_TOSTRING',
+      '1',
+      'SMS_BRIDGE_CONFIG_MQTT_TOSTRING does not name a configuration key',
+    ],
+    [
+      'SMS_BRIDGE_CONFIG_MQTT_HASOWNPROPERTY',
+      '1',
+      'SMS_BRIDGE_CONFIG_MQTT_HASOWNPROPERTY does not name a configuration key',
+    ],
     [
       'SMS_BRIDGE_CONFIG_SMPP_CONNECTIONS_3_PASSWORD',
       'x',
