@@ -222,6 +222,7 @@ export class App {
       logger,
       sources: {
         store: this.store,
+        storeFile: config.store.path,
         brokerListening: () => this.broker.port > 0,
         links: this.links,
         queueDepth: () => this.sender.depth,
