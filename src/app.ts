@@ -324,11 +324,9 @@ export class App {
       return;
     }
     const to = typeof mo.to === 'string' ? mo.to : 'BRIDGE';
-    this.simulator
-      ?.injectMo({ from: mo.from.replace(/^\+/, ''), to, text: mo.text })
-      .catch((err: unknown) => {
-        this.log.warn({ err }, 'simulated SMS not delivered (is the bridge bound to its simulator?)');
-      });
+    this.simulator?.injectMo({ from: mo.from, to, text: mo.text }).catch((err: unknown) => {
+      this.log.warn({ err }, 'simulated SMS not delivered (is the bridge bound to its simulator?)');
+    });
   }
 
   private async startService(name: string, service: { start(): Promise<void>; stop(): Promise<void> }) {

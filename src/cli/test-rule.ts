@@ -107,6 +107,7 @@ export function testRule(
     device: message.device,
     now: message.now ?? new Date(),
     alertRef: message.alertRef,
+    maxParts: message.maxParts,
   });
   const fired = matches.map((match): RuleOutcome => {
     const split = splitSms(match.text, { maxParts: match.rule.maxParts ?? message.maxParts, reference: 0 });
@@ -119,7 +120,7 @@ export function testRule(
       encoding: split.dataCoding === 0 ? 'GSM 03.38' : 'UCS2',
       parts: split.parts.length,
       units: split.units,
-      truncated: split.truncated,
+      truncated: split.truncated || match.truncated,
       policies: policiesOf(match.rule),
     };
   });

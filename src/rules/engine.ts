@@ -61,6 +61,8 @@ export interface RuleMatch {
   device: { id: string; name?: string | undefined } | undefined;
   /** Renders the text again with an alert reference, once the alert engine has one. */
   render(alertRef: string): string;
+  /** whether `text` was cut to fit the part limit (see EvaluateContext.maxParts) */
+  truncated: boolean;
 }
 
 export interface EvaluateContext {
@@ -242,10 +244,13 @@ export class CompiledRuleSet implements RuleSet {
       // what max_parts cannot carry is cut here, so the stored text is the sent text
       const maxParts = rule.maxParts ?? ctx.maxParts;
       const render = (alertRef: string) => fitToParts(template.render(view(alertRef)), maxParts);
+      const full = template.render(view(ctx.alertRef ?? ''));
+      const text = fitToParts(full, maxParts);
       matches.push({
         rule,
         recipients: [...rule.recipients],
-        text: render(ctx.alertRef ?? ''),
+        text,
+        truncated: text !== full,
         priority: rule.priority,
         device,
         render,
