@@ -86,7 +86,7 @@ devices:
           scheduled.set(`${phone(j)}|${value}`, t);
           pending.push(
             sim
-              .injectMo({ from: phone(j).slice(1), to: 'BRIDGE', text: `pump-7 setpoint ${value}` })
+              .injectMo({ from: phone(j), to: 'BRIDGE', text: `pump-7 setpoint ${value}` })
               .then(() => toResp.record(Math.max(1, Math.round((performance.now() - t) * 1000)))),
           );
           next++;

@@ -12,6 +12,7 @@ import type { DeviceRegistry } from './devices/registry.js';
 import { BridgeError, FileIssuesError } from './errors.js';
 import { Events } from './events.js';
 import { HttpServer } from './http/server.js';
+import { InboundGuard, inboundLimitsOf } from './inbound/guard.js';
 import { InboundService } from './inbound/service.js';
 import { Intake } from './intake.js';
 import type { Logger } from './logger.js';
@@ -165,6 +166,8 @@ export class App {
       rules: () => this.rules,
       devices: { device: (id) => this.devices.device(id) },
       logger,
+      maxPayloadBytes: config.limits.rule_payload_bytes,
+      maxParts: config.smpp.max_parts,
     });
     this.api = new SmsSendApi({
       topics: this.topics,
@@ -215,6 +218,7 @@ export class App {
       rules: () => this.rules,
       ack: async (ref, phone) => (await this.alerts.ack(ref, phone)).reply,
       logger,
+      guard: new InboundGuard(inboundLimitsOf(config.inbound)),
     });
     new Announcer({ events: this.events, bus: this.broker, topics: this.topics, logger });
     this.events.on('sms.status', (sms) => {
@@ -235,6 +239,7 @@ export class App {
       logger,
       sources: {
         store: this.store,
+        storeFile: config.store.path,
         brokerListening: () => this.broker.port > 0,
         links: this.links,
         queueDepth: () => this.sender.depth,
@@ -331,11 +336,9 @@ export class App {
       return;
     }
     const to = typeof mo.to === 'string' ? mo.to : 'BRIDGE';
-    this.simulator
-      ?.injectMo({ from: mo.from.replace(/^\+/, ''), to, text: mo.text })
-      .catch((err: unknown) => {
-        this.log.warn({ err }, 'simulated SMS not delivered (is the bridge bound to its simulator?)');
-      });
+    this.simulator?.injectMo({ from: mo.from, to, text: mo.text }).catch((err: unknown) => {
+      this.log.warn({ err }, 'simulated SMS not delivered (is the bridge bound to its simulator?)');
+    });
   }
 
   private async startService(name: string, service: { start(): Promise<void>; stop(): Promise<void> }) {

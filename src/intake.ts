@@ -16,6 +16,9 @@ export interface IntakeOptions {
   logger: Logger;
   /** alert policies (src/alerts): decide which SMS the matches make and commit them */
   alerts: AlertProcessor;
+  /** `limits.rule_payload_bytes` and `smpp.max_parts`, for the rules (see EvaluateContext). */
+  maxPayloadBytes?: number | undefined;
+  maxParts?: number | undefined;
 }
 
 export interface AlertProcessor {
@@ -46,9 +49,11 @@ export class Intake {
     const deviceId = deviceTopics.deviceIdOf(message.topic);
     const device = deviceId ? (this.options.devices.device(deviceId) ?? { id: deviceId }) : undefined;
     const rules = this.options.rules();
-    const { matches, diagnostics } = rules.evaluate(message.topic, message.payload, { device, now });
+    const { maxPayloadBytes, maxParts } = this.options;
+    const ctx = { device, now, maxPayloadBytes, maxParts };
+    const { matches, diagnostics } = rules.evaluate(message.topic, message.payload, ctx);
     if (diagnostics.length > 0) this.report(message.topic, clientId, diagnostics);
-    const resolutions = rules.resolutions(message.topic, message.payload, { device, now });
+    const resolutions = rules.resolutions(message.topic, message.payload, ctx);
     if (matches.length === 0 && resolutions.length === 0) return;
     this.ruleHits += matches.length;
     await this.options.alerts.process(matches, resolutions, now);

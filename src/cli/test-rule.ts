@@ -115,6 +115,7 @@ export function testRule(
     device: message.device,
     now: new Date(now),
     alertRef: message.alertRef,
+    maxParts: message.maxParts,
   });
   const fired = matches.map((match): RuleOutcome => {
     const explained = explainRule(rules, match.rule, match.priority, now);
@@ -128,7 +129,7 @@ export function testRule(
       encoding: split.dataCoding === 0 ? 'GSM 03.38' : 'UCS2',
       parts: split.parts.length,
       units: split.units,
-      truncated: split.truncated,
+      truncated: split.truncated || match.truncated,
       policies: explained.policies,
       recipients: explained.recipients,
     };

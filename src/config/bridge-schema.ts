@@ -1,3 +1,4 @@
+import { isSupportedCountry } from 'libphonenumber-js';
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
 
@@ -313,6 +314,68 @@ const httpSchema = z
   })
   .strict();
 
+const pinLockoutSchema = z
+  .object({
+    /** Wrong PINs from one number within `window` that lock it (every PIN refused until the window passes). Default `5`. */
+    attempts: z.number().int().min(1).max(100).default(5),
+    /** Default `15m`. */
+    window: durationSchema.prefault('15m'),
+  })
+  .strict();
+
+const repliesSchema = z
+  .object({
+    /** Reply SMS (answers, refusals, relayed command results) to one number per `window`. Default `10`. */
+    per_number: z.number().int().min(1).default(10),
+    /** Reply SMS to all numbers together per `window`. Default `200`. */
+    total: z.number().int().min(1).default(200),
+    /** Default `1h`. */
+    window: durationSchema.prefault('1h'),
+  })
+  .strict();
+
+const moPartsSchema = z
+  .object({
+    /** Largest part count of a concatenated MO accepted; bigger ones are dropped. Default `10`. */
+    max_total: z.number().int().min(2).max(255).default(10),
+    /** Incomplete concatenated MO one sender may have at once. Default `5`. */
+    per_sender: z.number().int().min(1).default(5),
+    /** Incomplete concatenated MO from all senders together. Default `500`. */
+    in_flight: z.number().int().min(1).default(500),
+    /** Parts of a message that never completed are dropped after this. Default `10m`. */
+    timeout: durationSchema.prefault('10m'),
+  })
+  .strict();
+
+const inboundSchema = z
+  .object({
+    /**
+     * Country (ISO 3166 alpha-2, e.g. `GB`) for MO senders the SMSC gives in national format (TON 2) or with an
+     * unknown TON (0). Default: none, and then only international senders (TON 1) can match a contact.
+     */
+    default_region: z
+      .string()
+      .refine((r) => isSupportedCountry(r), { message: 'expected a country code like GB, DE or US' })
+      .optional(),
+    /** Lockout after wrong PINs, per number. Default `{ attempts: 5, window: 15m }`. */
+    pin_lockout: pinLockoutSchema.prefault({}),
+    /** Caps on reply SMS. Default `{ per_number: 10, total: 200, window: 1h }`. */
+    replies: repliesSchema.prefault({}),
+    /** Bounds on concatenated MO parts held. Default `{ max_total: 10, per_sender: 5, in_flight: 500, timeout: 10m }`. */
+    mo_parts: moPartsSchema.prefault({}),
+  })
+  .strict();
+
+const limitsSchema = z
+  .object({
+    /**
+     * Largest MQTT payload the rules evaluate, in bytes; bigger ones are accepted, logged and not evaluated.
+     * Default `65536` (64 KiB).
+     */
+    rule_payload_bytes: z.number().int().min(1).default(65_536),
+  })
+  .strict();
+
 const globList = z.array(z.string().min(1));
 
 export const bridgeConfigSchema = z
@@ -347,6 +410,10 @@ export const bridgeConfigSchema = z
      * grace period (`docker stop` waits 10 s). Default `10s`.
      */
     shutdown_timeout: durationSchema.prefault('10s'),
+    /** SMS from field staff: sender identity, PIN lockout, reply caps, MO part bounds. Defaults as listed. */
+    inbound: inboundSchema.prefault({}),
+    /** Size limits on what the rules evaluate. Default `{ rule_payload_bytes: 65536 }`. */
+    limits: limitsSchema.prefault({}),
   })
   .strict();
 

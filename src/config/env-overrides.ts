@@ -84,8 +84,9 @@ function resolvePath(
   // longest key first: `allow_anonymous` before `allow`
   for (let end = tokens.length; end > start; end--) {
     const key = tokens.slice(start, end).join('_');
+    // own keys only: `constructor` or `__proto__` would otherwise reach Object.prototype
+    if (!Object.hasOwn(shape, key)) continue;
     const child = shape[key];
-    if (child === undefined) continue;
     if (end === tokens.length) return { path: [key], leaf: unwrap(child) };
     const rest = resolvePath(child, tokens, end);
     if (rest) return { path: [key, ...rest.path], leaf: rest.leaf };

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import {
   type Document,
   isAlias,
@@ -128,12 +128,31 @@ export function loadYamlFile(
   return { source: parsed.source, doc: parsed.source.doc, value: parsed.value };
 }
 
-export function readTextFile(file: string): string {
+/**
+ * Largest configuration, rule or device file read: 1 MiB, far above any hand-written file. Parsing a 50 MB
+ * YAML file blocks the event loop for tens of seconds, so a bigger one is refused before it is read.
+ */
+export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
+export function readTextFile(file: string, maxBytes = MAX_CONFIG_FILE_BYTES): string {
+  let fd: number | undefined;
   try {
-    return readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
+    const { size } = fstatSync(fd);
+    if (size > maxBytes) {
+      throw new BridgeError(
+        'ERR_CONFIG_READ',
+        `cannot read ${file}: it is ${size} bytes, and configuration files may be at most ${maxBytes} bytes`,
+        { details: { size, maxBytes } },
+      );
+    }
+    return readFileSync(fd, 'utf8');
   } catch (err) {
+    if (err instanceof BridgeError) throw err;
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
     throw new BridgeError('ERR_CONFIG_READ', `cannot read ${file}: ${reason}`, { cause: err });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

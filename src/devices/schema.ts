@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { argPatternProblem } from './arg-pattern.js';
 import { passwordHashProblem } from './password.js';
 
 /**
@@ -53,7 +54,10 @@ const stringArgSchema = z
     /** Name used in `{{args.<name>}}`. Required. */
     name: argName,
     type: z.literal('string'),
-    /** JavaScript regular expression the whole word must match, as typed (case-sensitive). Default: any word. */
+    /**
+     * Regular expression (RE2 syntax, matched in linear time) the whole word must match, as typed
+     * (case-sensitive). Default: any word.
+     */
     pattern: z.string().min(1).optional(),
     /** Longest accepted word. Default `40`. */
     max_length: z.number().int().min(1).max(160).default(40),
@@ -184,13 +188,12 @@ function checkArgs(command: { args: ArgSpec[] }, ctx: z.RefinementCtx): void {
       });
     }
     if (arg.type === 'string' && arg.pattern !== undefined) {
-      try {
-        new RegExp(arg.pattern, 'u');
-      } catch (err) {
+      const problem = argPatternProblem(arg.pattern);
+      if (problem) {
         ctx.addIssue({
           code: 'custom',
           path: [...path, 'pattern'],
-          message: `not a regular expression: ${(err as Error).message}`,
+          message: `not a regular expression RE2 accepts (no backreferences or lookaround): ${problem}`,
         });
       }
     }

@@ -14,6 +14,7 @@ import { BridgeMetrics } from './metrics.js';
 import type { HttpSources } from './sources.js';
 import { StatusFeed, statusSnapshot } from './status-feed.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './status-page.js';
+import { StoreFileCheck } from './store-file.js';
 
 export interface HttpServerOptions {
   host: string;
@@ -34,11 +35,13 @@ export class HttpServer {
   private readonly feed: StatusFeed;
   private readonly log: Logger;
   private app: FastifyInstance | undefined;
+  private readonly storeFile: StoreFileCheck;
 
   constructor(private readonly options: HttpServerOptions) {
     this.log = options.logger.child({ module: 'http' });
     this.metrics = new BridgeMetrics(options.sources);
     this.feed = new StatusFeed(options.sources, this.log);
+    this.storeFile = new StoreFileCheck(options.sources.storeFile);
   }
 
   /** The port listened on, once started. */
@@ -55,6 +58,7 @@ export class HttpServer {
 
   async start(): Promise<void> {
     const { host, port, token } = this.options;
+    this.storeFile.start();
     if (!token) this.log.warn('http.token is not set: the admin API and the status page data are disabled');
     // typed as fastify's base logger so routes can be written against the plain FastifyInstance
     const loggerInstance: FastifyBaseLogger = this.log;
@@ -104,7 +108,7 @@ export class HttpServer {
 
     app.get('/healthz', async () => ({ status: 'ok' }));
     app.get('/readyz', async (_request, reply) => {
-      const checks = await readiness(sources);
+      const checks = await readiness(sources, this.storeFile);
       const ready = checks.broker && checks.store && checks.smsc;
       return reply.code(ready ? 200 : 503).send({ ready, checks, connections: connectionStates(sources) });
     });
@@ -137,9 +141,9 @@ export class HttpServer {
   }
 }
 
-async function readiness(sources: HttpSources) {
-  // a cheap query on the real file: false when the store is closed or its file is gone
-  const store = await sources.store.healthy().catch(() => false);
+async function readiness(sources: HttpSources, storeFile: StoreFileCheck) {
+  // the real file still there (not deleted or replaced), and a cheap query on it
+  const store = storeFile.ok() && (await sources.store.healthy().catch(() => false));
   return {
     broker: sources.brokerListening(),
     store,

@@ -45,6 +45,8 @@ export interface HttpSources {
   requeue: (id: number, expiresAt: number) => Promise<SmsRecord | undefined>;
   /** how long a new or retried SMS may wait before it is failed as expired */
   maxAgeMs: (priority: Priority) => number;
+  /** the store's file, checked by /readyz: a deleted or replaced database file is not ready. Default: none. */
+  storeFile?: string | undefined;
   /** open alerts; absent until an alerts module exists */
   alerts?: (() => Promise<AlertView[]>) | undefined;
 }

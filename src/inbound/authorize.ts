@@ -1,3 +1,4 @@
+import { matchesArgPattern } from '../devices/arg-pattern.js';
 import type { Device, DeviceCommand } from '../devices/registry.js';
 import { type ArgSpec, PLACEHOLDER } from '../devices/schema.js';
 import { operable, operatorsOf } from './operators.js';
@@ -40,6 +41,8 @@ export type Refusal =
   | 'not_operator'
   | 'pin_required'
   | 'pin_wrong'
+  /** too many wrong PINs from this number lately (see `InboundGuard`) */
+  | 'pin_locked'
   | 'unknown_command'
   | 'bad_argument';
 
@@ -76,11 +79,12 @@ export function decide(text: string, sender: string, ctx: AuthorizeContext): Dec
  * stranger nothing about a device's commands.
  */
 export function authorize(parsed: ParsedSms, sender: string, ctx: AuthorizeContext): Decision {
-  if (parsed.kind === 'help') return { kind: 'help', reply: helpText(sender, ctx, parsed.device) };
   const contacts = [...ctx.contactIdsForPhone(sender)];
+  // HELP too: a stranger learns nothing, and the inbound service sends strangers no reply at all.
   if (contacts.length === 0) {
     return refuse('unknown_sender', 'This number may not send commands to the SMS bridge.');
   }
+  if (parsed.kind === 'help') return { kind: 'help', reply: helpText(sender, ctx, parsed.device) };
   if (parsed.kind === 'invalid') return refuseInvalid(parsed, contacts, ctx);
 
   if (parsed.kind === 'ack') {
@@ -195,8 +199,7 @@ function typeArg(spec: ArgSpec, word: string): ArgValue | undefined {
       return spec.values.find((v) => String(v).toLowerCase() === word.toLowerCase());
     case 'string':
       if (word.length > spec.max_length) return undefined;
-      if (spec.pattern !== undefined && !new RegExp(`^(?:${spec.pattern})$`, 'u').test(word))
-        return undefined;
+      if (spec.pattern !== undefined && !matchesArgPattern(spec.pattern, word)) return undefined;
       return word;
   }
 }

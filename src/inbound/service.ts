@@ -10,9 +10,11 @@ import type { InboundPdu } from '../smpp/link.js';
 import { parseUdh } from '../smpp/reassemble.js';
 import type { DeviceCommand, InboundAudit, MoPart, NewSms, SmsRecord, Store, Tx } from '../store/store.js';
 import { deviceTopics } from '../topics.js';
-import { type AuthorizeContext, type Decision, decide } from './authorize.js';
+import type { AuthorizeContext, Decision } from './authorize.js';
 import { CommandOutbox } from './commands.js';
+import { InboundGuard } from './guard.js';
 import { oneSms } from './replies.js';
+import { senderKey } from './sender-id.js';
 import { Telemetry } from './telemetry.js';
 
 export interface InboundOptions {
@@ -26,23 +28,14 @@ export interface InboundOptions {
   logger: Logger;
   /** a repeat of a sender's last SMS within this window is an SMSC re-delivery, not run again. Default 2 min. */
   dedupeWindowMs?: number;
-  /** replies per number per `replyWindowMs`, so an auto-responder cannot ping-pong. Default 10. */
-  replyLimit?: number;
-  /** Default 10 min. */
-  replyWindowMs?: number;
-  /** parts of a concatenated MO that never completed are dropped after this. Default 10 min. */
+  /** sender identity, PIN lockout, reply caps, MO part bounds (`inbound:` of the config). Default: the defaults. */
+  guard?: InboundGuard;
+  /** parts of a concatenated MO that never completed are dropped after this. Default: the guard's `moParts.timeoutMs`. */
   partTimeoutMs?: number;
   /** how long a reply may wait in the outbox. Default 1 h. */
   replyMaxAgeMs?: number;
   /** a command not published within this is dropped and its sender told. Default 10 min. */
   commandMaxAgeMs?: number;
-}
-
-/** SMPP TON 1 = international: the address is the full number without `+`. */
-function senderE164(addr: string, ton: number | undefined): string {
-  const digits = addr.replace(/[^\d+]/g, '');
-  if (digits.startsWith('+')) return digits;
-  return ton === 1 || digits.length >= 10 ? `+${digits}` : digits;
 }
 
 /** What one MO did: its audit row, what goes back to the sender, the command to publish. */
@@ -68,6 +61,7 @@ export class InboundService {
   private readonly log: Logger;
   private readonly telemetry: Telemetry;
   private readonly commands: CommandOutbox;
+  private readonly guard: InboundGuard;
   /** per sender, so one person's SMS are handled in the order they came */
   private readonly chains = new Map<string, Promise<void>>();
   private cachedContext: { rules: RuleSet; registry: DeviceRegistry; context: AuthorizeContext } | undefined;
@@ -76,6 +70,7 @@ export class InboundService {
 
   constructor(private readonly options: InboundOptions) {
     this.log = options.logger.child({ module: 'inbound' });
+    this.guard = options.guard ?? new InboundGuard();
     this.telemetry = new Telemetry({
       store: options.store,
       devices: options.devices,
@@ -100,7 +95,7 @@ export class InboundService {
       this.onResult(m.topic, m.payload).catch((err: unknown) => this.log.error({ err }, 'command result'));
     });
     await this.commands.start();
-    const timeout = this.options.partTimeoutMs ?? 600_000;
+    const timeout = this.options.partTimeoutMs ?? this.guard.limits.moParts.timeoutMs;
     this.sweepTimer = setInterval(
       () => {
         this.options.store
@@ -131,7 +126,8 @@ export class InboundService {
   readonly handle = async (pdu: InboundPdu): Promise<void> => {
     if (this.closing)
       throw new BridgeError('ERR_INBOUND_INVALID', 'the bridge is stopping; deliver again later');
-    const from = senderE164(pdu.sourceAddr, pdu.sourceAddrTon);
+    // only a provable E.164 sender can match a contact (an alphanumeric sender never does)
+    const from = senderKey(this.guard.sender(pdu));
     const to = pdu.destinationAddr;
     const part = this.partOf(pdu, from);
     if (!part) {
@@ -139,8 +135,15 @@ export class InboundService {
         pdu.messagePayload && pdu.messagePayload.length > 0 ? pdu.messagePayload : pdu.shortMessage;
       return this.process(from, to, decodeText(bytes, pdu.dataCoding));
     }
+    // parts are stored only from contacts, numbered within their total, within the bounds
+    const verdict = this.guard.admitPart(part, this.context(), Date.now());
+    if (verdict !== 'ok') {
+      this.log.debug({ from, verdict }, 'MO part not kept');
+      return;
+    }
     const parts = await this.options.store.transaction((tx) => tx.inbound.addPart(part));
     if (!parts) return; // recorded; the deliver_sm is answered, the rest will follow
+    this.guard.parts.done(part);
     const text = decodeText(Buffer.concat(parts.map((p) => p.body)), part.dataCoding);
     return this.process(from, to, text, { ref: part.ref, total: part.total });
   };
@@ -156,8 +159,6 @@ export class InboundService {
     }
     const { sarMsgRefNum: ref, sarTotalSegments: total, sarSegmentSeqnum: seq } = pdu;
     if (ref !== undefined && total !== undefined && seq !== undefined && total > 1) {
-      // SMPP 3.4 §5.3.2.24: sar_segment_seqnum runs 1..sar_total_segments
-      if (seq < 1 || seq > total) throw new BridgeError('ERR_INBOUND_INVALID', `sar part ${seq} of ${total}`);
       return { from, ref, total, seq, dataCoding: pdu.dataCoding, body: pdu.shortMessage };
     }
     return undefined;
@@ -208,7 +209,9 @@ export class InboundService {
       .update(`${from}\n${parts ? `${parts.ref}/${parts.total}` : ''}\n${text.trim().toLowerCase()}`)
       .digest('hex');
     const last = await store.lastInbound(from);
-    const entry = { receivedAt: now, from, to, text, dedupeKey };
+    // no PIN in the audit row, the logs or the MQTT event
+    const shown = this.guard.redact(text);
+    const entry = { receivedAt: now, from, to, text: shown, dedupeKey };
     if (
       last &&
       last.dedupeKey === dedupeKey &&
@@ -216,16 +219,16 @@ export class InboundService {
     ) {
       this.log.info({ from }, 'SMS received again within the dedupe window; not run twice');
       await this.commit({ ...entry, outcome: 'duplicate' }, parts, undefined, undefined);
-      this.announce({ from, text, outcome: 'duplicate' });
+      this.announce({ from, text: shown, outcome: 'duplicate' });
       return;
     }
-    const outcome = await this.run(decide(text, from, this.context()), from, now);
+    const outcome = await this.run(this.guard.decide(text, from, this.context(), now), from, now);
     const reply = outcome.reply && (await this.mayReply(from, now)) ? outcome.reply : undefined;
     const records = await this.commit({ ...entry, ...outcome.audit }, parts, outcome.command, reply);
     this.log.info({ from, outcome: outcome.audit.outcome, device: outcome.audit.deviceId }, 'SMS received');
     this.announce({
       from,
-      text,
+      text: shown,
       outcome: outcome.audit.outcome,
       device: outcome.audit.deviceId,
       detail: outcome.audit.detail,
@@ -262,12 +265,19 @@ export class InboundService {
     return tx.outbox.enqueue([sms]);
   }
 
-  /** Replies per number are bounded (counted in the store, so the bound holds across restarts). */
+  /**
+   * Replies are bounded per number and in total (the guard's budget, bounded in memory), and per number also by
+   * what the store holds, so a restart does not reset a number's count.
+   */
   private async mayReply(to: string, now: number): Promise<boolean> {
-    const window = this.options.replyWindowMs ?? 600_000;
-    const sent = await this.options.store.countReplies(to, now - window);
-    if (sent < (this.options.replyLimit ?? 10)) return true;
-    this.log.warn({ to }, 'reply limit reached for this number; reply not sent');
+    const { perNumber, windowMs } = this.guard.limits.replies;
+    const verdict = this.guard.mayReply(to, now);
+    const stored = verdict === 'ok' ? await this.options.store.countReplies(to, now - windowMs) : 0;
+    if (verdict === 'ok' && stored < perNumber) return true;
+    this.log.warn(
+      { to, verdict: verdict === 'ok' ? 'per_number' : verdict },
+      'reply limit reached; reply not sent',
+    );
     return false;
   }
 

@@ -1,4 +1,5 @@
 import { compileExpression } from 'filtrex';
+import { RE2JS } from 're2js';
 
 /**
  * `when:` conditions: filtrex expressions over the fields of a JSON payload (`temp > 90 and state == "running"`).
@@ -18,6 +19,66 @@ function ownField(name: string, _get: unknown, data: unknown, type: 'unescaped' 
   }
   return value;
 }
+
+/**
+ * filtrex 3.1 unwraps a one-element array before comparing (`[95] > 90` is true) and compiles `~=` with the
+ * backtracking RegExp. Payloads come from devices: a comparison or arithmetic takes numbers (or, for `+`, two
+ * strings) as they are, anything else is an error; `~=` runs on RE2 (linear time).
+ */
+function strictNumber(value: unknown): number {
+  if (typeof value === 'number') return value;
+  throw new TypeError(`expected a number, got ${describe(value)}`);
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  if (value === undefined) return 'nothing (missing field)';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function compare(a: unknown, b: unknown): [number, number] | [string, string] {
+  if (typeof a === 'string' && typeof b === 'string') return [a, b];
+  return [strictNumber(a), strictNumber(b)];
+}
+
+const STRICT_OPERATORS = {
+  '+': (a: unknown, b: unknown): number | string => {
+    const [x, y] = compare(a, b);
+    return typeof x === 'string' ? x + y : x + (y as number);
+  },
+  '==': (a: unknown, b: unknown) => a === b,
+  '!=': (a: unknown, b: unknown) => a !== b,
+  '-': (a: unknown, b: unknown) => (b === undefined ? -strictNumber(a) : strictNumber(a) - strictNumber(b)),
+  '*': (a: unknown, b: unknown) => strictNumber(a) * strictNumber(b),
+  '/': (a: unknown, b: unknown) => strictNumber(a) / strictNumber(b),
+  '^': (a: unknown, b: unknown) => strictNumber(a) ** strictNumber(b),
+  mod: (a: unknown, b: unknown) => {
+    const m = strictNumber(b);
+    return ((strictNumber(a) % m) + m) % m;
+  },
+  '<': (a: unknown, b: unknown) => {
+    const [x, y] = compare(a, b);
+    return x < y;
+  },
+  '<=': (a: unknown, b: unknown) => {
+    const [x, y] = compare(a, b);
+    return x <= y;
+  },
+  '>': (a: unknown, b: unknown) => {
+    const [x, y] = compare(a, b);
+    return x > y;
+  },
+  '>=': (a: unknown, b: unknown) => {
+    const [x, y] = compare(a, b);
+    return x >= y;
+  },
+  '~=': (a: unknown, b: unknown) => {
+    if (typeof a !== 'string' || typeof b !== 'string')
+      throw new TypeError('~= compares text with a pattern');
+    return RE2JS.compile(b).matcher(a).find();
+  },
+};
 
 export const CONDITION_FUNCTIONS = [
   'abs',
@@ -45,7 +106,7 @@ export function compileCondition(expression: string): Condition {
   checkFunctions(expression);
   let fn: (data: unknown) => unknown;
   try {
-    fn = compileExpression(expression, { customProp: ownField });
+    fn = compileExpression(expression, { customProp: ownField, operators: STRICT_OPERATORS });
   } catch (err) {
     throw new Error(explainSyntaxError((err as Error).message));
   }

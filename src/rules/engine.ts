@@ -1,5 +1,6 @@
 import { deviceTopics } from '../topics.js';
 import type { Condition } from './condition.js';
+import { fitToParts } from './fit-text.js';
 import { type Contact, Directory, type Recipient } from './recipients.js';
 import type { PoliciesInput, Priority, RotationInput } from './schema.js';
 import { type CompiledTemplate, formatTime, type TemplateView } from './template.js';
@@ -60,6 +61,8 @@ export interface RuleMatch {
   device: { id: string; name?: string | undefined } | undefined;
   /** Renders the text again with an alert reference, once the alert engine has one. */
   render(alertRef: string): string;
+  /** whether `text` was cut to fit the part limit (see EvaluateContext.maxParts) */
+  truncated: boolean;
 }
 
 export interface EvaluateContext {
@@ -68,7 +71,13 @@ export interface EvaluateContext {
   now: Date;
   /** value of `{{alert.ref}}` in `text`. Default: empty. */
   alertRef?: string | undefined;
+  /** a bigger payload is not evaluated (a diagnostic says so). Default 64 KiB (`limits.rule_payload_bytes`). */
+  maxPayloadBytes?: number | undefined;
+  /** SMS parts a text may take when its rule has no `max_parts`; the text is cut to fit. Default 4 (`smpp.max_parts`). */
+  maxParts?: number | undefined;
 }
+
+export const DEFAULT_MAX_RULE_PAYLOAD_BYTES = 65_536;
 
 export interface Evaluation {
   matches: RuleMatch[];
@@ -165,6 +174,13 @@ export class CompiledRuleSet implements RuleSet {
     const matches: RuleMatch[] = [];
     const diagnostics: string[] = [];
     if (candidates.length === 0) return { matches, diagnostics };
+    const maxBytes = ctx.maxPayloadBytes ?? DEFAULT_MAX_RULE_PAYLOAD_BYTES;
+    if (payload.length > maxBytes) {
+      diagnostics.push(
+        `the payload on ${topic} is ${payload.length} bytes, over the ${maxBytes} the rules evaluate; not evaluated`,
+      );
+      return { matches, diagnostics };
+    }
 
     const raw = payload.toString('utf8');
     let json: Json | undefined;
@@ -225,11 +241,16 @@ export class CompiledRuleSet implements RuleSet {
         rule: { id: rule.id },
         alert: { ref: alertRef },
       });
-      const render = (alertRef: string) => template.render(view(alertRef));
+      // what max_parts cannot carry is cut here, so the stored text is the sent text
+      const maxParts = rule.maxParts ?? ctx.maxParts;
+      const render = (alertRef: string) => fitToParts(template.render(view(alertRef)), maxParts);
+      const full = template.render(view(ctx.alertRef ?? ''));
+      const text = fitToParts(full, maxParts);
       matches.push({
         rule,
         recipients: [...rule.recipients],
-        text: render(ctx.alertRef ?? ''),
+        text,
+        truncated: text !== full,
         priority: rule.priority,
         device,
         render,
@@ -249,6 +270,7 @@ export class CompiledRuleSet implements RuleSet {
       .match(topic)
       .map((rule) => ({ rule, device, reason: 'resolve_topic' }));
     if (!this.anyResolveWhen) return out;
+    if (payload.length > (ctx.maxPayloadBytes ?? DEFAULT_MAX_RULE_PAYLOAD_BYTES)) return out;
     const withWhen = this.byTopic.match(topic).filter((e) => e.resolveCondition);
     if (withWhen.length === 0) return out;
     let data: unknown;

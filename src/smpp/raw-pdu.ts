@@ -21,9 +21,27 @@ const rawMessageFilter: smpp.FilterDef = {
   },
 };
 
+/** short_message values whose sm_length said more octets than the PDU holds. */
+const cutShort = new WeakSet<Buffer>();
+
+// SMPP 3.4 §5.2.21-22 sm_length then short_message: the library slices `sm_length` octets without checking
+// that the PDU holds them, so a truncated PDU would pass as a shorter message.
+const shortMessageType: smpp.TypeDef = {
+  ...smpp.types.buffer,
+  read(buffer: Buffer, offset: number) {
+    const length = buffer.readUInt8(offset);
+    const value = buffer.subarray(offset + 1, offset + 1 + length);
+    if (value.length < length) cutShort.add(value);
+    return value;
+  },
+};
+
 for (const def of Object.values(smpp.commands)) {
   const param = def.params?.short_message;
-  if (param) param.filter = rawMessageFilter;
+  if (param) {
+    param.filter = rawMessageFilter;
+    param.type = shortMessageType;
+  }
 }
 smpp.tlvs.message_payload.filter = rawMessageFilter;
 
@@ -36,6 +54,25 @@ smpp.tlvs.receipted_message_id.type = {
     return buffer.toString('ascii', offset, nul >= offset && nul < end ? nul : end);
   },
 };
+
+/**
+ * The first mandatory parameter a received PDU lacks, or undefined when it is whole. smpp 0.5.1 stops reading
+ * parameters at command_length without a word, so a truncated deliver_sm decodes as one with empty fields.
+ * The answer to such a PDU is ESME_RINVCMDLEN (SMPP 3.4 §5.1.3), never a success.
+ */
+export function missingMandatory(pdu: smpp.AnyPdu): string | undefined {
+  const params = (smpp.commands as Record<string, { params?: Record<string, unknown> }>)[pdu.command]?.params;
+  const fields = pdu as unknown as Record<string, unknown>;
+  for (const key of Object.keys(params ?? {})) {
+    if (fields[key] === undefined) return key;
+  }
+  const sm = fields.short_message;
+  if (Buffer.isBuffer(sm) && cutShort.has(sm)) return 'short_message';
+  return undefined;
+}
+
+/** SMPP 3.4 §5.1.3 */
+export const ESME_RINVCMDLEN = 0x02;
 
 /** A decoded short_message / message_payload value as a Buffer (empty when absent). */
 export function messageBytes(value: smpp.MessageOutput | undefined): Buffer {
@@ -51,6 +88,8 @@ export interface InboundPdu {
   sequenceNumber: number;
   sourceAddr: string;
   sourceAddrTon: number;
+  /** SMPP 3.4 §5.2.6 addr_npi: 1 = ISDN (E.164) */
+  sourceAddrNpi: number;
   destinationAddr: string;
   /** SMPP 3.4 §5.2.12: `(esmClass & 0x3C) === 0x04` is a delivery receipt, `& 0x40` a UDH */
   esmClass: number;
@@ -76,6 +115,7 @@ export function toInboundPdu(
     sequenceNumber: pdu.sequence_number,
     sourceAddr: pdu.source_addr ?? '',
     sourceAddrTon: pdu.source_addr_ton ?? 0,
+    sourceAddrNpi: pdu.source_addr_npi ?? 0,
     destinationAddr: pdu.destination_addr ?? '',
     esmClass: pdu.esm_class ?? 0,
     dataCoding: pdu.data_coding ?? 0,

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import smpp from 'smpp';
 import { BridgeError, isBridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { type InboundPdu, toInboundPdu } from './raw-pdu.js';
+import { ESME_RINVCMDLEN, type InboundPdu, missingMandatory, toInboundPdu } from './raw-pdu.js';
 import { backoffDelay, bindOptions, describeSocketError, submitSmOptions } from './session-helpers.js';
 import { RequestTable } from './session-requests.js';
 import type {
@@ -250,6 +250,12 @@ export class BindSession extends EventEmitter<BindEvents> {
   private onDeliver(link: Link, pdu: smpp.Pdu<'deliver_sm'> | smpp.Pdu<'data_sm'>): void {
     if (this.role === 'transmitter') {
       link.requests.reply(pdu.response({ command_status: smpp.errors.ESME_RINVBNDSTS }));
+      return;
+    }
+    const missing = missingMandatory(pdu);
+    if (missing !== undefined) {
+      this.log.warn({ command: pdu.command, missing }, `truncated ${pdu.command} refused`);
+      link.requests.reply(pdu.response({ command_status: ESME_RINVCMDLEN }));
       return;
     }
     let answered = false;

@@ -25,7 +25,7 @@ rules:
     priority: critical
     cooldown: 10m
 `;
-const ALICE = '447700900001';
+const ALICE = '+447700900001';
 
 let devicesYaml = '';
 beforeAll(async () => {

@@ -18,12 +18,12 @@ groups:
 rules: []
 `;
 
-const ALICE = '447700900001';
-const BOB = '447700900002';
-const CAROL = '447700900003';
-const DAVE = '447700900004';
-const ERIN = '447700900005';
-const FRANK = '447700900006';
+const ALICE = '+447700900001';
+const BOB = '+447700900002';
+const CAROL = '+447700900003';
+const DAVE = '+447700900004';
+const ERIN = '+447700900005';
+const FRANK = '+447700900006';
 
 let devicesYaml = '';
 beforeAll(async () => {
@@ -47,7 +47,7 @@ describe('field staff command devices by SMS', () => {
   let pump: MqttClient;
   const commands: Array<Record<string, unknown>> = [];
 
-  const smsTo = (phone: string) => h.sim.received.filter((s) => s.to === `+${phone}`).map((s) => s.text);
+  const smsTo = (phone: string) => h.sim.received.filter((s) => s.to === phone).map((s) => s.text);
 
   beforeAll(async () => {
     h = await startHarness({ rules: RULES, devicesYaml, allowAnonymous: false });
@@ -113,9 +113,7 @@ describe('field staff command devices by SMS', () => {
     const db = new Database(h.dbPath, { readonly: true });
     try {
       const row = db
-        .prepare(
-          `SELECT outcome, device_id FROM inbound_sms WHERE from_number = '+${CAROL}' ORDER BY id DESC`,
-        )
+        .prepare(`SELECT outcome, device_id FROM inbound_sms WHERE from_number = '${CAROL}' ORDER BY id DESC`)
         .get();
       expect(row).toEqual({ outcome: 'command', device_id: 'pump-9' });
     } finally {
@@ -126,7 +124,7 @@ describe('field staff command devices by SMS', () => {
   it('does not answer or run anything for an unknown number', async () => {
     expect(await h.sim.injectMo({ from: '447700900777', to: 'BRIDGE', text: 'pump-7 stop' })).toBe(0);
     await new Promise((r) => setTimeout(r, 200));
-    expect(smsTo('447700900777')).toEqual([]);
+    expect(smsTo('+447700900777')).toEqual([]);
     expect(commands).toEqual([]);
   });
 

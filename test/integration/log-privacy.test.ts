@@ -17,8 +17,8 @@ rules:
     cooldown: 0s
 `;
 
-const ALICE = '447700900001';
-const STRANGER = '447700900999';
+const ALICE = '+447700900001';
+const STRANGER = '+447700900999';
 /** an unmasked phone number: 10 to 15 digits in a row, with or without + */
 const PHONE = /\+?\d{10,15}/;
 
@@ -81,7 +81,7 @@ devices:
 
     expect(await h.sim.injectMo({ from: ALICE, to: 'BRIDGE', text: 'PUMP-7 STOP' })).toBe(0);
     await waitFor(
-      () => h.sim.received.filter((s) => s.to === `+${ALICE}`).length >= 3,
+      () => h.sim.received.filter((s) => s.to === ALICE).length >= 3,
       'the alert, the reply and the relayed result at Alice',
     );
     expect(await h.sim.injectMo({ from: STRANGER, to: 'BRIDGE', text: 'PUMP-7 STOP' })).toBe(0);

@@ -85,6 +85,12 @@ describe('bridge config defaults', () => {
       devices: ['devices/*.yaml'],
       http: { enabled: false, host: '0.0.0.0', port: 8080 },
       shutdown_timeout: 10_000,
+      inbound: {
+        pin_lockout: { attempts: 5, window: 900_000 },
+        replies: { per_number: 10, total: 200, window: 3_600_000 },
+        mo_parts: { max_total: 10, per_sender: 5, in_flight: 500, timeout: 600_000 },
+      },
+      limits: { rule_payload_bytes: 65_536 },
     });
   });
 
@@ -303,6 +309,19 @@ describe('SMS_BRIDGE_CONFIG_* environment overrides', () => {
   it.each([
     ['SMS_BRIDGE_CONFIG_MQTT_PROT', '1884', 'SMS_BRIDGE_CONFIG_MQTT_PROT does not name a configuration key'],
     ['SMS_BRIDGE_CONFIG_NOPE', 'x', 'SMS_BRIDGE_CONFIG_NOPE does not name a configuration key'],
+    // issue 11: these reached Object.prototype and ended in a raw TypeError
+    ['SMS_BRIDGE_CONFIG_CONSTRUCTOR', '1', 'SMS_BRIDGE_CONFIG_CONSTRUCTOR does not name a configuration key'],
+    ['SMS_BRIDGE_CONFIG___PROTO__', '1', 'SMS_BRIDGE_CONFIG___PROTO__ does not name a configuration key'],
+    [
+      'SMS_BRIDGE_CONFIG_MQTT_TOSTRING',
+      '1',
+      'SMS_BRIDGE_CONFIG_MQTT_TOSTRING does not name a configuration key',
+    ],
+    [
+      'SMS_BRIDGE_CONFIG_MQTT_HASOWNPROPERTY',
+      '1',
+      'SMS_BRIDGE_CONFIG_MQTT_HASOWNPROPERTY does not name a configuration key',
+    ],
     [
       'SMS_BRIDGE_CONFIG_SMPP_CONNECTIONS_3_PASSWORD',
       'x',

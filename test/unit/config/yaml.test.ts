@@ -1,6 +1,9 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are YAML with ${VAR} references on purpose
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadYamlFile, parseYaml } from '../../../src/config/yaml.js';
+import { loadYamlFile, MAX_CONFIG_FILE_BYTES, parseYaml, readTextFile } from '../../../src/config/yaml.js';
 import { isBridgeError } from '../../../src/errors.js';
 
 const TEXT = ['a:', '  b: 1', '  list:', '    - x', '    - { y: 2 }', 'empty:', 'flow: { k: v }', ''].join(
@@ -108,5 +111,29 @@ describe('loadYamlFile', () => {
         issues: [expect.objectContaining({ line: 3, col: 1 })],
       }),
     );
+  });
+});
+
+describe('readTextFile size limit (issue 11)', () => {
+  it('refuses a file over MAX_CONFIG_FILE_BYTES before reading it, with a clear error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sms-bridge-yaml-'));
+    try {
+      const big = join(dir, 'rules.yaml');
+      writeFileSync(big, 'rules: []\n');
+      truncateSync(big, 50 * 1024 * 1024); // sparse: 50 MB without writing them
+      let error: unknown;
+      try {
+        readTextFile(big);
+      } catch (err) {
+        error = err;
+      }
+      expect(isBridgeError(error, 'ERR_CONFIG_READ')).toBe(true);
+      expect((error as Error).message).toMatch(/52428800 bytes.*at most 1048576 bytes/);
+      const fits = join(dir, 'ok.yaml');
+      writeFileSync(fits, `# ${'x'.repeat(MAX_CONFIG_FILE_BYTES - 3)}\n`);
+      expect(readTextFile(fits)).toHaveLength(MAX_CONFIG_FILE_BYTES);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

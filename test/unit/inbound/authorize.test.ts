@@ -233,6 +233,13 @@ describe('STATUS, ACK and HELP', () => {
     expect(decide(text, sender, ctx)).toMatchObject(expected);
   });
 
+  it.each(['HELP', '?', 'HELP PUMP-7'])(
+    '%j from a stranger is refused as unknown_sender (no reply is sent to strangers)',
+    (text) => {
+      expect(decide(text, STRANGER, ctx)).toMatchObject({ kind: 'refused', reason: 'unknown_sender' });
+    },
+  );
+
   it('STATUS names the device', () => {
     const decision = decide('STATUS pump 9', ALICE, ctx);
     expect(decision.kind === 'status' && decision.device.id).toBe('pump-9');
@@ -250,7 +257,6 @@ describe('STATUS, ACK and HELP', () => {
       'Send <DEVICE> <COMMAND>, STATUS <DEVICE>, ACK <ref>, HELP <DEVICE>. Your devices: PUMP-7, PUMP-9, TANK-3. Start with PIN <your PIN>.',
     ],
     ['?', ERIN, 'Reply ACK <ref> to acknowledge an alert.'],
-    ['HELP', STRANGER, 'This number is not registered with the SMS bridge.'],
     [
       'HELP PUMP-7',
       ALICE,

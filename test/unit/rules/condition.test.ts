@@ -15,14 +15,28 @@ describe('compileCondition', () => {
     ['abs(delta) > 5', { delta: -7 }, true],
     ['state == "x"', {}, false],
     ['code ~= "^E1"', { code: 'E12' }, true],
+    ['code ~= "^E1"', { code: 'X12' }, false],
+    ['name + "x" == "ax"', { name: 'a' }, true],
+    ['temp mod 7 == 1', { temp: 8 }, true],
+    ['-temp < 0', { temp: 8 }, true],
+    // RE2: linear whatever the device sends (a backtracking engine takes minutes on this)
+    ['code ~= "^(a+)+$"', { code: `${'a'.repeat(30)}b` }, false],
   ])('%s on %j -> %s', (expression, data, match) => {
     expect(compileCondition(expression)(data)).toEqual({ ok: true, match });
   });
 
   it.each([
-    ['temp > 90', {}, /Expected a number, but got a undefined/],
-    ['temp > 90', { temp: 'hot' }, /Expected a number/],
-    ['sensor.temp > 90', { sensor: null }, /Expected a number/],
+    ['temp > 90', {}, /expected a number, got nothing/i],
+    ['temp > 90', { temp: 'hot' }, /expected a number/i],
+    ['sensor.temp > 90', { sensor: null }, /expected a number/i],
+    // issue 11: filtrex would unwrap [95] to 95; a list or an object is not a number
+    ['temp > 90', { temp: [95] }, /expected a number, got a list/],
+    ['temp >= 90', { temp: [95] }, /got a list/],
+    ['temp < 100', { temp: [95] }, /got a list/],
+    ['temp + 1 > 90', { temp: [95] }, /got a list/],
+    ['temp > 90', { temp: { v: 95 } }, /got an object/],
+    ['temp > 90', { temp: '95' }, /expected a number/],
+    ['temp > 90', { temp: true }, /expected a number/],
   ])('%s on %j is an error, not a match or a throw', (expression, data, message) => {
     const result = compileCondition(expression)(data);
     expect(result.ok).toBe(false);

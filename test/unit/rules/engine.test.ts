@@ -54,7 +54,7 @@ describe('CompiledRuleSet.evaluate', () => {
       '{"pressure":3}',
       ['any-alert'],
       [
-        "rule overheat: 'when: temp > 90' failed on devices/pump-7/alerts/overheat: Expected a number, but got a undefined instead.",
+        "rule overheat: 'when: temp > 90' failed on devices/pump-7/alerts/overheat: expected a number, got nothing (missing field)",
       ],
       'when error: no match, a diagnostic',
     ],
