@@ -1,6 +1,6 @@
 import type { Events } from './events.js';
 import { recordSubmit, type SubmitRecorded } from './smpp/receipt-match.js';
-import type { NewSms, SmsRecord, Store, SubmittedPart } from './store/store.js';
+import type { NewSms, OutboxRepository, SmsRecord, Store, SubmittedPart } from './store/store.js';
 
 /**
  * Commits SMS to the outbox and announces them (`sms.status` queued; the sender takes them from there): the
@@ -25,17 +25,10 @@ export async function requeueSms(
 }
 
 /** What the sender needs of the store: its outbox writes, each one transaction. */
-export interface SenderStore {
+export interface SenderStore extends Pick<OutboxRepository, 'markFailed' | 'recordAttempt'> {
   pendingSms(): Promise<SmsRecord[]>;
   /** Records a submit and applies the receipts that came before it (parked), in one transaction. */
   markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SubmitRecorded>;
-  markFailed(
-    id: number,
-    state: 'failed' | 'expired',
-    errorCode: number | null,
-    error: string,
-  ): Promise<SmsRecord>;
-  recordAttempt(id: number, errorCode: number | null, error: string): Promise<SmsRecord>;
 }
 
 export function senderStore(store: Store): SenderStore {

@@ -13,7 +13,7 @@ import {
   Scalar,
   visit,
 } from 'yaml';
-import { BridgeError, type ErrorCode, type FileIssue, FileIssuesError } from '../errors.js';
+import { BridgeError, type FileIssue } from '../errors.js';
 
 export type YamlPath = ReadonlyArray<string | number>;
 
@@ -115,17 +115,6 @@ export function parseYaml(file: string, text: string, options: ParseYamlOptions 
     issues.push({ file, line: 1, col: 1, path: '', message: `YAML error: ${(err as Error).message}` });
   }
   return { source, value, issues };
-}
-
-/** Reads and parses a YAML file; throws ERR_CONFIG_READ when it cannot be read and `code` on syntax errors. */
-export function loadYamlFile(
-  file: string,
-  options: ParseYamlOptions & { code?: ErrorCode } = {},
-): { source: YamlSource; doc: Document; value: unknown } {
-  const parsed = parseYaml(file, readTextFile(file), options);
-  if (parsed.issues.length > 0)
-    throw new FileIssuesError(options.code ?? 'ERR_CONFIG_INVALID', parsed.issues);
-  return { source: parsed.source, doc: parsed.source.doc, value: parsed.value };
 }
 
 /**

@@ -95,8 +95,6 @@ export interface RuleSet {
   /** group id -> its contacts (nested groups flattened), deduplicated by phone */
   readonly groups: ReadonlyMap<string, readonly Recipient[]>;
   evaluate(topic: string, payload: Buffer, ctx: EvaluateContext): Evaluation;
-  /** enabled rules whose `resolve_topic` matches `topic` */
-  resolves(topic: string): CompiledRule[];
   /** the alerts this message closes: `resolve_topic` matches, or `topic` matches and `resolve_when` holds */
   resolutions(topic: string, payload: Buffer, ctx: EvaluateContext): Resolution[];
   /** file-level alert policies of all files, joined */
@@ -257,10 +255,6 @@ export class CompiledRuleSet implements RuleSet {
       });
     }
     return { matches, diagnostics };
-  }
-
-  resolves(topic: string): CompiledRule[] {
-    return this.byResolveTopic.match(topic);
   }
 
   resolutions(topic: string, payload: Buffer, ctx: EvaluateContext): Resolution[] {

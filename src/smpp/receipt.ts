@@ -300,33 +300,3 @@ export function readReceipt(pdu: ReceiptPdu): ReadReceipt {
   }
   return { text, parsed, id: tlvId ?? (parsed.id || undefined), outcome, conflicts };
 }
-
-const MAX_CONVERTIBLE = 64;
-
-/**
- * Forms an SMSC message id may take, most exact first, so a receipt matches its submit_sm_resp when one
- * gives the id in hex and the other in decimal (SMPP 3.4 §5.2.23 leaves the format to the SMSC). The store
- * indexes every form; a lookup should prefer the earliest form that matches. Ids that are all digits are
- * also valid hex, so they get both conversions.
- */
-export function normaliseMessageId(id: string): string[] {
-  const base = id.replace(/\0+$/, '').trim().toLowerCase();
-  if (base === '') return [];
-  const forms = [base];
-  const add = (form: string): void => {
-    if (!forms.includes(form)) forms.push(form);
-  };
-  if (base.length <= MAX_CONVERTIBLE) {
-    if (/^[0-9]+$/.test(base)) {
-      const value = BigInt(base);
-      add(value.toString(10));
-      add(value.toString(16));
-    }
-    if (/^[0-9a-f]+$/.test(base)) {
-      const value = BigInt(`0x${base}`);
-      add(value.toString(16));
-      add(value.toString(10));
-    }
-  }
-  return forms;
-}

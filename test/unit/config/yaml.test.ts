@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadYamlFile, MAX_CONFIG_FILE_BYTES, parseYaml, readTextFile } from '../../../src/config/yaml.js';
+import { MAX_CONFIG_FILE_BYTES, parseYaml, readTextFile } from '../../../src/config/yaml.js';
 import { isBridgeError } from '../../../src/errors.js';
 
 const TEXT = ['a:', '  b: 1', '  list:', '    - x', '    - { y: 2 }', 'empty:', 'flow: { k: v }', ''].join(
@@ -88,29 +88,6 @@ describe('environment interpolation', () => {
     const parsed = parseYaml('f.yaml', 'list:\n  - "${HOST"\n', { env });
     expect(parsed.issues).toMatchObject([{ line: 2, col: 5, path: 'list.0' }]);
     expect(parsed.issues[0]?.message).toMatch(/^unfinished/);
-  });
-});
-
-describe('loadYamlFile', () => {
-  it('throws ERR_CONFIG_READ naming the file when it does not exist', () => {
-    expect.assertions(2);
-    try {
-      loadYamlFile('test/fixtures/config/nope.yaml');
-    } catch (err) {
-      expect(isBridgeError(err, 'ERR_CONFIG_READ')).toBe(true);
-      expect((err as Error).message).toContain('test/fixtures/config/nope.yaml');
-    }
-  });
-
-  it('throws the given code with every syntax issue', () => {
-    expect(() =>
-      loadYamlFile('test/fixtures/config/bridge-syntax-error.yaml', { code: 'ERR_RULE_INVALID' }),
-    ).toThrow(
-      expect.objectContaining({
-        code: 'ERR_RULE_INVALID',
-        issues: [expect.objectContaining({ line: 3, col: 1 })],
-      }),
-    );
   });
 });
 

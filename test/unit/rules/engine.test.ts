@@ -141,11 +141,6 @@ describe('CompiledRuleSet.evaluate', () => {
     }
   });
 
-  it('finds the rules an alert resolves on', () => {
-    expect(set.resolves('devices/pump-7/alerts/overheat/clear').map((r) => r.id)).toEqual(['overheat']);
-    expect(set.resolves('devices/pump-7/alerts/overheat')).toEqual([]);
-  });
-
   it('an empty rule set matches nothing', () => {
     expect(CompiledRuleSet.empty().evaluate('devices/x/alerts/y', Buffer.from('{}'), { now: NOW })).toEqual({
       matches: [],

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   type DeliveryState,
   isReceipt,
-  normaliseMessageId,
   type ParsedReceipt,
   parseReceiptText,
   readReceipt,
@@ -227,53 +226,6 @@ describe('receiptOutcome', () => {
   ])('%s', (_name, input, state, stat, err) => {
     const outcome = receiptOutcome(input);
     expect(outcome).toEqual(err === undefined ? { state, stat } : { state, stat, err });
-  });
-});
-
-describe('normaliseMessageId', () => {
-  const matches = (a: string, b: string): boolean =>
-    normaliseMessageId(a).some((f) => normaliseMessageId(b).includes(f));
-
-  it.each([
-    ['decimal', '1602718841', ['1602718841', '5f878c79', '94530275393']],
-    ['hex', '5F878C79', ['5f878c79', '1602718841']],
-    ['leading zeros', '0059113978', ['0059113978', '59113978', '38601fa', '1494301048']],
-    ['zero', '000', ['000', '0']],
-    ['UUID', 'BC59B8AA-2fd2-4035-8113-19301e050079', ['bc59b8aa-2fd2-4035-8113-19301e050079']],
-    ['alphanumeric', ' Smsc2013\0', ['smsc2013']],
-    [
-      '20 digits (> 2^64) without precision loss',
-      '64567564356765435676',
-      ['64567564356765435676', '3800e11b0592d471c', '473831527222021848258166'],
-    ],
-    ['empty', '  ', []],
-  ])('%s', (_name, id, forms) => {
-    expect(normaliseMessageId(id)).toEqual(forms);
-  });
-
-  const pairs = fixtures.flatMap((f, i) =>
-    [f.tlvs?.receipted_message_id, f.context?.submit_sm_resp_message_id]
-      .filter((other): other is string => other !== undefined && f.expect.id !== undefined)
-      .map(
-        (other) =>
-          [`line ${i + 1}: text id ${f.expect.id} ~ ${other} (${f.source})`, f.expect.id!, other] as const,
-      ),
-  );
-
-  it('finds the fixtures that give an id twice', () => {
-    expect(pairs.length).toBeGreaterThanOrEqual(7);
-  });
-
-  it.each(pairs)('%s', (_name, textId, otherId) => {
-    expect(matches(textId, otherId)).toBe(true);
-  });
-
-  it.each([
-    ['1209523057', '4817db72'],
-    ['1602718841', '1602718842'],
-    ['fa9542be-3c16-44bb-9a8c-d277ea1851ef', 'fa9542be3c1644bb9a8cd277ea1851ef'],
-  ])('%s does not match %s', (a, b) => {
-    expect(matches(a, b)).toBe(false);
   });
 });
 
