@@ -65,11 +65,14 @@ devices:
     await pump.subscribeAsync('devices/pump-7/commands', { qos: 1 });
     pump.on('message', (_topic, payload) => {
       const command = JSON.parse(payload.toString()) as { request_id: string };
-      void pump.publishAsync(
-        'devices/pump-7/commands/result',
-        JSON.stringify({ request_id: command.request_id, ok: true, message: 'stopped' }),
-        { qos: 1 },
-      );
+      // its PUBACK may still be on the way when the harness closes the client: that is no failure here
+      pump
+        .publishAsync(
+          'devices/pump-7/commands/result',
+          JSON.stringify({ request_id: command.request_id, ok: true, message: 'stopped' }),
+          { qos: 1 },
+        )
+        .catch(() => undefined);
     });
     await waitFor(() => h.app.links[0]!.bound, 'bound');
   });
@@ -81,7 +84,7 @@ devices:
 
     expect(await h.sim.injectMo({ from: ALICE, to: 'BRIDGE', text: 'PUMP-7 STOP' })).toBe(0);
     await waitFor(
-      () => h.sim.received.filter((s) => s.to === ALICE).length >= 3,
+      () => h.sim.received.some((s) => s.to === ALICE && s.text === 'PUMP-7 STOP done: stopped'),
       'the alert, the reply and the relayed result at Alice',
     );
     expect(await h.sim.injectMo({ from: STRANGER, to: 'BRIDGE', text: 'PUMP-7 STOP' })).toBe(0);
