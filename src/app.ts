@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { AlertEngine } from './alerts/alert-engine.js';
 import { Announcer } from './announce.js';
 import { SmsSendApi } from './api/sms-send.js';
@@ -20,25 +19,15 @@ import { queueSms, requeueSms, senderStore } from './outbox.js';
 import { applyConfigSet, loadConfigSet, Reloader, type ReloadOutcome, type ReloadTarget } from './reload.js';
 import type { RuleSet } from './rules/engine.js';
 import { StopSteps } from './shutdown.js';
+import { demoMoHandler } from './simulator/demo-mo.js';
 import { SmscSimulator } from './simulator/smsc.js';
 import { DeliverHandler } from './smpp/deliver-handler.js';
+import { smppClientOptions } from './smpp/from-config.js';
 import { Sender } from './smpp/sender.js';
 import { SmppClient } from './smpp/session.js';
 import { createStore } from './store/index.js';
 import type { NewSms, SmsRecord, Store } from './store/store.js';
 import { createTopics, type Topics } from './topics.js';
-
-/** A file a setting names, or one clear error naming the setting. */
-function readSetting(path: string, setting: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new BridgeError(
-      'ERR_CONFIG_READ',
-      `cannot read ${setting}: ${path} (${(err as NodeJS.ErrnoException).code})`,
-    );
-  }
-}
 
 export interface AppOptions {
   config: BridgeConfig;
@@ -97,35 +86,7 @@ export class App {
     this.simulator = config.simulator.enabled
       ? new SmscSimulator({ receipts: config.simulator.receipts, logger })
       : undefined;
-    this.links = config.smpp.connections.map(
-      (c) =>
-        new SmppClient(
-          {
-            id: c.id,
-            url: c.url,
-            systemId: c.system_id,
-            password: c.password ?? '',
-            systemType: c.system_type,
-            interfaceVersion: c.interface_version,
-            bindMode: c.bind_mode,
-            addrTon: c.addr_ton,
-            addrNpi: c.addr_npi,
-            addressRange: c.address_range,
-            enquireLinkIntervalMs: c.enquire_link_interval,
-            responseTimeoutMs: c.response_timeout,
-            reconnectInitialMs: c.reconnect.initial,
-            reconnectMaxMs: c.reconnect.max,
-            tls: c.tls && {
-              ca:
-                c.tls.ca === undefined
-                  ? undefined
-                  : readSetting(c.tls.ca, `smpp.connections[${c.id}].tls.ca`),
-              rejectUnauthorized: c.tls.reject_unauthorized,
-            },
-          },
-          logger,
-        ),
-    );
+    this.links = config.smpp.connections.map((c) => new SmppClient(smppClientOptions(c), logger));
     this.sender = new Sender({
       connections: config.smpp.connections.map((c, i) => ({
         id: c.id,
@@ -287,7 +248,7 @@ export class App {
   }
 
   async start(): Promise<void> {
-    const { config } = this.options;
+    const { config, logger } = this.options;
     try {
       await this.startService('store', this.store);
       this.receipts.start();
@@ -309,7 +270,10 @@ export class App {
       this.alerts.announce();
       await this.startService('inbound', this.inbound);
       if (this.simulator)
-        await this.broker.subscribe(this.topics.simulatorMo, (m) => this.injectDemoMo(m.payload));
+        await this.broker.subscribe(
+          this.topics.simulatorMo,
+          demoMoHandler(this.simulator, this.topics.simulatorMo, logger),
+        );
       await this.startService('reloader', this.reloader);
       if (this.http) await this.startService('http', this.http);
       await this.broker.publish(this.topics.state, 'online', { qos: 1, retain: true });
@@ -321,24 +285,6 @@ export class App {
       await this.stop();
       throw err;
     }
-  }
-
-  /** The demo's field worker: an SMS "typed" on a phone, injected through the built-in simulator. */
-  private injectDemoMo(payload: Buffer): void {
-    let mo: { from?: unknown; text?: unknown; to?: unknown };
-    try {
-      mo = JSON.parse(payload.toString('utf8'));
-    } catch {
-      mo = {};
-    }
-    if (typeof mo.from !== 'string' || typeof mo.text !== 'string') {
-      this.log.warn(`${this.topics.simulatorMo} expects {"from":"+447700900001","text":"PUMP-7 STOP"}`);
-      return;
-    }
-    const to = typeof mo.to === 'string' ? mo.to : 'BRIDGE';
-    this.simulator?.injectMo({ from: mo.from, to, text: mo.text }).catch((err: unknown) => {
-      this.log.warn({ err }, 'simulated SMS not delivered (is the bridge bound to its simulator?)');
-    });
   }
 
   private async startService(name: string, service: { start(): Promise<void>; stop(): Promise<void> }) {

@@ -47,6 +47,7 @@ const SQL = {
   parkedByKey: `SELECT DISTINCT r.* FROM receipt_parked_key k JOIN receipt_parked r ON r.id = k.parked_id
    WHERE k.connection_id = ? AND k.key = ? AND k.kind = ?`,
   unpark: 'DELETE FROM receipt_parked WHERE id = ?',
+  anyParked: 'SELECT 1 FROM receipt_parked LIMIT 1',
   parkedBefore: 'SELECT * FROM receipt_parked WHERE received_at < ? ORDER BY id LIMIT 1000',
   parkedOld:
     'SELECT * FROM receipt_parked WHERE received_at < ? OR id <= (SELECT MAX(id) FROM receipt_parked) - ? ORDER BY id',
@@ -60,6 +61,12 @@ const SQL = {
 
 /** The SMS outbox tables: sms, its parts and their message ids, receipts that came early. */
 export class SqliteOutbox implements OutboxRepository {
+  /**
+   * Whether a receipt may be parked: false only once the table was seen empty, so the common case (no receipt
+   * overtook its submit) costs no lookups when a submit is recorded. A rolled-back park leaves it true: harmless.
+   */
+  private mayHaveParked = true;
+
   constructor(private readonly s: Statements) {}
 
   async enqueue(items: NewSms[]): Promise<SmsRecord[]> {
@@ -138,6 +145,7 @@ export class SqliteOutbox implements OutboxRepository {
     r: Omit<ParkedReceipt, 'id'>,
     keys: ReadonlyArray<{ key: string; kind: string }>,
   ): Promise<void> {
+    this.mayHaveParked = true;
     const id = this.s
       .get(SQL.park)
       .run(r.connectionId, r.receiptId, r.format, r.state, r.stat, r.errorCode, r.receivedAt).lastInsertRowid;
@@ -150,6 +158,11 @@ export class SqliteOutbox implements OutboxRepository {
     exact: readonly string[],
     alternate: readonly string[],
   ): Promise<ParkedReceipt[]> {
+    if (!this.mayHaveParked) return [];
+    if (this.s.get(SQL.anyParked).get() === undefined) {
+      this.mayHaveParked = false;
+      return [];
+    }
     const found = new Map<number, ParkedReceipt>();
     const find = (keys: readonly string[], kind: string) => {
       for (const key of keys) {
