@@ -5,7 +5,7 @@ import { WorkGate } from '../work-gate.js';
 import type { InboundPdu } from './link.js';
 import type { MessageIdFormat } from './message-id.js';
 import { isReceipt, readReceipt } from './receipt.js';
-import { matchReceipt, sweepParked } from './receipt-match.js';
+import { logAmbiguous, matchReceipt, sweepParked } from './receipt-match.js';
 
 /** Receipts parked waiting for their submit: at most this many, for at most this long. */
 export const PARKED_MAX = 10_000;
@@ -109,10 +109,7 @@ export class DeliverHandler {
           this.options.events.emit('sms.status', match.result.sms, { stat: outcome.stat });
         return;
       case 'ambiguous':
-        this.log.warn(
-          { message_id: id, connection: pdu.connectionId, candidates: match.candidates },
-          'receipt could belong to more than one SMS; applied to none',
-        );
+        logAmbiguous(this.log, id, pdu.connectionId, match.candidates);
         return;
       case 'parked':
         this.log.debug(
@@ -133,13 +130,9 @@ export class DeliverHandler {
     const swept = await this.options.store.transaction((tx) =>
       sweepParked(tx, now, PARKED_MAX_AGE_MS, PARKED_MAX),
     );
-    for (const sms of swept.applied) this.options.events.emit('sms.status', sms);
-    for (const a of swept.ambiguous) {
-      this.log.warn(
-        { message_id: a.receipt.receiptId, connection: a.receipt.connectionId, candidates: a.candidates },
-        'receipt could belong to more than one SMS; applied to none',
-      );
-    }
+    for (const sms of swept.settled) this.options.events.emit('sms.status', sms);
+    for (const a of swept.ambiguous)
+      logAmbiguous(this.log, a.receipt.receiptId, a.receipt.connectionId, a.candidates);
     for (const r of swept.orphans) {
       this.log.warn(
         { message_id: r.receiptId, connection: r.connectionId, stat: r.stat },

@@ -88,12 +88,26 @@ export async function matchReceipt(
   return { kind: 'parked' };
 }
 
-export interface SubmitRecorded {
-  submitted: SmsRecord;
-  /** SMS settled by receipts that came before the submit was recorded, in order */
+/** What matching parked receipts again settled, and the ones that turned out ambiguous (dropped). */
+export interface Rematched {
   settled: SmsRecord[];
-  /** parked receipts that now match more than one part: dropped, with the candidates for the log */
   ambiguous: Array<{ receipt: ParkedReceipt; candidates: PartRef[] }>;
+}
+
+export interface SubmitRecorded extends Rematched {
+  submitted: SmsRecord;
+}
+
+/** Matches parked receipts again; each that now finds an owner (or several) leaves the park. */
+async function rematch(tx: Tx, parked: ParkedReceipt[], convert: boolean, out: Rematched): Promise<void> {
+  for (const receipt of parked) {
+    const format = receipt.format as MessageIdFormat;
+    const match = await matchReceipt(tx, { ...receipt, format }, false, convert || format !== 'auto');
+    if (match.kind === 'none') continue;
+    await tx.outbox.dropParked(receipt.id);
+    if (match.kind === 'applied' && match.result.changed) out.settled.push(match.result.sms);
+    if (match.kind === 'ambiguous') out.ambiguous.push({ receipt, candidates: match.candidates });
+  }
 }
 
 /** Records a submit and applies the parked receipts it resolves, in one transaction. */
@@ -110,13 +124,7 @@ export async function recordSubmit(
     parts.map((p) => p.messageId),
     parts.flatMap((p) => (p.alternate === undefined ? [] : [p.alternate])),
   );
-  for (const receipt of parked) {
-    const match = await matchReceipt(tx, { ...receipt, format: receipt.format as MessageIdFormat }, false);
-    if (match.kind === 'none') continue;
-    await tx.outbox.dropParked(receipt.id);
-    if (match.kind === 'applied' && match.result.changed) out.settled.push(match.result.sms);
-    if (match.kind === 'ambiguous') out.ambiguous.push({ receipt, candidates: match.candidates });
-  }
+  await rematch(tx, parked, false, out);
   return out;
 }
 
@@ -129,24 +137,27 @@ export async function sweepParked(
   now: number,
   maxAgeMs: number,
   max: number,
-): Promise<{
-  applied: SmsRecord[];
-  ambiguous: Array<{ receipt: ParkedReceipt; candidates: PartRef[] }>;
-  orphans: ParkedReceipt[];
-}> {
-  const out = {
-    applied: [] as SmsRecord[],
-    ambiguous: [] as Array<{ receipt: ParkedReceipt; candidates: PartRef[] }>,
-    orphans: [] as ParkedReceipt[],
-  };
-  for (const receipt of await tx.outbox.parkedBefore(now - AUTO_CONVERSION_GRACE_MS)) {
-    if (receipt.format !== 'auto') continue;
-    const match = await matchReceipt(tx, { ...receipt, format: 'auto' }, false, true);
-    if (match.kind === 'none') continue;
-    await tx.outbox.dropParked(receipt.id);
-    if (match.kind === 'applied' && match.result.changed) out.applied.push(match.result.sms);
-    if (match.kind === 'ambiguous') out.ambiguous.push({ receipt, candidates: match.candidates });
-  }
-  out.orphans = await tx.outbox.expireParked(now - maxAgeMs, max);
-  return out;
+): Promise<Rematched & { orphans: ParkedReceipt[] }> {
+  const out: Rematched = { settled: [], ambiguous: [] };
+  const due = await tx.outbox.parkedBefore(now - AUTO_CONVERSION_GRACE_MS);
+  await rematch(
+    tx,
+    due.filter((r) => r.format === 'auto'),
+    true,
+    out,
+  );
+  return { ...out, orphans: await tx.outbox.expireParked(now - maxAgeMs, max) };
+}
+
+/** The one log line for a receipt that more than one SMS could own. */
+export function logAmbiguous(
+  log: { warn(fields: object, message: string): void },
+  receiptId: string,
+  connectionId: string,
+  candidates: PartRef[],
+): void {
+  log.warn(
+    { message_id: receiptId, connection: connectionId, candidates },
+    'receipt could belong to more than one SMS; applied to none',
+  );
 }

@@ -5,6 +5,7 @@ import { PRIORITIES, type SmsRecord } from '../store/store.js';
 import type { SmppLink, SubmitParams } from './link.js';
 import { type MessageIdFormat, storedKeys } from './message-id.js';
 import { type LongText, type Plan, planSms, type Submit } from './plan.js';
+import { logAmbiguous } from './receipt-match.js';
 import { classifyStatus, statusName } from './status.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -400,16 +401,8 @@ export class Sender {
           // a receipt that overtook the submit_sm_resp settles the SMS in the same commit: both are told
           this.options.onStatus(result.submitted, { truncated });
           for (const sms of result.settled) this.options.onStatus(sms);
-          for (const a of result.ambiguous) {
-            this.log.warn(
-              {
-                message_id: a.receipt.receiptId,
-                connection: a.receipt.connectionId,
-                candidates: a.candidates,
-              },
-              'receipt could belong to more than one SMS; applied to none',
-            );
-          }
+          for (const a of result.ambiguous)
+            logAmbiguous(this.log, a.receipt.receiptId, a.receipt.connectionId, a.candidates);
           return undefined;
         }),
       );
