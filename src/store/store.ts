@@ -196,11 +196,34 @@ export interface KeyValueRepository {
   put(scope: string, key: string, value: Buffer, at: number): Promise<void>;
 }
 
+/** Who holds a named resource (an SMPP connection) and until when (epoch ms, the store's clock). */
+export interface Lease {
+  name: string;
+  owner: string;
+  expiresAt: number;
+}
+
+/**
+ * Exclusive ownership of named resources among bridge instances sharing one store: an SMPP connection is
+ * bound, and its SMS sent, only by the instance holding its lease. Time is the store's clock (`now` given by
+ * the caller for SQLite, which only one machine uses; the database's own clock for PostgreSQL).
+ */
+export interface LeaseRepository {
+  /**
+   * Takes `name` for `owner` until `now + ttlMs` when it is free, expired or already `owner`'s (a renewal).
+   * Returns the lease as it stands after the attempt: `owner` tells whether it was taken.
+   */
+  acquire(name: string, owner: string, ttlMs: number, now: number): Promise<Lease>;
+  /** Gives `name` up if `owner` holds it (at shutdown, so another instance takes over at once). */
+  release(name: string, owner: string): Promise<void>;
+}
+
 export interface Tx {
   readonly outbox: OutboxRepository;
   readonly alerts: AlertRepository;
   readonly inbound: InboundRepository;
   readonly kv: KeyValueRepository;
+  readonly leases: LeaseRepository;
 }
 
 export interface Store {

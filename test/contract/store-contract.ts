@@ -287,5 +287,19 @@ export function storeContract(name: string, target: () => ContractTarget): void 
       expect(await store.countReplies('+447700900001', 0)).toBe(1);
       expect(await store.healthy()).toBe(true);
     });
+
+    it('gives a lease to one owner at a time until it expires or is released', async () => {
+      const take = (owner: string, now: number) =>
+        store.transaction((tx) => tx.leases.acquire('smpp:main', owner, 1_000, now));
+      expect(await take('a', 10_000)).toEqual({ name: 'smpp:main', owner: 'a', expiresAt: 11_000 });
+      expect((await take('b', 10_500)).owner).toBe('a');
+      expect(await take('a', 10_900)).toMatchObject({ owner: 'a', expiresAt: 11_900 });
+      expect((await take('b', 11_800)).owner).toBe('a');
+      expect(await take('b', 11_900)).toMatchObject({ owner: 'b', expiresAt: 12_900 });
+      await store.transaction((tx) => tx.leases.release('smpp:main', 'a'));
+      expect((await take('a', 12_000)).owner).toBe('b');
+      await store.transaction((tx) => tx.leases.release('smpp:main', 'b'));
+      expect((await take('a', 12_000)).owner).toBe('a');
+    });
   });
 }

@@ -1,4 +1,12 @@
-import type { DeviceCommand, InboundAudit, InboundRepository, KeyValueRepository, MoPart } from '../store.js';
+import type {
+  DeviceCommand,
+  InboundAudit,
+  InboundRepository,
+  KeyValueRepository,
+  Lease,
+  LeaseRepository,
+  MoPart,
+} from '../store.js';
 import type { Statements } from './statements.js';
 
 interface CommandRow {
@@ -159,5 +167,28 @@ export class SqliteKv implements KeyValueRepository {
       value: Buffer;
       at: number;
     }>;
+  }
+}
+
+export class SqliteLeases implements LeaseRepository {
+  constructor(private readonly s: Statements) {}
+
+  async acquire(name: string, owner: string, ttlMs: number, now: number): Promise<Lease> {
+    this.s
+      .get(
+        `INSERT INTO lease (name, owner, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+         WHERE lease.owner = excluded.owner OR lease.expires_at <= ?`,
+      )
+      .run(name, owner, now + ttlMs, now);
+    const row = this.s.get('SELECT owner, expires_at FROM lease WHERE name = ?').get(name) as {
+      owner: string;
+      expires_at: number;
+    };
+    return { name, owner: row.owner, expiresAt: row.expires_at };
+  }
+
+  async release(name: string, owner: string): Promise<void> {
+    this.s.get('DELETE FROM lease WHERE name = ? AND owner = ?').run(name, owner);
   }
 }

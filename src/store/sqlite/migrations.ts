@@ -196,6 +196,14 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX receipt_parked_key_key ON receipt_parked_key (connection_id, key, kind);
   CREATE INDEX receipt_parked_key_parked ON receipt_parked_key (parked_id);
   `,
+  // which bridge instance owns a resource (an SMPP connection) until when
+  `
+  CREATE TABLE lease (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 /** Runs the migrations this database has not seen, each in its own transaction. */

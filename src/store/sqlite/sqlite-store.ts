@@ -7,7 +7,7 @@ import type { BrokerStateRepository } from '../broker-state.js';
 import type { DeviceCommand, SmsQuery, SmsRecord, SmsState, Store, Tx } from '../store.js';
 import { SqliteAlerts } from './alerts.js';
 import { SqliteBrokerStateRepository } from './broker-state.js';
-import { SqliteInbound, SqliteKv } from './inbound.js';
+import { SqliteInbound, SqliteKv, SqliteLeases } from './inbound.js';
 import { migrate } from './migrations.js';
 import { SqliteOutbox } from './outbox.js';
 import { Statements } from './statements.js';
@@ -55,7 +55,7 @@ export class SqliteStore implements Store {
       this.open = {
         db,
         writes: new WriteBatcher(db),
-        tx: { outbox, alerts, inbound, kv },
+        tx: { outbox, alerts, inbound, kv, leases: new SqliteLeases(statements) },
         outbox,
         alerts,
         inbound,
