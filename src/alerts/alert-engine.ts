@@ -1,3 +1,4 @@
+import { BridgeError } from '../errors.js';
 import type { AlertEvent, Events } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { Resolution, RuleMatch, RuleSet } from '../rules/engine.js';
@@ -21,7 +22,16 @@ export interface AlertEngineOptions {
   /** how long an SMS may wait before it is failed as expired, per priority */
   maxAgeMs: (priority: Priority) => number;
   logger: Logger;
+  /**
+   * Other instances write the same store (a cluster): the book is read back this often, so alerts opened
+   * elsewhere are known here (their escalations go on if that instance dies), and an unknown `ACK <ref>`
+   * reads the book back before it is refused. Undefined: this instance is the only writer.
+   */
+  refreshMs?: number | undefined;
 }
+
+/** How many times one decision is made again after another writer changed the alerts it touched. */
+export const CONFLICT_RETRIES = 5;
 
 interface Snapshot {
   alert: AlertRecord;
@@ -45,6 +55,8 @@ export class AlertEngine {
   private readonly inflight = new Set<Promise<unknown>>();
   /** set while the book is being read back after a failed commit */
   private recovering: Promise<void> | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private lastRead = 0;
 
   constructor(private readonly options: AlertEngineOptions) {
     this.log = options.logger.child({ module: 'alerts' });
@@ -53,13 +65,21 @@ export class AlertEngine {
   /** Loads the open alerts and re-arms their timers: a schedule survives a restart. */
   async start(): Promise<void> {
     this.book = new AlertBook(await this.options.store.loadAlerts(Date.now()));
+    this.lastRead = Date.now();
     if (this.book.alerts.size > 0) this.log.info({ open: this.book.alerts.size }, 'alerts resumed');
     this.arm();
+    const every = this.options.refreshMs;
+    if (every !== undefined) {
+      this.refreshTimer = setInterval(() => this.reread(), every);
+      this.refreshTimer.unref?.();
+    }
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.refreshTimer = undefined;
     await this.settled();
     this.book = undefined;
   }
@@ -79,7 +99,11 @@ export class AlertEngine {
    * A device message's matches and resolutions: decides the SMS and commits them with the alert state.
    * Resolves once committed (guarantee 1); rejects, with nothing kept, when the commit fails.
    */
-  async process(matches: RuleMatch[], resolutions: Resolution[], now: Date): Promise<SmsRecord[]> {
+  process(matches: RuleMatch[], resolutions: Resolution[], now: Date): Promise<SmsRecord[]> {
+    return this.retrying(() => this.decide(matches, resolutions, now));
+  }
+
+  private async decide(matches: RuleMatch[], resolutions: Resolution[], now: Date): Promise<SmsRecord[]> {
     const book = await this.ready();
     const rules = this.options.rules();
     const batch = new Batch();
@@ -95,11 +119,21 @@ export class AlertEngine {
   }
 
   /** `ACK <ref>` from `byPhone` (E.164): stops the escalation and tells the others who were told. */
-  async ack(ref: string, byPhone: string): Promise<AckResult> {
-    const book = await this.ready();
+  ack(ref: string, byPhone: string): Promise<AckResult> {
+    return this.retrying(() => this.decideAck(ref, byPhone));
+  }
+
+  private async decideAck(ref: string, byPhone: string): Promise<AckResult> {
+    let book = await this.ready();
     const rules = this.options.rules();
     const now = Date.now();
-    const alert = book.byRefOf(ref.replace(/^#/, ''));
+    const bare = ref.replace(/^#/, '');
+    // opened by another instance since this one last read the store?
+    if (!book.byRefOf(bare) && this.options.refreshMs !== undefined && now - this.lastRead > 1_000) {
+      this.reread();
+      book = await this.ready();
+    }
+    const alert = book.byRefOf(bare);
     if (!alert) return { ok: false, code: 'unknown_ref', reply: ackReplies.unknown(ref), notified: 0 };
     if (alert.state === 'acked') {
       return {
@@ -151,17 +185,35 @@ export class AlertEngine {
   /** Every committed SMS state (the `sms.status` event); failures of the current step escalate at once. */
   readonly onSmsStatus = (sms: SmsRecord): void => {
     if (sms.state !== 'failed' && sms.state !== 'expired' && sms.state !== 'delivered') return;
+    const state = sms.state;
     this.background(
-      this.ready().then((book) => {
+      this.retrying(async () => {
+        const book = await this.ready();
         const batch = new Batch();
         const now = Date.now();
-        book.smsStatus(this.options.rules(), sms.id, sms.state, now, batch);
+        book.smsStatus(this.options.rules(), sms.id, state, now, batch);
         if (batch.alerts.size === 0) return;
         this.armSooner(batch.alerts);
         return this.commit(batch, now);
       }),
     );
   };
+
+  /**
+   * Runs a decision and, when its commit lost to another writer (ERR_STORE_CONFLICT: another instance, or a
+   * decision built on one that failed), makes it again on the book read back from the store. Bounded.
+   */
+  private async retrying<T>(decide: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await decide();
+      } catch (err) {
+        if (!(err instanceof BridgeError && err.code === 'ERR_STORE_CONFLICT') || attempt >= CONFLICT_RETRIES)
+          throw err;
+        this.log.debug({ attempt }, 'alert decision lost to another writer; deciding again');
+      }
+    }
+  }
 
   /** The book, once no read-back is under way. */
   private async ready(): Promise<AlertBook> {
@@ -232,7 +284,9 @@ export class AlertEngine {
         return records;
       },
       (err: unknown) => {
-        this.recover(err);
+        if (!(err instanceof BridgeError && err.code === 'ERR_STORE_CONFLICT'))
+          this.log.error({ err }, 'alert state not committed; reading it back from the store');
+        this.reread();
         throw err;
       },
     );
@@ -240,15 +294,19 @@ export class AlertEngine {
     return done;
   }
 
-  /** After a failed commit: hold new decisions, let the commits in flight settle, read the book back. */
-  private recover(err: unknown): void {
-    if (this.recovering !== undefined) return;
-    this.log.error({ err }, 'alert state not committed; reading it back from the store');
+  /**
+   * After a failed commit, or to learn what other instances wrote: hold new decisions, let the commits in
+   * flight settle, read the book back.
+   */
+  private reread(): void {
+    if (this.recovering !== undefined || !this.book) return;
     this.recovering = (async () => {
       await this.settled();
       for (;;) {
         try {
-          this.book = new AlertBook(await this.options.store.loadAlerts(Date.now()));
+          const at = Date.now();
+          this.book = new AlertBook(await this.options.store.loadAlerts(at));
+          this.lastRead = at;
           break;
         } catch (loadErr) {
           this.log.error({ err: loadErr }, 'cannot read the alert state back; retrying in 1 s');

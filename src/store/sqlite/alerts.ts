@@ -67,7 +67,7 @@ export class SqliteAlerts implements AlertRepository {
     for (const { alert, recipients, base } of change.alerts) {
       const row = { ...toRow(alert), base };
       const written =
-        base === 0 ? this.s.get(INSERT_ALERT).run(row).changes : this.s.get(UPDATE_ALERT).run(row).changes;
+        base === 0 ? this.insert(INSERT_ALERT, row, alert.id) : this.s.get(UPDATE_ALERT).run(row).changes;
       if (written !== 1) {
         throw new BridgeError(
           'ERR_STORE_CONFLICT',
@@ -87,18 +87,21 @@ export class SqliteAlerts implements AlertRepository {
         );
       }
     }
-    const hold = this.s.get('INSERT OR REPLACE INTO alert_held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     for (const h of change.heldAdded) {
-      hold.run(
-        h.id,
-        h.phone,
-        h.contactId ?? null,
-        h.name ?? null,
+      this.insert(
+        'INSERT INTO alert_held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [
+          h.id,
+          h.phone,
+          h.contactId ?? null,
+          h.name ?? null,
+          h.alertId,
+          h.step,
+          h.priority,
+          h.heldAt,
+          h.flushAt,
+        ],
         h.alertId,
-        h.step,
-        h.priority,
-        h.heldAt,
-        h.flushAt,
       );
     }
     const unhold = this.s.get('DELETE FROM alert_held WHERE id = ?');
@@ -107,6 +110,24 @@ export class SqliteAlerts implements AlertRepository {
     for (const m of change.heldMoved) move.run(m.flushAt, m.phone);
     const sent = this.s.get('INSERT INTO alert_sent (phone, at) VALUES (?, ?)');
     for (const x of change.sent) sent.run(x.phone, x.at);
+  }
+
+  /**
+   * An insert whose id, ref or (rule, device) another writer (another instance on the same store) took since
+   * this decision's book was read: a conflict, so the decision is made again on what is stored.
+   */
+  private insert(sql: string, params: unknown, alertId: number): number {
+    try {
+      return this.s.get(sql).run(params).changes;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== 'SQLITE_CONSTRAINT_PRIMARYKEY' && code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+      throw new BridgeError(
+        'ERR_STORE_CONFLICT',
+        `alert ${alertId}: its id, ref or rule and device were taken by another writer; the decision is retried`,
+        { cause: err },
+      );
+    }
   }
 
   load(now: number): LoadedAlerts {

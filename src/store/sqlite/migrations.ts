@@ -204,6 +204,12 @@ export const MIGRATIONS: string[] = [
     expires_at INTEGER NOT NULL
   );
   `,
+  // instances sharing a store: one live alert per rule and device, one live alert per ref, so two decisions
+  // made from stale books cannot both open an alert (the loser's transaction fails and it decides again)
+  `
+  CREATE UNIQUE INDEX alert_live_key ON alert (rule_id, device_id) WHERE state <> 'resolved';
+  CREATE UNIQUE INDEX alert_live_ref ON alert (ref) WHERE state <> 'resolved';
+  `,
 ];
 
 /** Runs the migrations this database has not seen, each in its own transaction. */
