@@ -105,7 +105,11 @@ export class SqliteAlerts implements AlertRepository {
       );
     }
     const unhold = this.s.get('DELETE FROM alert_held WHERE id = ?');
-    for (const id of change.heldRemoved) unhold.run(id);
+    for (const id of change.heldRemoved) {
+      // flushed or dropped by another writer (another instance) already: this decision is stale
+      if (unhold.run(id).changes !== 1)
+        throw new BridgeError('ERR_STORE_CONFLICT', `held alert SMS ${id} is gone; the decision is retried`);
+    }
     const move = this.s.get('UPDATE alert_held SET flush_at = ? WHERE phone = ?');
     for (const m of change.heldMoved) move.run(m.flushAt, m.phone);
     const sent = this.s.get('INSERT INTO alert_sent (phone, at) VALUES (?, ?)');

@@ -17,6 +17,8 @@ contacts:
   alice: { phone: "+447700900001", name: Alice }
   bob: { phone: "+447700900002", name: Bob }
   carol: { phone: "+447700900003", name: Carol }
+policies:
+  digest: [{ to: [carol], max: 1, window: 1m }]
 rules:
   - id: overheat
     topic: devices/+/overheat
@@ -24,6 +26,10 @@ rules:
     text: "{{device.id}} hot. ACK {{alert.ref}}"
     cooldown: 10m
     escalate: [{ after: 5m, to: [carol] }]
+  - id: storm
+    topic: devices/+/storm
+    to: [carol]
+    text: "{{device.id}} storm #{{alert.ref}}"
 `;
 
 const settle = async () => {
@@ -54,9 +60,9 @@ describe('alert engines of two instances on one store', () => {
     engines.push(e);
     return e;
   };
-  const fire = async (e: AlertEngine, device: string) => {
+  const fire = async (e: AlertEngine, device: string, what = 'overheat') => {
     const now = new Date();
-    const { matches } = rules.evaluate(`devices/${device}/overheat`, Buffer.from('{}'), { now });
+    const { matches } = rules.evaluate(`devices/${device}/${what}`, Buffer.from('{}'), { now });
     return e.process(matches, [], now);
   };
   const to = (phone: string) => sent.filter((s) => s.to === phone);
@@ -122,5 +128,18 @@ describe('alert engines of two instances on one store', () => {
     expect(to('+447700900003').map((s) => s.text)).toEqual(['pump-7 hot. ACK 1']);
     expect(b.live()[0]?.step).toBe(1);
     expect(c.live()[0]?.step).toBe(1);
+  });
+
+  it('a digest held by one instance is sent once though every instance knows it', async () => {
+    const a = await engine(20_000);
+    const b = await engine(20_000);
+    for (const d of ['pump-1', 'pump-2', 'pump-3']) await fire(a, d, 'storm');
+    expect(to('+447700900003')).toHaveLength(1);
+    await advance(30_000);
+    expect(b.live()).toHaveLength(3);
+    await advance(60_000);
+    const carol = to('+447700900003').map((s) => s.text);
+    expect(carol).toHaveLength(2);
+    expect(carol[1]).toMatch(/^2 more alerts: #2 pump-2 storm, #3 pump-3 storm/);
   });
 });
