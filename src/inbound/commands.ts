@@ -10,11 +10,18 @@ export interface CommandOutboxOptions {
   events: Events;
   logger: Logger;
   /** a command not published within this is dropped and its sender told. Default 10 min. */
-  maxAgeMs?: number;
+  maxAgeMs?: number | undefined;
   /** how often unpublished commands are retried. Default 5 s. */
   retryMs?: number;
   /** how long the sender's "not sent" reply may wait in the outbox. Default 1 h. */
-  replyMaxAgeMs?: number;
+  replyMaxAgeMs?: number | undefined;
+  /**
+   * Other instances share the store (a cluster). A command younger than `afterMs` is left to the instance
+   * that committed it (it publishes right after its commit); an older one is published by the one instance
+   * holding the `commands` lease (`owner`: this instance's id). So two instances never both publish one.
+   * Undefined: this instance is the only one.
+   */
+  adopt?: { owner: string; afterMs: number } | undefined;
 }
 
 /**
@@ -99,6 +106,11 @@ export class CommandOutbox {
     }
     const now = Date.now();
     const maxAge = this.options.maxAgeMs ?? 600_000;
+    const adopt = this.options.adopt;
+    if (adopt) {
+      pending = pending.filter((c) => now - c.createdAt >= adopt.afterMs);
+      if (pending.length === 0 || !(await this.adopter(adopt.owner, now))) return;
+    }
     for (const command of pending) {
       if (!this.running) return;
       if (this.publishing.has(command.requestId)) continue;
@@ -108,6 +120,20 @@ export class CommandOutbox {
         continue;
       }
       await this.expire(command, now);
+    }
+  }
+
+  /** Whether this instance holds (or now takes) the lease to publish commands other instances left. */
+  private async adopter(owner: string, now: number): Promise<boolean> {
+    const ttl = 3 * (this.options.retryMs ?? 5000);
+    try {
+      const lease = await this.options.store.transaction((tx) =>
+        tx.leases.acquire('commands', owner, ttl, now),
+      );
+      return lease.owner === owner;
+    } catch (err) {
+      this.log.error({ err }, 'cannot take the command lease');
+      return false;
     }
   }
 

@@ -36,6 +36,8 @@ export interface InboundOptions {
   replyMaxAgeMs?: number;
   /** a command not published within this is dropped and its sender told. Default 10 min. */
   commandMaxAgeMs?: number;
+  /** in a cluster: who publishes commands their instance left unpublished (CommandOutboxOptions.adopt) */
+  commandAdopt?: { owner: string; afterMs: number } | undefined;
 }
 
 /** What one MO did: its audit row, what goes back to the sender, the command to publish. */
@@ -83,6 +85,7 @@ export class InboundService {
       logger: options.logger,
       maxAgeMs: options.commandMaxAgeMs,
       replyMaxAgeMs: options.replyMaxAgeMs,
+      adopt: options.commandAdopt,
     });
   }
 
