@@ -39,6 +39,8 @@ export class CommandOutbox {
   private readonly publishing = new Set<string>();
   /** published, but recording that failed: recorded again by the retry loop, never published again */
   private readonly unmarked = new Map<string, number>();
+  /** marked published by this instance since the retry loop last read the store (at most what it read) */
+  private readonly marked = new Set<string>();
 
   constructor(private readonly options: CommandOutboxOptions) {
     this.log = options.logger.child({ module: 'commands' });
@@ -81,6 +83,7 @@ export class CommandOutbox {
   private async mark(requestId: string, at: number): Promise<void> {
     try {
       await this.options.store.transaction((tx) => tx.inbound.markPublished(requestId, at));
+      this.marked.add(requestId);
       this.publishing.delete(requestId);
     } catch (err) {
       this.unmarked.set(requestId, at);
@@ -97,6 +100,9 @@ export class CommandOutbox {
       this.unmarked.delete(requestId);
       await this.mark(requestId, at);
     }
+    // in a cluster, only the holder of the commands lease publishes what other instances left
+    const adopt = this.options.adopt;
+    if (adopt && !(await this.adopter(adopt.owner, Date.now()))) return;
     let pending: DeviceCommand[];
     try {
       pending = await this.options.store.unpublishedCommands();
@@ -106,14 +112,12 @@ export class CommandOutbox {
     }
     const now = Date.now();
     const maxAge = this.options.maxAgeMs ?? 600_000;
-    const adopt = this.options.adopt;
-    if (adopt) {
-      pending = pending.filter((c) => now - c.createdAt >= adopt.afterMs);
-      if (pending.length === 0 || !(await this.adopter(adopt.owner, now))) return;
-    }
+    // marked since the list was read: the list is stale for them (the marks commit while this loop awaits)
+    for (const id of this.marked) if (!pending.some((c) => c.requestId === id)) this.marked.delete(id);
+    if (adopt) pending = pending.filter((c) => now - c.createdAt >= adopt.afterMs);
     for (const command of pending) {
       if (!this.running) return;
-      if (this.publishing.has(command.requestId)) continue;
+      if (this.publishing.has(command.requestId) || this.marked.has(command.requestId)) continue;
       if (now - command.createdAt <= maxAge) {
         if (await this.publish(command))
           this.log.info({ device: command.deviceId }, 'command published late');
