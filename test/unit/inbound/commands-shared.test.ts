@@ -83,4 +83,38 @@ describe('the command outbox of two instances on one store', () => {
     await advance(10_000);
     expect(published).toEqual(['devices/pump-7/commands/stop']);
   });
+
+  it('never publishes again a command marked while the retry loop was publishing another', async () => {
+    vi.useRealTimers();
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const slowBus: Bus = {
+      ...bus,
+      publish: async (topic) => {
+        published.push(topic);
+        if (topic.endsWith('/slow')) await gate;
+      },
+    };
+    const logger = silentLogger();
+    const o = new CommandOutbox({ store, bus: slowBus, events: new Events(logger), logger });
+    outboxes.push(o);
+    const slow = { ...command(), requestId: 'req-slow', topic: 'devices/pump-7/commands/slow' };
+    const live = command();
+    await store.transaction(async (tx) => {
+      await tx.inbound.addCommand(slow);
+      await tx.inbound.addCommand(live);
+    });
+    // the retry loop (at start) read both and is stuck publishing the first
+    const started = o.start();
+    while (published.length === 0) await new Promise((r) => setImmediate(r));
+    // meanwhile the second is published by its own path and its mark commits
+    await o.publish(live);
+    while ((await store.unpublishedCommands()).some((c) => c.requestId === live.requestId))
+      await new Promise((r) => setImmediate(r));
+    open();
+    await started;
+    expect(published).toEqual(['devices/pump-7/commands/slow', 'devices/pump-7/commands/stop']);
+  });
 });
