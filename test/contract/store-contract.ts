@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBridgeError } from '../../src/errors.js';
 import { matchReceipt, recordSubmit } from '../../src/smpp/receipt-match.js';
-import type { AlertRecord } from '../../src/store/alert-types.js';
+import type { AlertChange, AlertRecord } from '../../src/store/alert-types.js';
 import type { NewSms, Store } from '../../src/store/store.js';
 
 /**
@@ -202,6 +202,47 @@ export function storeContract(name: string, target: () => ContractTarget): void 
       const loaded = await store.loadAlerts(Date.now());
       expect(loaded.alerts.map((a) => [a.alert.count, a.alert.version])).toEqual([[2, 2]]);
       expect(loaded.nextAlertId).toBe(2);
+    });
+
+    it('two writers with stale books: a taken id, a live rule+device or ref, or a held row gone is a conflict', async () => {
+      const save = (a: AlertRecord, extra: Partial<AlertChange> = {}) =>
+        store.transaction((tx) =>
+          tx.alerts.save({ alerts: [{ alert: a, recipients: [], base: 0 }], ...noHeld, ...extra }),
+        );
+      const conflict = (err: unknown) => isBridgeError(err, 'ERR_STORE_CONFLICT');
+      const held = (id: number, alertId: number) => ({
+        id,
+        phone: '+447700900001',
+        contactId: undefined,
+        name: undefined,
+        alertId,
+        step: 0,
+        priority: 'high' as const,
+        heldAt: 1,
+        flushAt: 2,
+      });
+      await save(alert(1, 1), { heldAdded: [held(1, 1)] });
+      // the same id for another device, another id for the same rule and device, another id with the same ref
+      await expect(save(alert(1, 1, { deviceId: 'e', ref: '7' }))).rejects.toSatisfy(conflict);
+      await expect(save(alert(2, 1, { ref: '2' }))).rejects.toSatisfy(conflict);
+      await expect(save(alert(2, 1, { deviceId: 'e', ref: '1' }))).rejects.toSatisfy(conflict);
+      // a held SMS id already taken, then one already flushed by the other writer
+      await expect(
+        save(alert(2, 1, { deviceId: 'e', ref: '2' }), { heldAdded: [held(1, 2)] }),
+      ).rejects.toSatisfy(conflict);
+      await store.transaction((tx) => tx.alerts.save({ ...noHeld, alerts: [], heldRemoved: [1] }));
+      await expect(
+        store.transaction((tx) => tx.alerts.save({ ...noHeld, alerts: [], heldRemoved: [1] })),
+      ).rejects.toSatisfy(conflict);
+      // a resolved alert frees its rule, device and ref
+      await store.transaction((tx) =>
+        tx.alerts.save({
+          alerts: [{ alert: alert(1, 2, { state: 'resolved' }), recipients: [], base: 1 }],
+          ...noHeld,
+        }),
+      );
+      await save(alert(2, 1));
+      expect((await store.loadAlerts(Date.now())).alerts.map((a) => a.alert.id)).toEqual([2]);
     });
 
     it('never unlinks a recipient from its SMS with an older snapshot', async () => {
