@@ -74,7 +74,13 @@ export async function startPostgres(): Promise<PostgresServer> {
   }
   const running = server;
   const admin = async <T>(fn: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port,
+      user: 'postgres',
+      password,
+      database: 'postgres',
+    });
     await client.connect();
     try {
       return await fn(client);
