@@ -36,7 +36,7 @@ describe('PostgreSQL store', () => {
     await client.connect();
     try {
       const { rows } = await client.query('SELECT version FROM schema_migration ORDER BY version');
-      expect(rows.map((r) => r.version)).toEqual([1]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2]);
     } finally {
       await client.end();
     }
@@ -114,9 +114,39 @@ describe('PostgreSQL store', () => {
     expect(bad?.message).not.toContain('secretpw');
   });
 
-  it('refuses to hold the embedded broker state with a clear error naming the keys', async () => {
+  it("keeps the embedded broker's state, written in call order, across a restart", async () => {
     url = await server.createDatabase();
-    const store = await open();
-    expect(() => store.brokerState()).toThrow(/store\.url.*store\.path/);
+    const packet = (topic: string, payload: string) => ({
+      cmd: 'publish' as const,
+      topic,
+      payload: Buffer.from(payload),
+      qos: 1 as const,
+      retain: false,
+      dup: false,
+      messageId: null,
+      brokerId: 'b',
+      brokerCounter: 1,
+    });
+    const first = await open();
+    const repo = first.brokerState();
+    // issued without awaiting each other, as the broker does
+    const writes = [
+      repo.putRetained({ ...packet('site/state', 'online'), retain: true }),
+      repo.enqueueOutgoing([{ id: 1, clientId: 'c', packet: packet('cmd/1', 'a') }]),
+      repo.updateOutgoing(1, { ...packet('cmd/1', 'a'), messageId: 7 }),
+      repo.enqueueOutgoing([{ id: 2, clientId: 'c', packet: packet('cmd/2', 'b') }]),
+      repo.deleteOutgoing(2),
+      repo.putSubscriptions('c', [{ topic: 'cmd/#', qos: 1, rap: true }]),
+    ];
+    await first.stop();
+    await Promise.all(writes);
+    const state = await (await open()).brokerState().load();
+    expect(state.retained.map((p) => [p.topic, p.payload.toString(), p.retain])).toEqual([
+      ['site/state', 'online', true],
+    ]);
+    expect(state.outgoing.map((e) => [e.id, e.packet.messageId])).toEqual([[1, 7]]);
+    expect(state.subscriptions).toEqual([
+      { clientId: 'c', subscriptions: [{ topic: 'cmd/#', qos: 1, rap: true }] },
+    ]);
   });
 });

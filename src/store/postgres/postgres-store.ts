@@ -5,6 +5,7 @@ import type { LoadedAlerts } from '../alert-types.js';
 import type { BrokerStateRepository } from '../broker-state.js';
 import type { DeviceCommand, SmsQuery, SmsRecord, SmsState, Store, Tx } from '../store.js';
 import { PgAlerts } from './alerts.js';
+import { PgBrokerStateRepository } from './broker-state.js';
 import { pgTypes, Statements } from './db.js';
 import { PgInbound, PgKv, PgLeases } from './inbound.js';
 import { migrate } from './migrations.js';
@@ -41,6 +42,7 @@ interface Open {
   alerts: PgAlerts;
   inbound: PgInbound;
   kv: PgKv;
+  broker?: PgBrokerStateRepository;
 }
 
 /**
@@ -106,6 +108,7 @@ export class PostgresStore implements Store {
     const open = this.open;
     if (!open) return;
     this.open = undefined;
+    await open.broker?.flush();
     // waits for checked-out connections (running transactions) to be released
     await open.pool.end();
   }
@@ -205,12 +208,11 @@ export class PostgresStore implements Store {
     return this.o.kv.load(scope);
   }
 
+  /** One repository per store: its writes keep their call order on one queue. */
   brokerState(): BrokerStateRepository {
-    throw new BridgeError(
-      'ERR_STORE',
-      'the embedded MQTT broker keeps its state (retained messages, persistent sessions) in SQLite only: ' +
-        'with store.url (PostgreSQL) set, use an external broker, or remove store.url to use store.path',
-    );
+    const open = this.o;
+    open.broker ??= new PgBrokerStateRepository(open.pool);
+    return open.broker;
   }
 
   async healthy(): Promise<boolean> {
