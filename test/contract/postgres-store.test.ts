@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseBridgeConfig } from '../../src/config/load-bridge.js';
 import { isBridgeError } from '../../src/errors.js';
 import { createStore } from '../../src/store/index.js';
+import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/store.js';
 import { type PostgresServer, startPostgres } from '../helpers/postgres.js';
@@ -36,7 +37,7 @@ describe('PostgreSQL store', () => {
     await client.connect();
     try {
       const { rows } = await client.query('SELECT version FROM schema_migration ORDER BY version');
-      expect(rows.map((r) => r.version)).toEqual([1, 2]);
+      expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
     } finally {
       await client.end();
     }

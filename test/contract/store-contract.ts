@@ -354,11 +354,15 @@ export function storeContract(name: string, target: () => ContractTarget): void 
         // a new alert id taken by two instances at once: one of them conflicts
         const open = (s: Store, id: number) =>
           s.transaction((tx) =>
-            tx.alerts.save({ alerts: [{ alert: alert(id, 1), recipients: [], base: 0 }], ...noHeld }),
+            tx.alerts.save({
+              alerts: [{ alert: alert(id, 1, { deviceId: 'e', ref: '2' }), recipients: [], base: 0 }],
+              ...noHeld,
+            }),
           );
         const opened = await Promise.allSettled([open(store, 2), open(other, 2)]);
-        // (ERR_STORE_CONFLICT on PostgreSQL, where instances race for ids; a constraint error on SQLite)
-        expect(opened.filter((r) => r.status === 'rejected')).toHaveLength(1);
+        const lost = opened.filter((r) => r.status === 'rejected');
+        expect(lost).toHaveLength(1);
+        expect(isBridgeError((lost[0] as PromiseRejectedResult).reason, 'ERR_STORE_CONFLICT')).toBe(true);
       } finally {
         await other.stop();
       }

@@ -53,10 +53,7 @@ const RECIPIENT = `INSERT INTO alert_recipient (alert_id, phone, contact_id, nam
    told_at = COALESCE(excluded.told_at, alert_recipient.told_at)`;
 
 const HOLD = `INSERT INTO alert_held (id, phone, contact_id, name, alert_id, step, priority, held_at, flush_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-  ON CONFLICT (id) DO UPDATE SET phone = excluded.phone, contact_id = excluded.contact_id, name = excluded.name,
-   alert_id = excluded.alert_id, step = excluded.step, priority = excluded.priority, held_at = excluded.held_at,
-   flush_at = excluded.flush_at`;
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
 
 function conflict(alert: AlertRecord, base: number, cause?: unknown): BridgeError {
   return new BridgeError(
@@ -74,17 +71,26 @@ function conflict(alert: AlertRecord, base: number, cause?: unknown): BridgeErro
 export class PgAlerts implements AlertRepository {
   constructor(private readonly db: Db) {}
 
+  private async insert(sql: string, alertId: number, values: unknown[]): Promise<number> {
+    try {
+      return await this.db.run(sql, values);
+    } catch (err) {
+      if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
+      throw new BridgeError(
+        'ERR_STORE_CONFLICT',
+        `alert ${alertId}: its id, ref or rule and device were taken by another writer; the decision is retried`,
+        { cause: err },
+      );
+    }
+  }
+
   async save(change: AlertChange): Promise<void> {
     for (const { alert, recipients, base } of change.alerts) {
       const values = COLUMNS.map((c) => toRow(alert)[c]);
       let written: number;
       if (base === 0) {
-        try {
-          written = await this.db.run(INSERT_ALERT, values);
-        } catch (err) {
-          if (sqlState(err) === UNIQUE_VIOLATION) throw conflict(alert, base, err);
-          throw err;
-        }
+        // its id, ref or rule and device taken by another instance since this decision's book was read
+        written = await this.insert(INSERT_ALERT, alert.id, values);
       } else {
         written = await this.db.run(UPDATE_ALERT, [alert.id, ...values.slice(5), base]);
       }
@@ -103,7 +109,8 @@ export class PgAlerts implements AlertRepository {
       }
     }
     for (const h of change.heldAdded) {
-      await this.db.run(HOLD, [
+      // a held id another instance took since this decision's book was read: the decision is stale
+      await this.insert(HOLD, h.alertId, [
         h.id,
         h.phone,
         h.contactId ?? null,
@@ -115,8 +122,14 @@ export class PgAlerts implements AlertRepository {
         h.flushAt,
       ]);
     }
-    if (change.heldRemoved.length > 0)
-      await this.db.run('DELETE FROM alert_held WHERE id = ANY($1::bigint[])', [change.heldRemoved]);
+    if (change.heldRemoved.length > 0) {
+      const removed = await this.db.run('DELETE FROM alert_held WHERE id = ANY($1::bigint[])', [
+        change.heldRemoved,
+      ]);
+      // flushed or dropped by another instance already: this decision is stale
+      if (removed !== new Set(change.heldRemoved).size)
+        throw new BridgeError('ERR_STORE_CONFLICT', 'a held alert SMS is gone; the decision is retried');
+    }
     for (const m of change.heldMoved)
       await this.db.run('UPDATE alert_held SET flush_at = $1 WHERE phone = $2', [m.flushAt, m.phone]);
     if (change.sent.length > 0) {

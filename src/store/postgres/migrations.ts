@@ -226,6 +226,12 @@ export const MIGRATIONS: string[] = [
     broker_id TEXT
   );
   `,
+  // instances sharing the store: one live alert per rule and device and per ref, so two decisions made
+  // from stale books cannot both open one (the loser's transaction fails and it decides again)
+  `
+  CREATE UNIQUE INDEX alert_live_key ON alert (rule_id, device_id) WHERE state <> 'resolved';
+  CREATE UNIQUE INDEX alert_live_ref ON alert (ref) WHERE state <> 'resolved';
+  `,
 ];
 
 /** Any fixed number, the same in every instance: the key of the advisory lock migrations run under. */
