@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { startHarness, waitFor } from '../helpers/harness.js';
+import { type PostgresServer, startPostgres } from '../helpers/postgres.js';
+
+let server: PostgresServer;
+beforeAll(async () => {
+  server = await startPostgres();
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+it('runs the bridge on PostgreSQL: an alert becomes an SMS, the broker state outlives a restart', async () => {
+  const url = await server.createDatabase();
+  const start = () => startHarness({ store: () => new PostgresStore({ url, poolSize: 4 }) });
+  const first = await start();
+  try {
+    await waitFor(() => first.app.links[0]!.bound, 'bound');
+    const device = await first.connect({ clientId: 'pump-7' });
+    await device.publishAsync('devices/pump-7/alerts/overheat', JSON.stringify({ temp: 95 }), { qos: 1 });
+    await device.publishAsync('devices/pump-7/info', 'kept', { qos: 1, retain: true });
+    await waitFor(() => first.sim.received.length === 1, 'the SMS reaches the SMSC');
+    await waitFor(
+      async () => (await first.app.store.listSms())[0]?.state === 'submitted',
+      'the SMS is recorded as submitted',
+    );
+  } finally {
+    await first.close();
+  }
+  const second = await start();
+  try {
+    const [sms] = await second.app.store.listSms();
+    expect(sms).toMatchObject({ to: '+447700900001', state: 'submitted', text: 'pump-7 overheating: 95C' });
+    const late = await second.connect();
+    const retained = new Promise<string>((resolve) =>
+      late.on('message', (topic, payload) => {
+        if (topic === 'devices/pump-7/info') resolve(payload.toString());
+      }),
+    );
+    await late.subscribeAsync('devices/pump-7/info', { qos: 1 });
+    expect(await retained).toBe('kept');
+  } finally {
+    await second.close();
+    await server.dropDatabase(url);
+  }
+}, 60_000);
