@@ -6,7 +6,7 @@ import { type PostgresServer, startPostgres } from '../helpers/postgres.js';
 let server: PostgresServer;
 beforeAll(async () => {
   server = await startPostgres();
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   await server?.stop();
 });
@@ -44,4 +44,4 @@ it('runs the bridge on PostgreSQL: an alert becomes an SMS, the broker state out
     await second.close();
     await server.dropDatabase(url);
   }
-}, 60_000);
+}, 120_000);
