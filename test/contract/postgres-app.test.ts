@@ -1,6 +1,11 @@
+import { appendFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { App } from '../../src/app.js';
+import { loadBridgeConfig } from '../../src/config/load-bridge.js';
+import { silentLogger } from '../../src/logger.js';
+import { SmscSimulator } from '../../src/simulator/smsc.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
-import { startHarness, waitFor } from '../helpers/harness.js';
+import { PUMP_RULES, startHarness, tempDir, waitFor, writeBridgeConfig } from '../helpers/harness.js';
 import { type PostgresServer, startPostgres } from '../helpers/postgres.js';
 
 let server: PostgresServer;
@@ -45,3 +50,29 @@ it('runs the bridge on PostgreSQL: an alert becomes an SMS, the broker state out
     await server.dropDatabase(url);
   }
 }, 120_000);
+
+it('starts from config with SMS_BRIDGE_CONFIG_STORE_URL and is ready (no SQLite file to check)', async () => {
+  const url = await server.createDatabase();
+  const dir = tempDir();
+  const sim = new SmscSimulator({ receipts: false, logger: silentLogger() });
+  const { port } = await sim.start({ host: '127.0.0.1', port: 0 });
+  const file = writeBridgeConfig(dir, port, PUMP_RULES);
+  appendFileSync(file, 'http: { enabled: true, host: 127.0.0.1, port: 0 }\n');
+  const app = new App({
+    config: loadBridgeConfig(file, { SMS_BRIDGE_CONFIG_STORE_URL: url }),
+    logger: silentLogger(),
+    watch: false,
+  });
+  try {
+    await app.start();
+    expect(app.store).toBeInstanceOf(PostgresStore);
+    await waitFor(() => app.links[0]!.bound, 'bound');
+    const ready = await fetch(`http://127.0.0.1:${app.http?.port}/readyz`);
+    expect(await ready.json()).toMatchObject({ ready: true, checks: { store: true } });
+  } finally {
+    await app.stop();
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await server.dropDatabase(url);
+  }
+}, 60_000);
