@@ -17,7 +17,7 @@ const built: Array<[string, string]> = [
 let server: PostgresServer;
 beforeAll(async () => {
   server = await startPostgres();
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   await server?.stop();
 });

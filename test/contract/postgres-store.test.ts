@@ -15,7 +15,7 @@ describe('PostgreSQL store', () => {
   const stores: Store[] = [];
   beforeAll(async () => {
     server = await startPostgres();
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await server?.stop();
   });
