@@ -14,7 +14,8 @@ export interface ExternalBrokerOptions {
   password?: string | undefined;
   /** the persistent session's id; the publishing connection is `<clientId>-out` */
   clientId: string;
-  shareGroup: string;
+  /** `false`: plain subscriptions (one instance; brokers without shared subscriptions) */
+  shareGroup: string | false;
   /** 5 falls back to 4 (3.1.1) when the broker refuses 5 */
   protocolVersion: 4 | 5;
   sessionExpiryMs: number;
@@ -157,9 +158,18 @@ export class ExternalBroker implements BridgeBroker {
     return this.version;
   }
 
+  /** Connects the publishing connection; `startIntake()` connects the one that takes device messages. */
   async start(): Promise<void> {
     this.stopping = false;
     this.outClient = await this.connect('out');
+  }
+
+  /**
+   * Connects the intake session once every in-process subscriber is registered: a resumed session gets its
+   * unacknowledged messages right after CONNACK, and one matching no filter yet would be acknowledged unhandled.
+   */
+  async startIntake(): Promise<void> {
+    this.intakeFilters = this.filterTrie();
     this.intakeClient = await this.connect('intake');
     await this.resync();
     this.log.info(
@@ -228,7 +238,20 @@ export class ExternalBroker implements BridgeBroker {
           client.off('error', onError);
           resolve(value);
         };
-        const onConnect = () => settle('ok');
+        const onConnect = (connack: { properties?: { sharedSubscriptionAvailable?: boolean } }) => {
+          // MQTT 5 §3.2.2.3.15: the broker says whether it supports shared subscriptions
+          if (
+            role === 'intake' &&
+            this.options.shareGroup !== false &&
+            connack.properties?.sharedSubscriptionAvailable === false
+          )
+            settle(
+              new Error(
+                'the broker has no shared subscriptions; set mqtt.share_group: false to run one instance',
+              ),
+            );
+          else settle('ok');
+        };
         const onError = (err: Error & { code?: number }) =>
           settle(version === 5 && UNSUPPORTED_VERSION.has(err.code ?? -1) ? 'version' : err);
         client.on('connect', onConnect);
@@ -366,17 +389,22 @@ export class ExternalBroker implements BridgeBroker {
     return run;
   }
 
+  private filterTrie(): TopicTrie<true> {
+    const trie = new TopicTrie<true>();
+    for (const f of this.options.filters()) trie.add(f, true);
+    return trie;
+  }
+
   private async sync(resubscribe: string[]): Promise<void> {
     const client = this.intakeClient;
     if (!client) return;
     const intake = [...this.options.filters()];
-    const trie = new TopicTrie<true>();
-    for (const f of intake) trie.add(f, true);
-    this.intakeFilters = trie;
+    this.intakeFilters = this.filterTrie();
     const wanted = coverFilters([...intake, ...this.sharedTapFilters]);
     const add = wanted.filter((f) => !this.subscribed.has(f) || resubscribe.includes(f));
     const drop = [...this.subscribed].filter((f) => !wanted.includes(f));
-    const share = (f: string) => `$share/${this.options.shareGroup}/${f}`;
+    const group = this.options.shareGroup;
+    const share = (f: string) => (group === false ? f : `$share/${group}/${f}`);
     // new ones first: a moment with both is a possible duplicate, a moment with neither a lost message
     if (add.length > 0) {
       const granted = await client.subscribeAsync(add.map(share), { qos: 1 });
@@ -419,7 +447,7 @@ export class ExternalBroker implements BridgeBroker {
     handler: (message: BusMessage) => void,
     options: SubscribeOptions = {},
   ): Promise<void> {
-    if (!this.intakeClient) throw new BridgeError('ERR_BROKER_CLOSED', 'broker not started');
+    if (!this.outClient) throw new BridgeError('ERR_BROKER_CLOSED', 'broker not started');
     if (options.allInstances) {
       this.allTaps.add(filter, handler);
       this.allTapFilters.push(filter);
@@ -428,7 +456,7 @@ export class ExternalBroker implements BridgeBroker {
     }
     this.sharedTaps.add(filter, handler);
     this.sharedTapFilters.push(filter);
-    await this.resync();
+    if (this.intakeClient) await this.resync();
   }
 
   publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
