@@ -35,6 +35,12 @@ rules:
     to: [alice]
     text: "alert {{payload.n}}"
     cooldown: 0s
+  # overlaps the two above: a broker sends one copy per matching subscription, so the bridge must merge them
+  - id: pump-7-flood
+    topic: devices/pump-7/#
+    when: n < 0
+    to: [alice]
+    text: "flood"
 `;
 
 const devicesYaml = async () => `
