@@ -122,7 +122,11 @@ function committedSms(dir: string): number {
  * A TCP proxy in front of the broker that parses what the bridge sends (MQTT 5), so that a test sees the
  * bridge's PUBACKs when they leave it.
  */
-async function mqttProxy(brokerPort: number, onPacket: (packet: Packet) => void): Promise<string> {
+async function mqttProxy(
+  brokerPort: number,
+  onPacket: (packet: Packet) => void,
+  onBrokerPacket?: (packet: Packet) => void,
+): Promise<string> {
   const sockets = new Set<Socket>();
   const server = createServer((down) => {
     const up = netConnect(brokerPort, '127.0.0.1');
@@ -133,7 +137,12 @@ async function mqttProxy(brokerPort: number, onPacket: (packet: Packet) => void)
       parser.parse(chunk);
       up.write(chunk);
     });
-    up.pipe(down);
+    const fromBroker = mqttPacket.parser({ protocolVersion: 5 });
+    if (onBrokerPacket) fromBroker.on('packet', onBrokerPacket);
+    up.on('data', (chunk: Buffer) => {
+      fromBroker.parse(chunk);
+      down.write(chunk);
+    });
     const end = () => {
       down.destroy();
       up.destroy();
@@ -214,6 +223,37 @@ describe.skipIf(!hasMosquitto)('external broker: guarantee 1 (PUBACK after commi
     await waitFor(() => atPuback.length > 0, 'PUBACK from the bridge');
     expect(atPuback[0]).toBe(1);
     await waitFor(() => sim.received.some((s) => s.text === 'alert 1'), 'SMS at the SMSC');
+  });
+
+  it('commits messages of different devices together and sends their PUBACKs in the order they came', async () => {
+    const broker = await mosquitto();
+    const { port } = await simulator();
+    const published: number[] = [];
+    const acked: Array<{ id: number; committed: number }> = [];
+    let dir = '';
+    const url = await mqttProxy(
+      broker.port,
+      (packet) => {
+        if (packet.cmd === 'puback') acked.push({ id: packet.messageId ?? -1, committed: committedSms(dir) });
+      },
+      (packet) => {
+        if (packet.cmd === 'publish' && packet.topic.startsWith('devices/'))
+          published.push(packet.messageId ?? -1);
+      },
+    );
+    const started = await startApp(url, port, { faulty: () => undefined });
+    dir = started.dir;
+    const store = started.store!;
+    const a = await client(broker.url, { clientId: 'pump-1' });
+    const b = await client(broker.url, { clientId: 'pump-2' });
+    // the first message's transaction starts late; the second, from another device, commits meanwhile
+    store.add({ op: 'transaction', nth: (store.calls.get('transaction') ?? 0) + 1, kind: 'delay', ms: 700 });
+    await a.publishAsync('devices/pump-1/alerts/seq', JSON.stringify({ n: 1 }), { qos: 1 });
+    await b.publishAsync('devices/pump-2/alerts/seq', JSON.stringify({ n: 2 }), { qos: 1 });
+    await waitFor(() => acked.length === 2, 'two PUBACKs from the bridge');
+    // [MQTT-4.6.0-2] in the order of the PUBLISHes, and the second was committed before the first was acknowledged
+    expect(acked.map((x) => x.id)).toEqual(published);
+    expect(acked[0]!.committed).toBe(2);
   });
 
   it('leaves a message whose intake failed unacknowledged, keeps going, and gets it again after a reconnect', async () => {
