@@ -404,3 +404,34 @@ describe('external broker: a broker without MQTT 5', () => {
     await waitFor(() => sim.received.some((s) => s.text === 'pump-7 overheating: 99C'), 'SMS at the SMSC');
   });
 });
+
+describe.skipIf(!hasMosquitto)('external broker: the README’s Mosquitto ACL', () => {
+  const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+  const acl = /```text\n(# mosquitto acl_file for mqtt-sms-bridge[\s\S]*?)```/.exec(readme)?.[1];
+
+  it('lets the bridge work and confines each device to its own topics', async () => {
+    expect(acl, 'the ACL block in README "External broker"').toBeDefined();
+    const broker = await mosquitto({
+      users: { 'sms-bridge': 'bridge-pw', 'pump-7': 'pump7-pw', 'pump-9': 'pump9-pw' },
+      acl: acl!,
+    });
+    const { sim, port } = await simulator();
+    await startApp(broker.url, port, { mqttExtra: ', username: sms-bridge, password: bridge-pw' });
+    const pump7 = await client(broker.url, { clientId: 'pump-7', username: 'pump-7', password: 'pump7-pw' });
+    const pump9 = await client(broker.url, { clientId: 'pump-9', username: 'pump-9', password: 'pump9-pw' });
+    const seenBy9: string[] = [];
+    pump9.on('message', (topic) => seenBy9.push(topic));
+    await pump9.subscribeAsync(['devices/pump-7/commands', 'devices/+/alerts/#'], { qos: 1 });
+    // a device speaking for another is refused by the broker (MQTT 5 PUBACK 0x87)
+    await expect(
+      pump7.publishAsync('devices/pump-9/alerts/overheat', JSON.stringify({ temp: 99 }), { qos: 1 }),
+    ).rejects.toThrow(/not authori[sz]ed/i);
+    await expect(pump7.publishAsync('devices/pump-7/commands', '{}', { qos: 1 })).rejects.toThrow(
+      /not authori[sz]ed/i,
+    );
+    await pump7.publishAsync('devices/pump-7/alerts/overheat', JSON.stringify({ temp: 97 }), { qos: 1 });
+    await waitFor(() => sim.received.some((s) => s.text === 'pump-7 overheating: 97C'), 'SMS at the SMSC');
+    expect(sim.received.map((s) => s.text)).toEqual(['pump-7 overheating: 97C']);
+    expect(seenBy9).toEqual([]);
+  });
+});
