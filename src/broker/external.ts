@@ -131,14 +131,8 @@ export class ExternalBroker implements BridgeBroker {
   private readonly log: Logger;
   private readonly gate = new WorkGate();
   private version: 4 | 5;
-  /** cover filters subscribed on the intake connection (without the `$share/...` prefix) -> Subscription Identifier */
-  private subscribed = new Map<string, number>();
-  /**
-   * MQTT 5 Subscription Identifiers of our current subscriptions. A persistent session keeps the subscriptions of
-   * the previous run, which MQTT cannot list: a copy that came through one of those (rules changed across a
-   * restart) carries an identifier not in here and is acknowledged without intake, so it is not handled twice.
-   */
-  private readonly subscriptionIds = new Set<number>();
+  /** cover filters subscribed on the intake connection (without the `$share/...` prefix) */
+  private subscribed = new Set<string>();
   private intakeFilters = new TopicTrie<true>();
   private readonly sharedTaps = new TopicTrie<(message: BusMessage) => void>();
   private readonly sharedTapFilters: string[] = [];
@@ -303,9 +297,8 @@ export class ExternalBroker implements BridgeBroker {
     }
     if (!sessionPresent) {
       // the broker lost our session (expiry, restart without persistence): subscribe again
-      const lost = [...this.subscribed.keys()];
+      const lost = [...this.subscribed];
       this.subscribed.clear();
-      this.subscriptionIds.clear();
       this.queueSync(lost).catch(() => undefined);
     }
   }
@@ -352,9 +345,7 @@ export class ExternalBroker implements BridgeBroker {
     const acks = this.acks;
     if (ack) acks.push(ack);
     const key = deviceTopics.deviceIdOf(message.topic) ?? message.topic;
-    const ids = packet.properties?.subscriptionIdentifier;
-    const stale = ids !== undefined && ![ids].flat().some((id) => this.subscriptionIds.has(id));
-    const wanted = !stale && this.intakeFilters.match(message.topic).length > 0;
+    const wanted = this.intakeFilters.match(message.topic).length > 0;
     const run = () =>
       this.gate.run(() => (wanted ? this.options.intake(message, null) : Promise.resolve())) ??
       Promise.reject(new BridgeError('ERR_SHUTTING_DOWN', 'the bridge is shutting down'));
@@ -380,7 +371,7 @@ export class ExternalBroker implements BridgeBroker {
         ack.state = ok ? 'ok' : 'failed';
         this.flushAcks(acks);
       }
-      if (ok && !stale) for (const tap of this.sharedTaps.match(message.topic)) this.tap(tap, message);
+      if (ok) for (const tap of this.sharedTaps.match(message.topic)) this.tap(tap, message);
       const next = this.slotFree;
       this.slotFree = undefined;
       next?.();
@@ -469,25 +460,14 @@ export class ExternalBroker implements BridgeBroker {
     this.intakeFilters = this.filterTrie();
     const wanted = coverFilters([...intake, ...this.sharedTapFilters]);
     const add = wanted.filter((f) => !this.subscribed.has(f) || resubscribe.includes(f));
-    const drop = [...this.subscribed.keys()].filter((f) => !wanted.includes(f));
+    const drop = [...this.subscribed].filter((f) => !wanted.includes(f));
     const group = this.options.shareGroup;
     const share = (f: string) => (group === false ? f : `$share/${group}/${f}`);
     // new ones first: a moment with both is a possible duplicate, a moment with neither a lost message
     if (add.length > 0) {
-      // one SUBSCRIBE per filter: a Subscription Identifier is per packet (MQTT 5 §3.8.2.1.2), 1..268435455;
-      // random so that the previous run's identifiers are not taken for ours
-      const subscribeOne = async (f: string) => {
-        if (this.version !== 5) return client.subscribeAsync(share(f), { qos: 1 });
-        const id = 1 + Math.floor(Math.random() * 268_435_454);
-        this.subscriptionIds.add(id);
-        const old = this.subscribed.get(f);
-        this.subscribed.set(f, id);
-        if (old !== undefined) this.subscriptionIds.delete(old);
-        return client.subscribeAsync(share(f), { qos: 1, properties: { subscriptionIdentifier: id } });
-      };
-      const granted = (await Promise.all(add.map(subscribeOne))).flat();
+      const granted = await client.subscribeAsync(add.map(share), { qos: 1 });
       const refused = granted.filter((g) => g.qos !== 0 && g.qos !== 1 && g.qos !== 2);
-      for (const f of add) if (!this.subscribed.has(f)) this.subscribed.set(f, 0);
+      for (const g of granted) if (!refused.includes(g)) this.subscribed.add(g.topic.slice(share('').length));
       if (refused.length > 0) {
         throw new BridgeError(
           'ERR_BROKER_CONNECT',
@@ -497,10 +477,7 @@ export class ExternalBroker implements BridgeBroker {
     }
     if (drop.length > 0) {
       await client.unsubscribeAsync(drop.map(share));
-      for (const f of drop) {
-        this.subscriptionIds.delete(this.subscribed.get(f) ?? 0);
-        this.subscribed.delete(f);
-      }
+      for (const f of drop) this.subscribed.delete(f);
     }
     if (add.length + drop.length > 0)
       this.log.info({ subscribed: wanted, dropped: drop }, 'MQTT subscriptions');
@@ -585,7 +562,6 @@ export class ExternalBroker implements BridgeBroker {
     this.intakeClient = undefined;
     this.outClient = undefined;
     this.subscribed.clear();
-    this.subscriptionIds.clear();
     await Promise.all(clients.map((c) => (c ? close(c) : undefined)));
   }
 }
