@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 const spec = JSON.parse(process.argv[2]);
+// another build of the bridge (an absolute path) for before/after runs; default: this checkout's dist/
+const dist = spec.dist ?? '../../dist';
 let count = 0;
 let app;
 let stopBroker;
@@ -13,9 +15,9 @@ let countFn = () => count;
 async function startBridge() {
   const t0 = performance.now();
   const [{ App }, { loadBridgeConfig }, { createLogger }, pino] = await Promise.all([
-    import('../../dist/app.js'),
-    import('../../dist/config/load-bridge.js'),
-    import('../../dist/logger.js'),
+    import(`${dist}/app.js`),
+    import(`${dist}/config/load-bridge.js`),
+    import(`${dist}/logger.js`),
     import('pino'),
   ]);
   const tImported = performance.now();
@@ -90,7 +92,13 @@ function stats() {
 // Sampled by the process itself: under a QoS 0 flood the IPC channel can wait a long time for its turn,
 // so the driver reads the samples afterwards and picks its window by wall-clock time.
 const samples = [];
-if (spec.sampleMs) setInterval(() => samples.push([Date.now(), countFn()]), spec.sampleMs).unref();
+// [time, messages, CPU µs of this process]: CPU per message is what a loaded machine does not distort much
+const cpuMicros = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+if (spec.sampleMs)
+  setInterval(() => samples.push([Date.now(), countFn(), cpuMicros()]), spec.sampleMs).unref();
 
 process.on('message', (msg) => {
   if (msg.cmd === 'samples') {

@@ -19,7 +19,7 @@ import {
   type PublishOptions,
 } from './bus.js';
 import { ClientIdClaims } from './identity.js';
-import { type BrokerLimits, DEFAULT_BROKER_LIMITS, RetainedLedger, reservedTopicProblem } from './limits.js';
+import { type BrokerLimits, DEFAULT_BROKER_LIMITS, RetainedLedger, reservedTopics } from './limits.js';
 import { authError, createLogin } from './login.js';
 import { LoginGuard, LogLimiter } from './login-guard.js';
 import { guardPacketSize } from './packet-guard.js';
@@ -146,7 +146,7 @@ export class EmbeddedBroker implements Bus {
     const { access, intake } = this.options;
     const log = this.log;
     const limits = this.limits;
-    const bridgeTopics = this.options.bridgeTopics ?? [];
+    const reservedTopicProblem = reservedTopics(this.options.bridgeTopics ?? []);
     const guard = new LoginGuard(limits.login);
     this.loginGuard = guard;
     const claims = new ClientIdClaims(limits.maxSessionsPerAccount);
@@ -196,7 +196,7 @@ export class EmbeddedBroker implements Bus {
           }
           owner = accountKey(principal);
           const problem =
-            reservedTopicProblem(packet.topic, packet.retain, bridgeTopics) ??
+            reservedTopicProblem(packet.topic, packet.retain) ??
             (packet.retain ? retained.problem(packet.topic, owner, payload.length) : undefined);
           if (problem !== undefined) {
             this.refuse(client, 'publish', packet.topic, problem);
@@ -343,10 +343,10 @@ export class EmbeddedBroker implements Bus {
 
   /** Hands a connection to aedes behind the packet size check, which runs before any login. */
   private accept(aedes: Aedes, conn: Duplex, address: string | undefined, request?: IncomingMessage): void {
-    const guarded = guardPacketSize(conn, this.limits.maxPacketSize, (err) =>
+    guardPacketSize(conn, this.limits.maxPacketSize, (err) =>
       this.warn({ address, err: err.message }, 'MQTT connection closed: packet refused'),
     );
-    const client = aedes.handle(guarded, request);
+    const client = aedes.handle(conn, request);
     addresses.set(client, address ?? 'unknown');
   }
 
