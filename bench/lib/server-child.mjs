@@ -81,6 +81,7 @@ function stats() {
     at: performance.now(),
     count: countFn(),
     rss: mem.rss,
+    cpu: cpuMicros(),
     heapUsed: mem.heapUsed,
     messagesIn: app?.intake.messagesIn,
     bound: app ? app.links.every((l) => l.bound) : true,
