@@ -4,7 +4,6 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type Client } from 'aedes';
-import { createWebSocketStream, WebSocketServer } from 'ws';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MAX_CACHED_TOPICS, TopicTrie } from '../rules/topic-trie.js';
@@ -316,6 +315,8 @@ export class EmbeddedBroker implements Bus {
   }
 
   private async listenWebSocket(aedes: Aedes, port: number): Promise<void> {
+    // loaded only when mqtt.websocket is on (start-up time, BENCHMARKS.md)
+    const { createWebSocketStream, WebSocketServer } = await import('ws');
     const server = createHttpServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
     });
