@@ -75,7 +75,11 @@ async function measure(kind, mode, dist) {
   }
   if (kind === 'startup') {
     if (mode === 'aedes') return Number.NaN;
-    return (await startupOnce(dist)).spawnToReadyMs;
+    const ready = await startupOnce(dist);
+    log(
+      `    ${dist ?? 'dist'}: ${ready.spawnToReadyMs.toFixed(0)} ms to ready, CPU ${ready.cpuMs.toFixed(0)} ms`,
+    );
+    return cpuMetric ? ready.cpuMs : ready.spawnToReadyMs;
   }
   throw new Error(`unknown --what ${kind}`);
 }

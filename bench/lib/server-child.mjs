@@ -114,7 +114,13 @@ process.on('message', (msg) => {
 });
 
 (spec.mode === 'bridge' ? startBridge() : startAedes()).then(
-  (info) => process.send({ type: 'ready', sinceProcessStartMs: performance.now(), ...info }),
+  (info) =>
+    process.send({
+      type: 'ready',
+      sinceProcessStartMs: performance.now(),
+      cpuMs: cpuMicros() / 1000,
+      ...info,
+    }),
   (err) => {
     process.send({ type: 'error', error: String(err?.stack ?? err) });
     process.exit(1);
