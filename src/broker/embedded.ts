@@ -53,8 +53,6 @@ interface ExtraListener {
 const principals = new WeakMap<Client, Principal>();
 const emptyIdWithSession = new WeakSet<Client>();
 const addresses = new WeakMap<Client, string>();
-/** each client's last published topic that its ACL allowed: a device publishes to few topics, mostly one */
-const lastAllowedTopic = new WeakMap<Client, string>();
 /** [MQTT-1.5.3-2] a UTF-8 string with U+0000 must make the receiver close the connection */
 const hasNul = (text: string | undefined): boolean => text?.includes('\u0000') === true;
 
@@ -197,18 +195,10 @@ export class EmbeddedBroker implements Bus {
             return;
           }
           const principal = principals.get(client);
-          if (!principal) {
+          if (!principal || !access.canPublish(principal, packet.topic)) {
             this.refuse(client, 'publish', packet.topic);
             callback(new Error(`publish to ${packet.topic} not allowed`));
             return;
-          }
-          if (lastAllowedTopic.get(client) !== packet.topic) {
-            if (!access.canPublish(principal, packet.topic)) {
-              this.refuse(client, 'publish', packet.topic);
-              callback(new Error(`publish to ${packet.topic} not allowed`));
-              return;
-            }
-            lastAllowedTopic.set(client, packet.topic);
           }
           owner = accountKey(principal);
           const problem =
