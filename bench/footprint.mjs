@@ -11,9 +11,9 @@ import {
   writeBridge,
 } from './lib/common.mjs';
 
-async function rssOnce({ mode, clients, processes, smscPort }) {
+export async function rssOnce({ mode, clients, processes, smscPort, dist }) {
   const dir = tempDir();
-  const spec = { mode };
+  const spec = { mode, dist };
   if (mode === 'bridge') {
     spec.configFile = writeBridge(dir, { smscPort, rules: manyRules(1000) });
     spec.cwd = dir;

@@ -13,9 +13,9 @@ import {
 
 const PAYLOAD = '{"temp":21.5,"state":"running","rpm":1450}';
 
-async function measureOne({ mode, qos, clients, warmupMs, measureMs, smscPort, cpuProf }) {
+export async function measureOne({ mode, qos, clients, warmupMs, measureMs, smscPort, cpuProf, dist }) {
   const dir = tempDir();
-  const spec = { mode, countTopic: 'devices/+/telemetry', sampleMs: 50 };
+  const spec = { mode, countTopic: 'devices/+/telemetry', sampleMs: 50, dist };
   if (mode === 'bridge') {
     spec.configFile = writeBridge(dir, { smscPort, rules: manyRules(1000) });
     spec.cwd = dir;
@@ -32,7 +32,12 @@ async function measureOne({ mode, qos, clients, warmupMs, measureMs, smscPort, c
     await sleep(warmupMs + measureMs + 100);
     await load.exit();
     const { samples, rss } = await server.ask({ cmd: 'samples' }, 'samples');
-    return { rate: rateBetween(samples, from, to), rss, startup: server.ready };
+    return {
+      rate: rateBetween(samples, from, to),
+      cpuPerMsg: cpuPerMessage(samples, from, to),
+      rss,
+      startup: server.ready,
+    };
   } finally {
     if (load.child.exitCode === null) await load.exit();
     await server.stop();
@@ -40,14 +45,26 @@ async function measureOne({ mode, qos, clients, warmupMs, measureMs, smscPort, c
   }
 }
 
-/** Messages per second between the last sample at or before `from` and the first at or after `to`. */
-function rateBetween(samples, from, to) {
+/** CPU µs the server spent per message over the window (steadier than the rate on a shared machine). */
+function cpuPerMessage(samples, from, to) {
+  const [a, b] = windowOf(samples, from, to);
+  if (!a || !b || a[2] === undefined || b[1] === a[1]) return Number.NaN;
+  return (b[2] - a[2]) / (b[1] - a[1]);
+}
+
+function windowOf(samples, from, to) {
   let a;
   let b;
   for (const s of samples) {
     if (s[0] <= from) a = s;
     if (s[0] >= to && !b) b = s;
   }
+  return [a, b];
+}
+
+/** Messages per second between the last sample at or before `from` and the first at or after `to`. */
+function rateBetween(samples, from, to) {
+  const [a, b] = windowOf(samples, from, to);
   if (!a || !b) return Number.NaN;
   return ((b[1] - a[1]) * 1000) / (b[0] - a[0]);
 }

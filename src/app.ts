@@ -12,7 +12,7 @@ import { createAccess } from './devices/access.js';
 import type { DeviceRegistry } from './devices/registry.js';
 import { BridgeError, FileIssuesError } from './errors.js';
 import { Events } from './events.js';
-import { HttpServer } from './http/server.js';
+import type { HttpServer } from './http/server.js';
 import { InboundGuard, inboundLimitsOf } from './inbound/guard.js';
 import { InboundService } from './inbound/service.js';
 import { Intake } from './intake.js';
@@ -65,8 +65,8 @@ export class App {
   readonly inbound: InboundService;
   /** alert lifecycle and policies; `ack()` answers `ACK <ref>` */
   readonly alerts: AlertEngine;
-  /** health, metrics, admin API and status page; undefined unless `http.enabled` */
-  readonly http: HttpServer | undefined;
+  /** health, metrics, admin API and status page; undefined unless `http.enabled`, and until `start()` */
+  http: HttpServer | undefined;
   private rules: RuleSet;
   private devices: DeviceRegistry;
   private readonly log: Logger;
@@ -213,14 +213,13 @@ export class App {
       if (sms.state === 'queued') this.sender.enqueue([sms]);
     });
     this.events.on('sms.status', this.alerts.onSmsStatus);
-    this.http = config.http.enabled ? this.createHttp() : undefined;
-    const http = this.http;
-    if (http) this.events.on('sms.status', (sms) => http.smsChanged(sms));
   }
 
-  private createHttp(): HttpServer {
+  /** Loaded only when `http.enabled`: fastify and prom-client are about half of the bridge's import time. */
+  private async createHttp(): Promise<HttpServer> {
     const { config, logger } = this.options;
-    return new HttpServer({
+    const { HttpServer } = await import('./http/server.js');
+    const http = new HttpServer({
       host: config.http.host,
       port: config.http.port,
       token: config.http.token,
@@ -252,6 +251,7 @@ export class App {
           })),
       },
     });
+    return http;
   }
 
   /** Replaces the rule set (hot reload keeps the last good one when the new one fails to load). */
@@ -307,6 +307,11 @@ export class App {
       // external broker: its session's messages come in once every subscriber above is in place
       await this.external?.startIntake();
       await this.startService('reloader', this.reloader);
+      if (this.options.config.http.enabled && !this.http) {
+        const http = await this.createHttp();
+        this.events.on('sms.status', (sms) => http.smsChanged(sms));
+        this.http = http;
+      }
       if (this.http) await this.startService('http', this.http);
       await this.broker.publish(this.topics.state, 'online', { qos: 1, retain: true });
       this.log.info(

@@ -27,6 +27,7 @@ export interface AlertProcessor {
 }
 
 const DIAGNOSTIC_LOG_INTERVAL_MS = 60_000;
+const noop = (): void => undefined;
 
 /**
  * Turns device messages into committed SMS. Runs before the broker acknowledges a message, so the promise it
@@ -43,20 +44,25 @@ export class Intake {
     this.log = options.logger.child({ module: 'intake' });
   }
 
-  readonly handle = async (message: BusMessage, clientId: string | null): Promise<void> => {
+  /**
+   * Undefined when the message produced nothing to commit (most telemetry), decided synchronously so that the
+   * broker acknowledges it without a promise hop; otherwise a promise that settles after the commit.
+   */
+  readonly handle = (message: BusMessage, clientId: string | null): Promise<void> | undefined => {
     this.messagesIn++;
+    const rules = this.options.rules();
+    if (!rules.canMatch(message.topic)) return undefined;
     const now = new Date();
     const deviceId = deviceTopics.deviceIdOf(message.topic);
     const device = deviceId ? (this.options.devices.device(deviceId) ?? { id: deviceId }) : undefined;
-    const rules = this.options.rules();
     const { maxPayloadBytes, maxParts } = this.options;
     const ctx = { device, now, maxPayloadBytes, maxParts };
     const { matches, diagnostics } = rules.evaluate(message.topic, message.payload, ctx);
     if (diagnostics.length > 0) this.report(message.topic, clientId, diagnostics);
     const resolutions = rules.resolutions(message.topic, message.payload, ctx);
-    if (matches.length === 0 && resolutions.length === 0) return;
+    if (matches.length === 0 && resolutions.length === 0) return undefined;
     this.ruleHits += matches.length;
-    await this.options.alerts.process(matches, resolutions, now);
+    return this.options.alerts.process(matches, resolutions, now).then(noop);
   };
 
   /** Bad payloads are said once a minute per topic, not once per message. */

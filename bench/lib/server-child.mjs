@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 const spec = JSON.parse(process.argv[2]);
+// another build of the bridge (an absolute path) for before/after runs; default: this checkout's dist/
+const dist = spec.dist ?? '../../dist';
 let count = 0;
 let app;
 let stopBroker;
@@ -13,9 +15,9 @@ let countFn = () => count;
 async function startBridge() {
   const t0 = performance.now();
   const [{ App }, { loadBridgeConfig }, { createLogger }, pino] = await Promise.all([
-    import('../../dist/app.js'),
-    import('../../dist/config/load-bridge.js'),
-    import('../../dist/logger.js'),
+    import(`${dist}/app.js`),
+    import(`${dist}/config/load-bridge.js`),
+    import(`${dist}/logger.js`),
     import('pino'),
   ]);
   const tImported = performance.now();
@@ -79,6 +81,7 @@ function stats() {
     at: performance.now(),
     count: countFn(),
     rss: mem.rss,
+    cpu: cpuMicros(),
     heapUsed: mem.heapUsed,
     messagesIn: app?.intake.messagesIn,
     bound: app ? app.links.every((l) => l.bound) : true,
@@ -90,7 +93,13 @@ function stats() {
 // Sampled by the process itself: under a QoS 0 flood the IPC channel can wait a long time for its turn,
 // so the driver reads the samples afterwards and picks its window by wall-clock time.
 const samples = [];
-if (spec.sampleMs) setInterval(() => samples.push([Date.now(), countFn()]), spec.sampleMs).unref();
+// [time, messages, CPU µs of this process]: CPU per message is what a loaded machine does not distort much
+const cpuMicros = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+if (spec.sampleMs)
+  setInterval(() => samples.push([Date.now(), countFn(), cpuMicros()]), spec.sampleMs).unref();
 
 process.on('message', (msg) => {
   if (msg.cmd === 'samples') {
@@ -105,7 +114,13 @@ process.on('message', (msg) => {
 });
 
 (spec.mode === 'bridge' ? startBridge() : startAedes()).then(
-  (info) => process.send({ type: 'ready', sinceProcessStartMs: performance.now(), ...info }),
+  (info) =>
+    process.send({
+      type: 'ready',
+      sinceProcessStartMs: performance.now(),
+      cpuMs: cpuMicros() / 1000,
+      ...info,
+    }),
   (err) => {
     process.send({ type: 'error', error: String(err?.stack ?? err) });
     process.exit(1);

@@ -30,9 +30,10 @@ export interface SubscribeOptions {
 
 /**
  * Runs for every message a device publishes, before the broker acknowledges it (guarantee 1): the returned
- * promise settles once whatever the message produced is committed. A rejection withholds the PUBACK.
+ * promise settles once whatever the message produced is committed. A rejection (or a throw) withholds the
+ * PUBACK. `undefined` says there was nothing to commit: the broker acknowledges at once, without a promise hop.
  */
-export type IntakeHandler = (message: BusMessage, clientId: string | null) => Promise<void>;
+export type IntakeHandler = (message: BusMessage, clientId: string | null) => Promise<void> | undefined;
 
 export interface Bus {
   start(): Promise<void>;

@@ -4,10 +4,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type Client } from 'aedes';
-import { createWebSocketStream, WebSocketServer } from 'ws';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { TopicTrie } from '../rules/topic-trie.js';
+import { MAX_CACHED_TOPICS, TopicTrie } from '../rules/topic-trie.js';
 import { WorkGate } from '../work-gate.js';
 import {
   type Access,
@@ -19,7 +18,7 @@ import {
   type PublishOptions,
 } from './bus.js';
 import { ClientIdClaims } from './identity.js';
-import { type BrokerLimits, DEFAULT_BROKER_LIMITS, RetainedLedger, reservedTopicProblem } from './limits.js';
+import { type BrokerLimits, DEFAULT_BROKER_LIMITS, RetainedLedger, reservedTopics } from './limits.js';
 import { authError, createLogin } from './login.js';
 import { LoginGuard, LogLimiter } from './login-guard.js';
 import { guardPacketSize } from './packet-guard.js';
@@ -75,6 +74,8 @@ export class EmbeddedBroker implements BridgeBroker {
    * subscriber on a busy filter (`devices/+/telemetry`) cost ~30% of the broker's throughput in bench/.
    */
   private taps = new TopicTrie<(message: BusMessage) => void>();
+  /** topic -> its taps, so a message costs one lookup rather than a trie walk; cleared when taps change */
+  private readonly tapRoutes = new Map<string, Array<(message: BusMessage) => void>>();
   /** intake calls in flight; closed by `stopIntake()` */
   private readonly intakeGate = new WorkGate();
   /** every socket accepted on any listener: one that never sent CONNECT is no aedes client to close */
@@ -98,14 +99,19 @@ export class EmbeddedBroker implements BridgeBroker {
     // Intake goes through the gate so that shutdown can refuse new publishes and wait for the ones in flight.
     this.options = {
       ...options,
-      intake: (message, clientId) =>
-        this.intakeGate.run(() => intake(message, clientId)) ??
-        Promise.reject(
-          new BridgeError(
-            'ERR_SHUTTING_DOWN',
-            'the bridge is shutting down; publish again after it restarts',
-          ),
-        ),
+      intake: (message, clientId) => {
+        if (this.intakeGate.closed) {
+          return Promise.reject(
+            new BridgeError(
+              'ERR_SHUTTING_DOWN',
+              'the bridge is shutting down; publish again after it restarts',
+            ),
+          );
+        }
+        const pending = intake(message, clientId);
+        // nothing to commit: nothing for shutdown to wait for either
+        return pending === undefined ? undefined : this.intakeGate.run(() => pending);
+      },
     };
   }
 
@@ -150,7 +156,7 @@ export class EmbeddedBroker implements BridgeBroker {
     const { access, intake } = this.options;
     const log = this.log;
     const limits = this.limits;
-    const bridgeTopics = this.options.bridgeTopics ?? [];
+    const reservedTopicProblem = reservedTopics(this.options.bridgeTopics ?? []);
     const guard = new LoginGuard(limits.login);
     this.loginGuard = guard;
     const claims = new ClientIdClaims(limits.maxSessionsPerAccount);
@@ -200,7 +206,7 @@ export class EmbeddedBroker implements BridgeBroker {
           }
           owner = accountKey(principal);
           const problem =
-            reservedTopicProblem(packet.topic, packet.retain, bridgeTopics) ??
+            reservedTopicProblem(packet.topic, packet.retain) ??
             (packet.retain ? retained.problem(packet.topic, owner, payload.length) : undefined);
           if (problem !== undefined) {
             this.refuse(client, 'publish', packet.topic, problem);
@@ -209,21 +215,30 @@ export class EmbeddedBroker implements BridgeBroker {
           }
         }
         const message: BusMessage = { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain };
-        intake(message, client?.id ?? null).then(
-          () => {
-            if (packet.retain) retained.record(packet.topic, owner, payload.length);
-            callback(null);
-            this.deliverToTaps(message);
-          },
-          (err: unknown) => {
-            // No PUBACK: the device keeps the message and sends it again after reconnecting.
-            log.error(
-              { err, client: client?.id, topic: packet.topic },
-              'intake failed; message not acknowledged',
-            );
-            callback(err instanceof Error ? err : new Error(String(err)));
-          },
-        );
+        const accept = () => {
+          if (packet.retain) retained.record(packet.topic, owner, payload.length);
+          callback(null);
+          this.deliverToTaps(message);
+        };
+        let pending: Promise<void> | undefined;
+        try {
+          pending = intake(message, client?.id ?? null);
+        } catch (err) {
+          pending = Promise.reject(err);
+        }
+        // most messages commit nothing: acknowledged in this tick, as bare aedes does
+        if (pending === undefined) {
+          accept();
+          return;
+        }
+        pending.then(accept, (err: unknown) => {
+          // No PUBACK: the device keeps the message and sends it again after reconnecting.
+          log.error(
+            { err, client: client?.id, topic: packet.topic },
+            'intake failed; message not acknowledged',
+          );
+          callback(err instanceof Error ? err : new Error(String(err)));
+        });
       },
       authorizeSubscribe: (client, subscription, callback) => {
         if (hasNul(subscription.topic)) {
@@ -304,6 +319,8 @@ export class EmbeddedBroker implements BridgeBroker {
   }
 
   private async listenWebSocket(aedes: Aedes, port: number): Promise<void> {
+    // loaded only when mqtt.websocket is on (start-up time, BENCHMARKS.md)
+    const { createWebSocketStream, WebSocketServer } = await import('ws');
     const server = createHttpServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
     });
@@ -347,10 +364,10 @@ export class EmbeddedBroker implements BridgeBroker {
 
   /** Hands a connection to aedes behind the packet size check, which runs before any login. */
   private accept(aedes: Aedes, conn: Duplex, address: string | undefined, request?: IncomingMessage): void {
-    const guarded = guardPacketSize(conn, this.limits.maxPacketSize, (err) =>
+    guardPacketSize(conn, this.limits.maxPacketSize, (err) =>
       this.warn({ address, err: err.message }, 'MQTT connection closed: packet refused'),
     );
-    const client = aedes.handle(guarded, request);
+    const client = aedes.handle(conn, request);
     addresses.set(client, address ?? 'unknown');
   }
 
@@ -410,6 +427,7 @@ export class EmbeddedBroker implements BridgeBroker {
     this.aedes = undefined;
     this.extra = [];
     this.taps = new TopicTrie();
+    this.tapRoutes.clear();
     for (const l of extra) l.close?.();
     // MQTT 3.1.1 has no server-sent DISCONNECT: closing the socket is how a broker ends a session.
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
@@ -423,7 +441,15 @@ export class EmbeddedBroker implements BridgeBroker {
   }
 
   private deliverToTaps(message: BusMessage): void {
-    for (const handler of this.taps.match(message.topic)) {
+    let handlers = this.tapRoutes.get(message.topic);
+    if (!handlers) {
+      handlers = this.taps.match(message.topic);
+      // the same bound as the rules' per-topic cache (README "Bounds of the core")
+      if (this.tapRoutes.size >= MAX_CACHED_TOPICS)
+        this.tapRoutes.delete(this.tapRoutes.keys().next().value!);
+      this.tapRoutes.set(message.topic, handlers);
+    }
+    for (const handler of handlers) {
       try {
         handler(message);
       } catch (err) {
@@ -467,6 +493,7 @@ export class EmbeddedBroker implements BridgeBroker {
   subscribe(filter: string, handler: (message: BusMessage) => void): Promise<void> {
     if (!this.aedes) return Promise.reject(new BridgeError('ERR_LISTEN', 'broker not started'));
     this.taps.add(filter, handler);
+    this.tapRoutes.clear();
     return Promise.resolve();
   }
 }

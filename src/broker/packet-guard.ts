@@ -1,4 +1,4 @@
-import { Duplex, Transform, type TransformCallback } from 'node:stream';
+import type { Duplex } from 'node:stream';
 
 /** Why `guardPacketSize` cut a connection: a packet over the limit, or a malformed length. */
 export class PacketRefusedError extends Error {
@@ -11,10 +11,10 @@ export class PacketRefusedError extends Error {
 /**
  * Reads MQTT framing as bytes pass, without buffering them: [MQTT-2.2.3] Remaining Length is a variable byte
  * integer of at most four bytes after the first byte of the fixed header. A packet whose header claims more than
- * `limit` bytes (fixed header included) fails the stream before its body is read, so neither aedes nor
- * mqtt-packet (which has no size limit and buffers a whole packet) holds more than a socket read of it.
+ * `limit` bytes (fixed header included) is refused before its body is read, so neither aedes nor mqtt-packet
+ * (which has no size limit and buffers a whole packet) holds more than a socket read of it.
  */
-class PacketSizeScanner extends Transform {
+export class PacketSizeScanner {
   /** 0: expecting a fixed header byte; 1..4: reading Remaining Length byte n */
   private state = 0;
   private length = 0;
@@ -22,11 +22,10 @@ class PacketSizeScanner extends Transform {
   /** body bytes of the current packet still to pass */
   private left = 0;
 
-  constructor(private readonly limit: number) {
-    super();
-  }
+  constructor(private readonly limit: number) {}
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  /** Scans the next bytes of the connection; the error when they make a packet over the limit or malformed. */
+  scan(chunk: Uint8Array): PacketRefusedError | undefined {
     let i = 0;
     while (i < chunk.length) {
       if (this.left > 0) {
@@ -46,46 +45,47 @@ class PacketSizeScanner extends Transform {
       this.multiplier *= 128;
       if (byte & 0x80) {
         // [MQTT-2.2.3] at most four bytes; a fifth makes a malformed packet
-        if (this.state === 4) {
-          callback(new PacketRefusedError('malformed Remaining Length [MQTT-2.2.3]'));
-          return;
-        }
+        if (this.state === 4) return new PacketRefusedError('malformed Remaining Length [MQTT-2.2.3]');
         this.state++;
         continue;
       }
       const size = 1 + this.state + this.length;
       if (size > this.limit) {
-        callback(
-          new PacketRefusedError(
-            `MQTT packet of ${size} bytes is over the limit of ${this.limit} bytes (mqtt.max_packet_size)`,
-          ),
+        return new PacketRefusedError(
+          `MQTT packet of ${size} bytes is over the limit of ${this.limit} bytes (mqtt.max_packet_size)`,
         );
-        return;
       }
       this.state = 0;
       this.left = this.length;
     }
-    callback(null, chunk);
+    return undefined;
   }
 }
 
 /**
- * The connection as aedes should see it: what the client sends passes the size check, what aedes writes goes
- * straight to `conn`. `onRefused` runs once when a packet is refused; the connection is then destroyed.
+ * Puts the size check in front of whoever reads `conn`: aedes reads with `conn.read()` on 'readable' (and a
+ * flowing stream is read through `read()` too), so every byte it parses passes `scan` first. Wrapping the
+ * instance's `read` costs one closure and a scanner per connection; the Transform + `Duplex.from` it replaces
+ * added four stream objects per connection and two stream hops per chunk (bench/: ingest and RSS, BENCHMARKS.md).
+ * `onRefused` runs once when a packet is refused; the connection is then destroyed and reads as ended.
  */
 export function guardPacketSize(
   conn: Duplex,
   limit: number,
   onRefused: (err: PacketRefusedError) => void,
-): Duplex {
+): void {
   const scanner = new PacketSizeScanner(limit);
-  scanner.once('error', (err) => {
-    if (err instanceof PacketRefusedError) onRefused(err);
+  const read = conn.read;
+  let refused = false;
+  conn.read = function guardedRead(this: Duplex, size?: number) {
+    if (refused) return null;
+    const chunk: unknown = read.call(this, size);
+    if (chunk === null || !(chunk instanceof Uint8Array)) return chunk;
+    const err = scanner.scan(chunk);
+    if (err === undefined) return chunk;
+    refused = true;
+    onRefused(err);
     conn.destroy();
-    guarded.destroy();
-  });
-  conn.pipe(scanner);
-  const guarded = Duplex.from({ readable: scanner, writable: conn });
-  guarded.on('error', () => undefined); // aedes adds its own listener; a late error must not be uncaught
-  return guarded;
+    return null;
+  };
 }

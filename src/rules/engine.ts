@@ -4,7 +4,7 @@ import { fitToParts } from './fit-text.js';
 import { type Contact, Directory, type Recipient } from './recipients.js';
 import type { PoliciesInput, Priority, RotationInput } from './schema.js';
 import { type CompiledTemplate, formatTime, type TemplateView } from './template.js';
-import { TopicTrie } from './topic-trie.js';
+import { MAX_CACHED_TOPICS, TopicTrie } from './topic-trie.js';
 
 export type { Contact, PoliciesInput, Priority, Recipient, RotationInput };
 
@@ -94,6 +94,11 @@ export interface RuleSet {
   readonly contacts: ReadonlyMap<string, Contact>;
   /** group id -> its contacts (nested groups flattened), deduplicated by phone */
   readonly groups: ReadonlyMap<string, readonly Recipient[]>;
+  /**
+   * Whether any enabled rule's `topic` or `resolve_topic` matches `topic`. When false, `evaluate` and
+   * `resolutions` return nothing for any payload, so intake stops here: one lookup in a bounded per-topic cache.
+   */
+  canMatch(topic: string): boolean;
   evaluate(topic: string, payload: Buffer, ctx: EvaluateContext): Evaluation;
   /** the alerts this message closes: `resolve_topic` matches, or `topic` matches and `resolve_when` holds */
   resolutions(topic: string, payload: Buffer, ctx: EvaluateContext): Resolution[];
@@ -121,13 +126,29 @@ export interface RuleEntry {
 
 type Json = { ok: true; value: unknown } | { ok: false };
 
+/** What can match one topic: rules by `topic`, rules by `resolve_topic`, and those of the first with `resolve_when`. */
+interface Route {
+  candidates: RuleEntry[];
+  byResolveTopic: CompiledRule[];
+  withResolveWhen: RuleEntry[];
+}
+
+/** Shared by every topic no rule can match, so that a cached miss holds no arrays of its own. */
+const NO_ROUTE: Route = Object.freeze({
+  candidates: [],
+  byResolveTopic: [],
+  withResolveWhen: [],
+}) as unknown as Route;
+
 export class CompiledRuleSet implements RuleSet {
   readonly rules: readonly CompiledRule[];
   private readonly rulesById: ReadonlyMap<string, CompiledRule>;
   private readonly byTopic = new TopicTrie<RuleEntry>();
   private readonly byResolveTopic = new TopicTrie<CompiledRule>();
-  /** whether any rule has `resolve_when`; without one, resolutions() skips a second walk of the topic trie */
+  /** whether any rule has `resolve_when`; without one, resolutions() skips the JSON parse */
   private anyResolveWhen = false;
+  /** topic -> what matches it; a rule set is immutable (a reload builds a new one), so entries never go stale */
+  private readonly routes = new Map<string, Route>();
 
   constructor(
     entries: readonly RuleEntry[],
@@ -154,6 +175,29 @@ export class CompiledRuleSet implements RuleSet {
     return this.rules.length;
   }
 
+  private route(topic: string): Route {
+    const cached = this.routes.get(topic);
+    if (cached) return cached;
+    const candidates = this.byTopic.match(topic);
+    const byResolveTopic = this.byResolveTopic.match(topic);
+    const route =
+      candidates.length === 0 && byResolveTopic.length === 0
+        ? NO_ROUTE
+        : { candidates, byResolveTopic, withResolveWhen: candidates.filter((e) => e.resolveCondition) };
+    if (this.routes.size >= MAX_CACHED_TOPICS) this.routes.delete(this.routes.keys().next().value!);
+    this.routes.set(topic, route);
+    return route;
+  }
+
+  /** topics in the per-topic cache (at most MAX_CACHED_TOPICS) */
+  get cachedTopics(): number {
+    return this.routes.size;
+  }
+
+  canMatch(topic: string): boolean {
+    return this.route(topic) !== NO_ROUTE;
+  }
+
   get contacts(): ReadonlyMap<string, Contact> {
     return this.directory.contacts;
   }
@@ -168,7 +212,7 @@ export class CompiledRuleSet implements RuleSet {
    * `{{time}}` is `YYYY-MM-DD HH:MM` in UTC. Never throws for bad input: problems go to `diagnostics`.
    */
   evaluate(topic: string, payload: Buffer, ctx: EvaluateContext): Evaluation {
-    const candidates = this.byTopic.match(topic);
+    const candidates = this.route(topic).candidates;
     const matches: RuleMatch[] = [];
     const diagnostics: string[] = [];
     if (candidates.length === 0) return { matches, diagnostics };
@@ -258,14 +302,14 @@ export class CompiledRuleSet implements RuleSet {
   }
 
   resolutions(topic: string, payload: Buffer, ctx: EvaluateContext): Resolution[] {
+    const route = this.route(topic);
+    if (route === NO_ROUTE) return [];
     const deviceId = ctx.device?.id ?? deviceTopics.deviceIdOf(topic);
     const device = ctx.device ?? (deviceId === undefined ? undefined : { id: deviceId });
-    const out: Resolution[] = this.byResolveTopic
-      .match(topic)
-      .map((rule) => ({ rule, device, reason: 'resolve_topic' }));
+    const out: Resolution[] = route.byResolveTopic.map((rule) => ({ rule, device, reason: 'resolve_topic' }));
     if (!this.anyResolveWhen) return out;
     if (payload.length > (ctx.maxPayloadBytes ?? DEFAULT_MAX_RULE_PAYLOAD_BYTES)) return out;
-    const withWhen = this.byTopic.match(topic).filter((e) => e.resolveCondition);
+    const withWhen = route.withResolveWhen;
     if (withWhen.length === 0) return out;
     let data: unknown;
     try {

@@ -35,6 +35,12 @@ export function topicFilterError(filter: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Topics whose matches a per-topic cache remembers (the rules' and the broker's taps'; README "Bounds of the
+ * core"); the oldest is forgotten first.
+ */
+export const MAX_CACHED_TOPICS = 10_000;
+
 export class TopicTrie<T> {
   private readonly root: TrieNode<T> = newNode();
   private seq = 0;

@@ -1,7 +1,7 @@
 import { createConnection } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openAccess } from '../../src/broker/bus.js';
+import { type IntakeHandler, openAccess } from '../../src/broker/bus.js';
 import { EmbeddedBroker } from '../../src/broker/embedded.js';
 import { isBridgeError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
@@ -104,5 +104,55 @@ describe('embedded broker (aedes) as an MQTT 3.1.1 broker', () => {
     expect(isBridgeError(err, 'ERR_LISTEN')).toBe(true);
     expect((err as Error).message).toMatch(/mqtt\.port/);
     await second.stop();
+  });
+});
+
+describe('intake that decides synchronously (nothing to commit)', () => {
+  let broker: EmbeddedBroker | undefined;
+  afterEach(async () => {
+    await broker?.stop();
+    broker = undefined;
+  });
+
+  async function startWith(intake: IntakeHandler): Promise<{ client: MqttClient; taps: string[] }> {
+    broker = new EmbeddedBroker({
+      host: '127.0.0.1',
+      port: 0,
+      access: openAccess,
+      intake,
+      logger: silentLogger(),
+    });
+    await broker.start();
+    const taps: string[] = [];
+    await broker.subscribe('devices/+/telemetry', (m) => taps.push(m.payload.toString()));
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { reconnectPeriod: 0 });
+    client.on('error', () => undefined);
+    return { client, taps };
+  }
+
+  it('acknowledges a message for which intake returns undefined, and in-process subscribers get it', async () => {
+    const { client, taps } = await startWith(() => undefined);
+    await client.publishAsync('devices/pump-7/telemetry', 'a', { qos: 1 });
+    expect(taps).toEqual(['a']);
+    await client.endAsync(true);
+  });
+
+  it('withholds the PUBACK when intake throws instead of returning a promise (guarantee 1)', async () => {
+    let calls = 0;
+    const { client, taps } = await startWith(() => {
+      calls++;
+      throw new Error('store down');
+    });
+    const gone = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const acked = client.publishAsync('devices/pump-7/telemetry', 'b', { qos: 1 }).then(
+      () => true,
+      () => false,
+    );
+    // aedes closes a client whose publish was not authorised: no PUBACK ever comes
+    await gone;
+    expect(calls).toBe(1);
+    expect(taps).toEqual([]);
+    client.end(true);
+    expect(await acked).toBe(false);
   });
 });

@@ -175,6 +175,19 @@ async function stream(socket: Socket, header: Buffer, total: number): Promise<nu
   return sent;
 }
 
+describe('the publish ACL is checked for every topic, not only the first', () => {
+  it('refuses a device its neighbour’s topic after many allowed publishes to its own', async () => {
+    const s = await start({ devices: await registry(['pump-7', 'pump-9']) });
+    const pump = await s.connect({ username: 'pump-7', password: 'pump-7-secret' });
+    pump.on('error', () => undefined);
+    for (let i = 0; i < 3; i++) await pump.publishAsync('devices/pump-7/telemetry', `${i}`, { qos: 1 });
+    const gone = closed(pump);
+    pump.publish('devices/pump-9/telemetry', 'forged', { qos: 1 });
+    await gone;
+    expect(s.intake.map((m) => m.topic)).toEqual(Array(3).fill('devices/pump-7/telemetry'));
+  });
+});
+
 describe('attacks 2 and 4: the maximum packet size holds before and after login', () => {
   it('closes a connection whose CONNECT claims 64 MiB, without buffering what follows', async () => {
     const s = await start({ allowAnonymous: true });

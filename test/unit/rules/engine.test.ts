@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileRules } from '../../../src/rules/compile.js';
 import { CompiledRuleSet, type EvaluateContext } from '../../../src/rules/engine.js';
+import { MAX_CACHED_TOPICS } from '../../../src/rules/topic-trie.js';
 
 const RULES = `
 contacts:
@@ -146,5 +147,56 @@ describe('CompiledRuleSet.evaluate', () => {
       matches: [],
       diagnostics: [],
     });
+  });
+});
+
+describe('CompiledRuleSet.canMatch (the per-topic cache intake stops at)', () => {
+  const RESOLVING = `
+contacts:
+  bob: { phone: "+447700900002" }
+rules:
+  - id: hot
+    topic: plant/+/temp
+    when: temp > 90
+    to: [bob]
+    text: hot
+    resolve_topic: plant/+/cooled
+  - id: stale
+    topic: plant/+/stale
+    to: [bob]
+    text: stale
+    resolve_when: fresh == 1
+`;
+  const rules = compileRules([{ file: 'rules.yaml', text: RESOLVING }]);
+  const ctx = { now: NOW };
+
+  it('is true for a rule topic and for a resolve_topic no rule topic matches, false otherwise', () => {
+    expect(rules.canMatch('plant/a/temp')).toBe(true);
+    expect(rules.canMatch('plant/a/cooled')).toBe(true);
+    expect(rules.resolutions('plant/a/cooled', Buffer.from('x'), ctx).map((r) => r.reason)).toEqual([
+      'resolve_topic',
+    ]);
+    expect(rules.canMatch('plant/a/humidity')).toBe(false);
+    expect(rules.canMatch('devices/a/telemetry')).toBe(false);
+  });
+
+  it('gives the same answers from the cache as on the first call, resolve_when included', () => {
+    const payload = Buffer.from('{"temp":95,"fresh":1}');
+    for (const topic of ['plant/a/temp', 'plant/a/stale', 'plant/a/cooled', 'plant/a/other']) {
+      const first = [rules.evaluate(topic, payload, ctx), rules.resolutions(topic, payload, ctx)];
+      const again = [rules.evaluate(topic, payload, ctx), rules.resolutions(topic, payload, ctx)];
+      expect(JSON.stringify(again)).toBe(JSON.stringify(first));
+    }
+    expect(rules.resolutions('plant/a/stale', payload, ctx).map((r) => r.reason)).toEqual(['resolve_when']);
+  });
+
+  it(`remembers at most ${MAX_CACHED_TOPICS} topics and still answers for forgotten ones`, () => {
+    const fresh = compileRules([{ file: 'rules.yaml', text: RESOLVING }]);
+    for (let i = 0; i < MAX_CACHED_TOPICS + 50; i++) fresh.canMatch(`plant/d${i}/temp`);
+    expect(fresh.cachedTopics).toBe(MAX_CACHED_TOPICS);
+    // the first ones were forgotten first; asking again gives the same answer
+    expect(fresh.canMatch('plant/d0/temp')).toBe(true);
+    expect(fresh.canMatch('plant/d0/pressure')).toBe(false);
+    expect(fresh.cachedTopics).toBe(MAX_CACHED_TOPICS);
   });
 });

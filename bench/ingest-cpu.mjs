@@ -1,0 +1,123 @@
+// Ingest as CPU per message, for before/after comparisons on a shared machine: every client's messages are
+// written at once (QoS 0 or a window of QoS 1), so the server always has a full read buffer and its CPU per
+// message does not depend on how fast a load generator gets scheduled. Bare aedes and builds alternate.
+//   node bench/ingest-cpu.mjs [--base=.scratch/base] [--also=c1=.scratch/c1,...] [--rounds=5] [--qos=0]
+//     [--clients=50] [--messages=4000] (per client) [--profile=DIR]
+import { resolve } from 'node:path';
+import { silentLogger } from '../dist/logger.js';
+import { SmscSimulator } from '../dist/simulator/smsc.js';
+import { log, manyRules, median, removeDir, startServer, tempDir, writeBridge } from './lib/common.mjs';
+import { publishPacket, rawConnect } from './lib/mqtt-raw.mjs';
+
+const arg = (name, fallback) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const rounds = Number(arg('rounds', '5'));
+const qos = Number(arg('qos', '0'));
+const clients = Number(arg('clients', '50'));
+const perClient = Number(arg('messages', '4000'));
+const PAYLOAD = '{"temp":21.5,"state":"running","rpm":1450}';
+
+const entrants = [
+  { name: 'aedes', mode: 'aedes' },
+  ...(arg('base') ? [{ name: 'base', mode: 'bridge', dist: resolve(arg('base')) }] : []),
+  ...(arg('also') ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((p) => ({ name: p.split('=')[0], mode: 'bridge', dist: resolve(p.split('=')[1]) })),
+  { name: 'new', mode: 'bridge', dist: arg('new') ? resolve(arg('new')) : undefined },
+];
+
+const sim = new SmscSimulator({ receipts: false, logger: silentLogger() });
+const { port: smscPort } = await sim.start({ port: 0 });
+
+/** Server CPU µs per message for one pass of `perClient` messages from each client. */
+async function pass(conns, server) {
+  const before = await server.stats();
+  await Promise.all(
+    conns.map(
+      (c) =>
+        new Promise((done) => {
+          const t = `devices/${c.id}/telemetry`;
+          if (qos === 0) {
+            const one = publishPacket(t, PAYLOAD, 0).buf;
+            c.setHandler((type) => type === 13 && done());
+            c.socket.write(
+              Buffer.concat([...Array.from({ length: perClient }, () => one), Buffer.from([0xc0, 0])]),
+            );
+          } else {
+            let sent = 0;
+            let acked = 0;
+            const send = (n) => {
+              const parts = [];
+              for (let k = 0; k < n && sent < perClient; k++)
+                parts.push(publishPacket(t, PAYLOAD, 1, (sent++ % 65535) + 1).buf);
+              if (parts.length > 0) c.socket.write(Buffer.concat(parts));
+            };
+            c.setHandler((type) => {
+              if (type !== 4) return;
+              acked++;
+              if (acked === perClient) done();
+              else send(1);
+            });
+            send(64);
+          }
+        }),
+    ),
+  );
+  const after = await server.stats();
+  return (after.cpu - before.cpu) / (conns.length * perClient);
+}
+
+// --profile=DIR: one run of this build under --cpu-prof instead of the comparison
+const profileDir = arg('profile') ? resolve(arg('profile')) : undefined;
+
+async function once(e) {
+  const dir = tempDir();
+  const spec = { mode: e.mode, countTopic: 'devices/+/telemetry', dist: e.dist };
+  if (e.mode === 'bridge') {
+    spec.configFile = writeBridge(dir, { smscPort, rules: manyRules(1000) });
+    spec.cwd = dir;
+  }
+  const server = await startServer(spec, { cpuProf: e.cpuProf });
+  const conns = [];
+  try {
+    for (let i = 0; i < clients; i++) {
+      const c = await rawConnect(server.ready.port, { clientId: `cpu-${i}` });
+      c.id = `dev-${i}`;
+      conns.push(c);
+    }
+    await pass(conns, server); // warm-up: JIT, caches
+    return await pass(conns, server);
+  } finally {
+    for (const c of conns) c.socket.destroy();
+    await server.stop();
+    removeDir(dir);
+  }
+}
+
+const got = Object.fromEntries(entrants.map((e) => [e.name, []]));
+if (profileDir) {
+  log(`  profiled: ${(await once({ ...entrants.at(-1), cpuProf: profileDir })).toFixed(2)} CPU µs/msg`);
+  await sim.stop();
+  process.exit(0);
+}
+for (let r = 0; r < rounds; r++) {
+  for (let i = 0; i < entrants.length; i++) {
+    const e = entrants[(i + r) % entrants.length];
+    const v = await once(e);
+    got[e.name].push(v);
+    log(`  round ${r + 1} ${e.name}: ${v.toFixed(2)} CPU µs/msg`);
+  }
+}
+const lines = [
+  `ingest QoS ${qos}, ${clients} clients x ${perClient} messages, ${rounds} rounds (CPU µs per message):`,
+];
+for (const e of entrants) {
+  const v = got[e.name];
+  const ratios = v.map((x, i) => got.aedes[i] / x);
+  lines.push(
+    `${e.name}: median ${median(v).toFixed(2)} µs, min ${Math.min(...v).toFixed(2)} µs; aedes/this ${median(ratios).toFixed(2)} (${ratios.map((x) => x.toFixed(2)).join(', ')})`,
+  );
+}
+process.stdout.write(`${lines.join('\n  ')}\n`);
+await sim.stop();
