@@ -347,7 +347,7 @@ export class ExternalBroker implements BridgeBroker {
     const key = deviceTopics.deviceIdOf(message.topic) ?? message.topic;
     const wanted = this.intakeFilters.match(message.topic).length > 0;
     const run = () =>
-      this.gate.run(() => (wanted ? this.options.intake(message, null) : Promise.resolve())) ??
+      this.gate.run(() => (wanted ? this.options.intake(message, null) : undefined) ?? Promise.resolve()) ??
       Promise.reject(new BridgeError('ERR_SHUTTING_DOWN', 'the bridge is shutting down'));
     const settled = (this.chains.get(key) ?? Promise.resolve()).then(run).then(
       () => true,
