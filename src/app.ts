@@ -4,7 +4,7 @@ import { Announcer } from './announce.js';
 import { responseTopicProblem, SmsSendApi } from './api/sms-send.js';
 import type { BridgeBroker, BusMessage } from './broker/bus.js';
 import { EmbeddedBroker } from './broker/embedded.js';
-import { ExternalBroker, ruleFilters } from './broker/external.js';
+import { ExternalBroker, ruleFilters, subscriptionMemory } from './broker/external.js';
 import { bridgeTopicFilters, brokerLimits } from './broker/limits.js';
 import { BrokerPersistence } from './broker/persistence.js';
 import type { BridgeConfig } from './config/bridge-schema.js';
@@ -179,6 +179,7 @@ export class App {
             tls: { ca: m.ca, cert: m.cert, key: m.key, rejectUnauthorized: m.reject_unauthorized ?? true },
             intake,
             filters: () => [...ruleFilters(this.rules), this.topics.requestSmsSend],
+            filterMemory: subscriptionMemory(this.store, m.client_id ?? `${config.base_topic}-${hostname()}`),
             stateTopic: this.topics.state,
             logger,
           })

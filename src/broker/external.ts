@@ -4,6 +4,7 @@ import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RuleSet } from '../rules/engine.js';
 import { TopicTrie } from '../rules/topic-trie.js';
+import type { Store } from '../store/store.js';
 import { deviceTopics } from '../topics.js';
 import { WorkGate } from '../work-gate.js';
 import type { BridgeBroker, BusMessage, IntakeHandler, PublishOptions, SubscribeOptions } from './bus.js';
@@ -29,6 +30,12 @@ export interface ExternalBrokerOptions {
   intake: IntakeHandler;
   /** the filters whose messages go to `intake` (rules, resolve topics, the API request topic); re-read by `resync()` */
   filters: () => readonly string[];
+  /**
+   * Where the filters subscribed in the persistent session are remembered (the store), so that those a previous
+   * run subscribed and the rules no longer want are dropped at start: MQTT cannot list a session's subscriptions,
+   * and a left-over filter overlapping a new one would have its messages handled twice. Default: not remembered.
+   */
+  filterMemory?: { load(): Promise<string[]>; save(filters: string[]): Promise<void> } | undefined;
   /** retained `online` on connect, `offline` as the will */
   stateTopic: string;
   logger: Logger;
@@ -174,8 +181,19 @@ export class ExternalBroker implements BridgeBroker {
    */
   async startIntake(): Promise<void> {
     this.intakeFilters = this.filterTrie();
+    const memory = this.options.filterMemory;
+    const previous = memory ? await memory.load() : [];
     this.intakeClient = await this.connect('intake');
     await this.resync();
+    if (memory) {
+      const stale = previous.filter((f) => !this.subscribed.has(f));
+      if (stale.length > 0) {
+        // after ours are in place: a message queued through a stale one before this is handled, not lost
+        await this.intakeClient.unsubscribeAsync(stale.map((f) => this.shareOf(f)));
+        this.log.info({ dropped: stale }, 'MQTT subscriptions of a previous run dropped');
+      }
+      await memory.save([...this.subscribed]);
+    }
     this.log.info(
       {
         url: this.options.url,
@@ -461,8 +479,7 @@ export class ExternalBroker implements BridgeBroker {
     const wanted = coverFilters([...intake, ...this.sharedTapFilters]);
     const add = wanted.filter((f) => !this.subscribed.has(f) || resubscribe.includes(f));
     const drop = [...this.subscribed].filter((f) => !wanted.includes(f));
-    const group = this.options.shareGroup;
-    const share = (f: string) => (group === false ? f : `$share/${group}/${f}`);
+    const share = (f: string) => this.shareOf(f);
     // new ones first: a moment with both is a possible duplicate, a moment with neither a lost message
     if (add.length > 0) {
       const granted = await client.subscribeAsync(add.map(share), { qos: 1 });
@@ -479,8 +496,15 @@ export class ExternalBroker implements BridgeBroker {
       await client.unsubscribeAsync(drop.map(share));
       for (const f of drop) this.subscribed.delete(f);
     }
-    if (add.length + drop.length > 0)
+    if (add.length + drop.length > 0) {
       this.log.info({ subscribed: wanted, dropped: drop }, 'MQTT subscriptions');
+      await this.options.filterMemory?.save([...this.subscribed]);
+    }
+  }
+
+  private shareOf(filter: string): string {
+    const group = this.options.shareGroup;
+    return group === false ? filter : `$share/${group}/${filter}`;
   }
 
   private async subscribeAll(filters: string[]): Promise<void> {
@@ -589,4 +613,21 @@ export function ruleFilters(rules: RuleSet): string[] {
   return rules.rules.flatMap((r) =>
     !r.enabled ? [] : r.resolveTopic ? [r.topic, r.resolveTopic] : [r.topic],
   );
+}
+
+/** The filters a client id's session is subscribed to, kept in the store's key-value table. */
+export function subscriptionMemory(
+  store: Store,
+  clientId: string,
+): { load(): Promise<string[]>; save(filters: string[]): Promise<void> } {
+  const scope = 'mqtt-subscriptions';
+  return {
+    async load() {
+      const row = (await store.loadKv(scope)).find((r) => r.key === clientId);
+      const value: unknown = row ? JSON.parse(row.value.toString('utf8')) : [];
+      return Array.isArray(value) ? value.filter((f): f is string => typeof f === 'string') : [];
+    },
+    save: (filters) =>
+      store.transaction((tx) => tx.kv.put(scope, clientId, Buffer.from(JSON.stringify(filters)), Date.now())),
+  };
 }

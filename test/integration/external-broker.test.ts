@@ -337,6 +337,41 @@ describe.skipIf(!hasMosquitto)('external broker: several bridges, MQTT 5', () =>
     expect(handledB).toBeGreaterThan(0);
   });
 
+  it('drops at start the subscriptions a previous run left in its session (rule topics changed)', async () => {
+    const broker = await mosquitto();
+    const { sim, port } = await simulator();
+    const { dir, file } = externalConfig(broker.url, port);
+    const first = new App({
+      config: loadBridgeConfig(file),
+      logger: process.env.EXT_LOG ? createLogger({ level: 'info' }) : silentLogger(),
+      watch: false,
+    });
+    await first.start();
+    await first.stop();
+    // the session keeps $share/.../devices/+/alerts/seq; the new rules want devices/+/alerts/#
+    writeFileSync(
+      join(dir, 'rules.yaml'),
+      `
+contacts:
+  alice: { phone: "+447700900001" }
+rules:
+  - { id: any, topic: "devices/+/alerts/#", to: [alice], text: "any {{payload.n}}", cooldown: 0s }
+`,
+    );
+    const second = new App({
+      config: loadBridgeConfig(file),
+      logger: process.env.EXT_LOG ? createLogger({ level: 'info' }) : silentLogger(),
+      watch: false,
+    });
+    await second.start();
+    cleanup.push(() => second.stop());
+    const device = await client(broker.url, { clientId: 'pump-7' });
+    await device.publishAsync('devices/pump-7/alerts/seq', JSON.stringify({ n: 1 }), { qos: 1 });
+    await waitFor(() => sim.received.length > 0, 'SMS');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sim.received.map((s) => s.text)).toEqual(['any 1']);
+  });
+
   it('answers an API request on its response_topic with its correlation_data', async () => {
     const broker = await mosquitto();
     const { sim, port } = await simulator();
