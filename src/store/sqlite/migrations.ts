@@ -204,6 +204,12 @@ export const MIGRATIONS: string[] = [
     expires_at INTEGER NOT NULL
   );
   `,
+  // cluster mode: a queued SMS is claimed by one instance at a time, until its claim expires
+  `
+  ALTER TABLE sms ADD COLUMN claim_owner TEXT;
+  ALTER TABLE sms ADD COLUMN claim_until INTEGER;
+  CREATE INDEX sms_claimed ON sms (claim_owner) WHERE state = 'queued';
+  `,
 ];
 
 /** Runs the migrations this database has not seen, each in its own transaction. */
