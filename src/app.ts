@@ -75,7 +75,7 @@ export class App {
     this.log = logger.child({ module: 'app' });
     this.topics = createTopics(config.base_topic);
     this.events = new Events(this.log);
-    this.store = options.store ?? createStore(config.store);
+    this.store = options.store ?? createStore(config.store, logger);
     const loaded = loadConfigSet(
       { rules: config.rules, devices: config.devices },
       options.cwd ?? process.cwd(),

@@ -296,6 +296,19 @@ const storeSchema = z
     path: z.string().min(1).default('data/bridge.db'),
     /** SQLite `synchronous` pragma: `full` survives power loss, `normal` only process crashes. Default `full`. */
     synchronous: z.enum(['full', 'normal']).default('full'),
+    /**
+     * PostgreSQL instead of SQLite: `postgres://user:password@host:port/database`; `path` and `synchronous` are
+     * then ignored. Write `${PG_URL}` or set `SMS_BRIDGE_CONFIG_STORE_URL` to keep the password out of the file.
+     */
+    url: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\/./, 'must be a postgres:// or postgresql:// URL')
+        .optional(),
+    ),
+    /** PostgreSQL connections each instance keeps at most (1..100). Default `10`. */
+    pool_size: z.number().int().min(1).max(100).optional(),
   })
   .strict();
 

@@ -288,6 +288,78 @@ export function storeContract(name: string, target: () => ContractTarget): void 
       expect(await store.healthy()).toBe(true);
     });
 
+    it('of two transactions writing one alert from the same version, one commits and one conflicts', async () => {
+      await store.transaction((tx) =>
+        tx.alerts.save({ alerts: [{ alert: alert(1, 1), recipients: [], base: 0 }], ...noHeld }),
+      );
+      const other = await t.reopen();
+      try {
+        const write = (s: Store, count: number) =>
+          s.transaction(async (tx) => {
+            await tx.alerts.save({
+              alerts: [{ alert: alert(1, 2, { count }), recipients: [], base: 1 }],
+              ...noHeld,
+            });
+            // both are in flight before either commits
+            await tx.outbox.enqueue([sms('+447700900001')]);
+          });
+        const results = await Promise.allSettled([write(store, 10), write(other, 20)]);
+        const failed = results.filter((r) => r.status === 'rejected');
+        expect(failed).toHaveLength(1);
+        expect(isBridgeError((failed[0] as PromiseRejectedResult).reason, 'ERR_STORE_CONFLICT')).toBe(true);
+        const [loaded] = (await store.loadAlerts(Date.now())).alerts;
+        expect(loaded?.alert.version).toBe(2);
+        expect(await store.pendingSms()).toHaveLength(1);
+        // a new alert id taken by two instances at once: one of them conflicts
+        const open = (s: Store, id: number) =>
+          s.transaction((tx) =>
+            tx.alerts.save({ alerts: [{ alert: alert(id, 1), recipients: [], base: 0 }], ...noHeld }),
+          );
+        const opened = await Promise.allSettled([open(store, 2), open(other, 2)]);
+        // (ERR_STORE_CONFLICT on PostgreSQL, where instances race for ids; a constraint error on SQLite)
+        expect(opened.filter((r) => r.status === 'rejected')).toHaveLength(1);
+      } finally {
+        await other.stop();
+      }
+    });
+
+    it('gives unique ids to SMS enqueued at once by two instances on one store', async () => {
+      const other = await t.reopen();
+      try {
+        const enqueue = (s: Store, i: number) =>
+          s.transaction(async (tx) => {
+            const rows = await tx.outbox.enqueue([
+              sms(`+4477009${String(i).padStart(5, '0')}`),
+              sms('+447700900000'),
+            ]);
+            return rows.map((r) => r.id);
+          });
+        const ids = (
+          await Promise.all(Array.from({ length: 20 }, (_, i) => enqueue(i % 2 ? other : store, i)))
+        ).flat();
+        expect(new Set(ids).size).toBe(40);
+        expect((await store.pendingSms()).map((s) => s.id)).toEqual([...ids].sort((a, b) => a - b));
+      } finally {
+        await other.stop();
+      }
+    });
+
+    it('gives a free lease to exactly one of several instances taking it at once', async () => {
+      const others = [await t.reopen(), await t.reopen()];
+      try {
+        const stores = [store, ...others];
+        const leases = await Promise.all(
+          stores.map((s, i) => s.transaction((tx) => tx.leases.acquire('smpp:main', `i${i}`, 1_000, 10_000))),
+        );
+        const owners = new Set(leases.map((l) => l.owner));
+        expect(owners.size).toBe(1);
+        // each instance was told the truth: only the owner sees its own name
+        expect(leases.filter((l, i) => l.owner === `i${i}`)).toHaveLength(1);
+      } finally {
+        for (const o of others) await o.stop();
+      }
+    });
+
     it('gives a lease to one owner at a time until it expires or is released', async () => {
       const take = (owner: string, now: number) =>
         store.transaction((tx) => tx.leases.acquire('smpp:main', owner, 1_000, now));
