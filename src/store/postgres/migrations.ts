@@ -172,6 +172,12 @@ export const MIGRATIONS: string[] = [
     expires_at BIGINT NOT NULL
   );
   `,
+  // cluster mode: a queued SMS is claimed by one instance at a time, until its claim expires
+  `
+  ALTER TABLE sms ADD COLUMN claim_owner TEXT;
+  ALTER TABLE sms ADD COLUMN claim_until BIGINT;
+  CREATE INDEX sms_claimed ON sms (claim_owner) WHERE state = 'queued';
+  `,
 ];
 
 /** Any fixed number, the same in every instance: the key of the advisory lock migrations run under. */
