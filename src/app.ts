@@ -1,8 +1,10 @@
+import { hostname } from 'node:os';
 import { AlertEngine } from './alerts/alert-engine.js';
 import { Announcer } from './announce.js';
-import { SmsSendApi } from './api/sms-send.js';
-import type { BusMessage } from './broker/bus.js';
+import { responseTopicProblem, SmsSendApi } from './api/sms-send.js';
+import type { BridgeBroker, BusMessage } from './broker/bus.js';
 import { EmbeddedBroker } from './broker/embedded.js';
+import { ExternalBroker, ruleFilters } from './broker/external.js';
 import { bridgeTopicFilters, brokerLimits } from './broker/limits.js';
 import { BrokerPersistence } from './broker/persistence.js';
 import { Cluster } from './cluster/cluster.js';
@@ -49,7 +51,10 @@ export class App {
   readonly store: Store;
   /** facts after commit: `sms.status`, `alert.changed`, `inbound.received` */
   readonly events: Events;
-  readonly broker: EmbeddedBroker;
+  /** the embedded broker, or the client of an external one (`mqtt.mode`) */
+  readonly broker: BridgeBroker;
+  /** set in `mqtt.mode: external` */
+  readonly external: ExternalBroker | undefined;
   readonly intake: Intake;
   readonly sender: Sender;
   readonly links: SmppClient[];
@@ -152,7 +157,8 @@ export class App {
     });
     this.api = new SmsSendApi({
       topics: this.topics,
-      publish: (topic, payload) => this.broker.publish(topic, payload, { qos: 1 }),
+      publish: (topic, payload, options) => this.broker.publish(topic, payload, options),
+      responseTopicProblem: (topic) => responseTopicProblem(topic, config.base_topic),
       rules: () => this.rules,
       queue: (items) => this.queue(items),
       maxParts: config.smpp.max_parts,
@@ -175,22 +181,43 @@ export class App {
       accounts: config.mqtt.accounts,
       logger,
     });
-    this.broker = new EmbeddedBroker({
-      host: config.mqtt.host,
-      port: config.mqtt.port,
-      access,
-      intake: (message: BusMessage, clientId: string | null) =>
-        this.api.handles(message.topic)
-          ? this.api.handle(message, clientId)
-          : this.intake.handle(message, clientId),
-      tls: config.mqtt.tls,
-      websocket: config.mqtt.websocket,
-      // retained messages and persistent sessions survive a restart; built when the broker starts
-      persistence: new BrokerPersistence({ repository: () => this.store.brokerState(), logger }),
-      limits: brokerLimits(config.mqtt),
-      bridgeTopics: bridgeTopicFilters(config.base_topic),
-      logger,
-    });
+    const intake = (message: BusMessage, clientId: string | null) =>
+      this.api.handles(message.topic)
+        ? this.api.handle(message, clientId)
+        : this.intake.handle(message, clientId);
+    const m = config.mqtt;
+    this.external =
+      m.mode === 'external'
+        ? new ExternalBroker({
+            url: m.url ?? '',
+            username: m.username,
+            password: m.password,
+            clientId: m.client_id ?? `${config.base_topic}-${hostname()}`,
+            shareGroup: m.share_group,
+            protocolVersion: m.protocol_version,
+            sessionExpiryMs: m.session_expiry,
+            tls: { ca: m.ca, cert: m.cert, key: m.key, rejectUnauthorized: m.reject_unauthorized ?? true },
+            intake,
+            filters: () => [...ruleFilters(this.rules), this.topics.requestSmsSend],
+            stateTopic: this.topics.state,
+            logger,
+          })
+        : undefined;
+    this.broker =
+      this.external ??
+      new EmbeddedBroker({
+        host: config.mqtt.host,
+        port: config.mqtt.port,
+        access,
+        intake,
+        tls: config.mqtt.tls,
+        websocket: config.mqtt.websocket,
+        // retained messages and persistent sessions survive a restart; built when the broker starts
+        persistence: new BrokerPersistence({ repository: () => this.store.brokerState(), logger }),
+        limits: brokerLimits(config.mqtt),
+        bridgeTopics: bridgeTopicFilters(config.base_topic),
+        logger,
+      });
     this.inbound = new InboundService({
       store: this.store,
       bus: this.broker,
@@ -222,7 +249,7 @@ export class App {
       sources: {
         store: this.store,
         storeFile: config.store.path,
-        brokerListening: () => this.broker.port > 0,
+        brokerListening: () => this.broker.up,
         links: this.links,
         queueDepth: () => this.sender.depth,
         counters: () => ({
@@ -251,6 +278,9 @@ export class App {
   /** Replaces the rule set (hot reload keeps the last good one when the new one fails to load). */
   setRules(rules: RuleSet): void {
     this.rules = rules;
+    this.external
+      ?.resync()
+      .catch((err: unknown) => this.log.error({ err }, 'MQTT subscriptions not updated'));
   }
 
   /** Replaces the device registry (hot reload). */

@@ -9,6 +9,7 @@ export const ErrorCodes = {
   ERR_DEVICE_INVALID: 'a device file is invalid',
   ERR_LISTEN: 'a listener could not be opened',
   ERR_BROKER_CLOSED: 'the MQTT broker is stopped',
+  ERR_BROKER_CONNECT: 'the external MQTT broker could not be reached or refused the bridge',
   ERR_STORE: 'the store failed',
   ERR_STORE_CONFLICT: 'a write was based on state that was never committed',
   ERR_SMPP_NOT_BOUND: 'no SMSC session is bound',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { BusMessage } from '../broker/bus.js';
+import type { BusMessage, PublishOptions } from '../broker/bus.js';
 import { explainIssue } from '../config/zod-issues.js';
 import { isBridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -34,7 +34,9 @@ export type SmsSendRequest = z.output<typeof smsSendRequestSchema>;
 export interface SmsSendApiOptions {
   topics: Pick<Topics, 'requestSmsSend' | 'responseSmsSend'>;
   /** publishes a response */
-  publish: (topic: string, payload: string) => Promise<void>;
+  publish: (topic: string, payload: string, options?: PublishOptions) => Promise<void>;
+  /** why the bridge must not answer on a request's MQTT 5 response topic; undefined when it may. Default: never answer there. */
+  responseTopicProblem?: (topic: string) => string | undefined;
   /** the rule set in force, for contact and group ids */
   rules: () => RuleSet;
   /** commits the SMS to the outbox and hands them to the sender: the path intake's SMS take */
@@ -66,7 +68,7 @@ export class SmsSendApi {
     try {
       body = JSON.parse(message.payload.toString('utf8'));
     } catch {
-      await this.respond(errorResponse('the request is not JSON', undefined));
+      await this.respond(message, errorResponse('the request is not JSON', undefined));
       return;
     }
     const transaction = transactionOf(body);
@@ -75,13 +77,13 @@ export class SmsSendApi {
       const problems = parsed.error.issues.map(
         (i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message,
       );
-      await this.respond(errorResponse(problems.join('; '), transaction));
+      await this.respond(message, errorResponse(problems.join('; '), transaction));
       return;
     }
     const request = parsed.data;
     const prepared = this.prepare(request);
     if ('error' in prepared) {
-      await this.respond(errorResponse(prepared.error, transaction));
+      await this.respond(message, errorResponse(prepared.error, transaction));
       return;
     }
     const now = Date.now();
@@ -98,11 +100,12 @@ export class SmsSendApi {
       records = await this.options.queue(items);
     } catch (err) {
       this.log.error({ err, client: clientId }, 'SMS request not committed; not acknowledged');
-      await this.respond(errorResponse('the SMS could not be stored; try again', transaction));
+      await this.respond(message, errorResponse('the SMS could not be stored; try again', transaction));
       throw err;
     }
     this.log.info({ client: clientId, sms_ids: records.map((r) => r.id) }, 'SMS queued by request');
     await this.respond(
+      message,
       okResponse(
         {
           ids: records.map((r) => r.id),
@@ -151,9 +154,38 @@ export class SmsSendApi {
     }
   }
 
-  private async respond(response: ApiResponse): Promise<void> {
+  /** On the request's MQTT 5 response topic with its correlation data, else on `<base>/response/sms/send`. */
+  private async respond(request: BusMessage, response: ApiResponse): Promise<void> {
+    let topic = this.options.topics.responseSmsSend;
+    let correlationData: Buffer | undefined;
+    if (request.responseTopic !== undefined) {
+      const problem = this.options.responseTopicProblem?.(request.responseTopic) ?? 'not enabled';
+      if (problem === undefined) {
+        topic = request.responseTopic;
+        correlationData = request.correlationData;
+      } else {
+        this.log.warn(
+          { response_topic: request.responseTopic, problem },
+          'response topic refused; answering on the default topic',
+        );
+      }
+    }
     await this.options
-      .publish(this.options.topics.responseSmsSend, JSON.stringify(response))
+      .publish(topic, JSON.stringify(response), { qos: 1, correlationData })
       .catch((err: unknown) => this.log.warn({ err }, 'response not published'));
   }
+}
+
+/**
+ * Why the bridge must not publish a response on `topic`, a requester's MQTT 5 Response Topic: it publishes
+ * with its own rights, so a response must not land where it would be taken for a command, a request, an SMS
+ * from the simulator or a bridge status.
+ */
+export function responseTopicProblem(topic: string, base: string): string | undefined {
+  if (topic.length === 0 || /[+#]/.test(topic) || topic.includes('\u0000')) return 'not a topic name';
+  if (topic.startsWith('$')) return '$ topics are the broker’s';
+  if (topic === 'devices' || topic.startsWith('devices/')) return 'device topics are refused';
+  if ((topic === base || topic.startsWith(`${base}/`)) && !topic.startsWith(`${base}/response/`))
+    return `only ${base}/response/... of the bridge's topics`;
+  return undefined;
 }

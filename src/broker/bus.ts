@@ -1,15 +1,31 @@
-/** What the bridge needs from MQTT, whether the broker is embedded (aedes) or external (mqtt.js, later). */
+/** What the bridge needs from MQTT, whether the broker is embedded (aedes) or external (mqtt.js). */
 
 export interface BusMessage {
   topic: string;
   payload: Buffer;
   qos: 0 | 1 | 2;
   retain: boolean;
+  /** MQTT 5 Response Topic of a request (external broker only) */
+  responseTopic?: string | undefined;
+  /** MQTT 5 Correlation Data of a request, to be echoed in the response */
+  correlationData?: Buffer | undefined;
 }
 
 export interface PublishOptions {
   qos?: 0 | 1 | 2;
   retain?: boolean;
+  /** MQTT 5 Message Expiry Interval; ignored by 3.1.1 (the embedded broker) */
+  expiryMs?: number | undefined;
+  /** MQTT 5 Correlation Data; ignored by 3.1.1 */
+  correlationData?: Buffer | undefined;
+}
+
+export interface SubscribeOptions {
+  /**
+   * Every bridge instance needs every message (telemetry for STATUS). Default false: in external mode one
+   * instance of the share group gets each message.
+   */
+  allInstances?: boolean;
 }
 
 /**
@@ -23,7 +39,21 @@ export interface Bus {
   stop(): Promise<void>;
   publish(topic: string, payload: string | Buffer, options?: PublishOptions): Promise<void>;
   /** In-process subscription; the handler must not throw. */
-  subscribe(filter: string, handler: (message: BusMessage) => void): Promise<void>;
+  subscribe(
+    filter: string,
+    handler: (message: BusMessage) => void,
+    options?: SubscribeOptions,
+  ): Promise<void>;
+}
+
+/** What the app needs of its broker, embedded or external. */
+export interface BridgeBroker extends Bus {
+  /** TCP port of the embedded broker's listener; 0 when not listening (and always for an external broker) */
+  readonly port: number;
+  /** MQTT up: the embedded broker listening, or connected to the external one */
+  readonly up: boolean;
+  /** First step of a shutdown: no new messages taken; resolves once those in flight are committed. */
+  stopIntake(): Promise<void>;
 }
 
 /** Who a connected MQTT client is, as decided at CONNECT. */

@@ -12,7 +12,7 @@ import { WorkGate } from '../work-gate.js';
 import {
   type Access,
   accountKey,
-  type Bus,
+  type BridgeBroker,
   type BusMessage,
   type IntakeHandler,
   type Principal,
@@ -63,7 +63,7 @@ function portOf(server: Server | undefined): number {
 }
 
 /** aedes 1.x on TCP. Intake runs in `authorizePublish`, the only hook aedes runs before a QoS 1 PUBACK. */
-export class EmbeddedBroker implements Bus {
+export class EmbeddedBroker implements BridgeBroker {
   private aedes: Aedes | undefined;
   private server: Server | undefined;
   private extra: ExtraListener[] = [];
@@ -121,6 +121,10 @@ export class EmbeddedBroker implements Bus {
   /** Password checks started since `start()` (each one scrypt). */
   get loginChecks(): number {
     return this.loginGuard?.checks ?? 0;
+  }
+
+  get up(): boolean {
+    return this.port > 0;
   }
 
   get port(): number {

@@ -115,8 +115,44 @@ const mqttLoginSchema = z
   })
   .strict();
 
+/** A share group name: one topic level, no wildcards (MQTT 5 §4.8.2). */
+const shareGroup = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,64}$/, 'expected 1-64 printable ASCII characters without / + #')
+  .refine((g) => !/[/+#]/.test(g), 'expected 1-64 printable ASCII characters without / + #');
+
 const mqttSchema = z
   .object({
+    /** `embedded`: the bridge runs its own broker (aedes); `external`: it joins a broker at `mqtt.url` as a client. Default `embedded`. */
+    mode: z.enum(['embedded', 'external']).default('embedded'),
+    /** External mode: the broker, `mqtt://`, `mqtts://`, `ws://` or `wss://`. Required in external mode. */
+    url: z
+      .string()
+      .regex(/^(mqtts?|wss?):\/\/[^/]/, 'expected mqtt://, mqtts://, ws:// or wss:// and a host')
+      .optional(),
+    /** External mode: user name at the broker. Default: none. */
+    username: z.string().min(1).optional(),
+    /** External mode: password at the broker. Default: none. */
+    password: z.string().min(1).optional(),
+    /** External mode: client id of this instance's persistent session; unique per instance. Default `<base_topic>-<hostname>`. */
+    client_id: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters')
+      .optional(),
+    /** External mode: instances with the same group split the device messages (`$share/<group>/...`). Default `sms-bridge`. */
+    share_group: shareGroup.default('sms-bridge'),
+    /** External mode: `5`, or `4` (3.1.1); 5 falls back to 3.1.1 when the broker refuses it. Default `5`. */
+    protocol_version: z.union([z.literal(5), z.literal(4)]).default(5),
+    /** External mode: how long the broker keeps this instance's session and queues its messages while it is away. Default `1d`. */
+    session_expiry: durationSchema.prefault('1d'),
+    /** External mode, `mqtts://`/`wss://`: PEM file of CA certificates to trust. Default: the system's. */
+    ca: z.string().min(1).optional(),
+    /** External mode, `mqtts://`/`wss://`: PEM client certificate (with `key`). Default: none. */
+    cert: z.string().min(1).optional(),
+    /** External mode, `mqtts://`/`wss://`: PEM private key of `cert`. Default: none. */
+    key: z.string().min(1).optional(),
+    /** External mode, `mqtts://`/`wss://`: refuse a broker whose certificate does not verify. Default `true`. */
+    reject_unauthorized: z.boolean().optional(),
     /** Address the embedded broker listens on. Default `0.0.0.0`. */
     host: host.default('0.0.0.0'),
     /** TCP port of the embedded broker; `0` picks a free port (tests). Default `1883`. */
@@ -147,7 +183,51 @@ const mqttSchema = z
     /** Login throttling. Default `{ max_concurrent: 2, max_queued: 16, free_failures: 5, backoff: { initial: 1s, max: 60s }, tracked: 10000 }`. */
     login: mqttLoginSchema.prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine(externalBrokerIssues);
+
+/** Combinations of `mqtt` keys that cannot work, each said with the key to fix. */
+function externalBrokerIssues(
+  m: {
+    mode: string;
+    url?: string | undefined;
+    ca?: string | undefined;
+    cert?: string | undefined;
+    key?: string | undefined;
+    reject_unauthorized?: boolean | undefined;
+    tls?: unknown;
+    websocket?: unknown;
+    accounts: unknown[];
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  const clientTls = (['ca', 'cert', 'key', 'reject_unauthorized'] as const).filter((k) => m[k] !== undefined);
+  if (m.mode === 'embedded') {
+    if (m.url !== undefined)
+      issue(
+        'url',
+        'mqtt.url is for mqtt.mode: external (the embedded broker listens on mqtt.host/mqtt.port)',
+      );
+    for (const k of clientTls)
+      issue(k, `mqtt.${k} is for mqtt.mode: external; the embedded broker's TLS listener is mqtt.tls`);
+    return;
+  }
+  if (m.url === undefined) issue('url', 'mqtt.mode: external needs mqtt.url (e.g. mqtt://broker:1883)');
+  if (m.tls !== undefined)
+    issue(
+      'tls',
+      "mqtt.tls is the embedded broker's listener; with an external broker use mqtts:// and mqtt.ca/cert/key",
+    );
+  if (m.websocket !== undefined)
+    issue('websocket', "mqtt.websocket is the embedded broker's listener; not used in external mode");
+  if (m.accounts.length > 0)
+    issue('accounts', 'in external mode the broker authenticates clients; mqtt.accounts is not used');
+  const secure = m.url !== undefined && /^(mqtts|wss):/.test(m.url);
+  if (!secure) for (const k of clientTls) issue(k, `mqtt.${k} needs a TLS url (mqtts:// or wss://)`);
+  if ((m.cert === undefined) !== (m.key === undefined))
+    issue(m.cert === undefined ? 'cert' : 'key', 'mqtt.cert and mqtt.key go together');
+}
 
 const simulatorObject = z
   .object({
@@ -404,7 +484,7 @@ export const bridgeConfigSchema = z
       .default('sms-bridge'),
     /** Logging. Default `{ level: info, show_phone_numbers: false }`. */
     log: logSchema.prefault({}),
-    /** Embedded MQTT broker. Default `{ host: 0.0.0.0, port: 1883, allow_anonymous: false }`. */
+    /** MQTT: the embedded broker, or an external one (`mode: external`). Default `{ mode: embedded, host: 0.0.0.0, port: 1883, allow_anonymous: false }`. */
     mqtt: mqttSchema.prefault({}),
     /** Built-in SMSC simulator (demo and tests). Default disabled. */
     simulator: simulatorSchema.prefault({}),

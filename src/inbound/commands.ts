@@ -57,7 +57,9 @@ export class CommandOutbox {
     if (this.publishing.has(command.requestId)) return false;
     this.publishing.add(command.requestId);
     try {
-      await this.options.bus.publish(command.topic, command.payload, { qos: 1 });
+      // MQTT 5 message expiry: a device that comes back later than the outbox would publish it never runs it
+      const expiryMs = (this.options.maxAgeMs ?? 600_000) - (Date.now() - command.createdAt);
+      await this.options.bus.publish(command.topic, command.payload, { qos: 1, expiryMs });
     } catch (err) {
       this.publishing.delete(command.requestId);
       this.log.warn(

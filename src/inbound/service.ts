@@ -90,7 +90,9 @@ export class InboundService {
     const { bus } = this.options;
     this.closing = false;
     await this.telemetry.start();
-    await bus.subscribe('devices/+/telemetry', (m) => this.telemetry.seen(m.topic, m.payload));
+    await bus.subscribe('devices/+/telemetry', (m) => this.telemetry.seen(m.topic, m.payload), {
+      allInstances: true,
+    });
     await bus.subscribe('devices/+/commands/result', (m) => {
       this.onResult(m.topic, m.payload).catch((err: unknown) => this.log.error({ err }, 'command result'));
     });

@@ -32,6 +32,10 @@ describe('bridge config defaults', () => {
       base_topic: 'sms-bridge',
       log: { level: 'info', show_phone_numbers: false },
       mqtt: {
+        mode: 'embedded',
+        share_group: 'sms-bridge',
+        protocol_version: 5,
+        session_expiry: 86_400_000,
         host: '0.0.0.0',
         port: 1883,
         allow_anonymous: false,

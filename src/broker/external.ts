@@ -1,0 +1,506 @@
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { BridgeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { RuleSet } from '../rules/engine.js';
+import { TopicTrie } from '../rules/topic-trie.js';
+import { WorkGate } from '../work-gate.js';
+import type { BridgeBroker, BusMessage, IntakeHandler, PublishOptions, SubscribeOptions } from './bus.js';
+
+export interface ExternalBrokerOptions {
+  /** `mqtt://`, `mqtts://`, `ws://` or `wss://` */
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  /** the persistent session's id; the publishing connection is `<clientId>-out` */
+  clientId: string;
+  shareGroup: string;
+  /** 5 falls back to 4 (3.1.1) when the broker refuses 5 */
+  protocolVersion: 4 | 5;
+  sessionExpiryMs: number;
+  tls?: {
+    ca?: string | undefined;
+    cert?: string | undefined;
+    key?: string | undefined;
+    rejectUnauthorized: boolean;
+  };
+  intake: IntakeHandler;
+  /** the filters whose messages go to `intake` (rules, resolve topics, the API request topic); re-read by `resync()` */
+  filters: () => readonly string[];
+  /** retained `online` on connect, `offline` as the will */
+  stateTopic: string;
+  logger: Logger;
+  /** after a refused intake, reconnect this much later so that the broker sends the unacknowledged messages again. Default 5 s. */
+  redeliveryDelayMs?: number;
+  /** first connection attempt; `start()` fails after it. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** between reconnection attempts. Default 1 s. */
+  reconnectPeriodMs?: number;
+}
+
+/** QoS 1 messages the broker may have in flight to the intake connection (MQTT 5 Receive Maximum). */
+export const RECEIVE_MAXIMUM = 100;
+
+/** CONNACK codes of a broker that does not speak the protocol version: 3.1.1 0x01, MQTT 5 0x84. */
+const UNSUPPORTED_VERSION = new Set([1, 0x84]);
+
+/** Do two topic filters match a common topic? */
+export function filtersOverlap(a: string, b: string): boolean {
+  const x = a.split('/');
+  const y = b.split('/');
+  for (let i = 0; ; i++) {
+    const p = x[i];
+    const q = y[i];
+    if (p === '#' || q === '#') return true;
+    // both ended: the same topic; one ended: only a `#` next (it matches its parent level) would match it
+    if (p === undefined || q === undefined) return p === q;
+    if (p !== q && p !== '+' && q !== '+') return false;
+  }
+}
+
+/** The narrowest filter matching everything `a` and `b` match (for overlapping filters). */
+function mergeFilters(a: string, b: string): string {
+  const x = a.split('/');
+  const y = b.split('/');
+  const out: string[] = [];
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const p = x[i];
+    const q = y[i];
+    if (p === '#' || q === '#' || p === undefined || q === undefined) {
+      out.push('#');
+      break;
+    }
+    out.push(p === q ? p : '+');
+  }
+  return out.join('/');
+}
+
+/**
+ * Filters to subscribe so that each message is delivered once: a broker sends one copy per matching
+ * subscription (MQTT 5 §4.8.2: each shared subscription picks its own receiver), so two overlapping rule
+ * filters would run intake twice. Overlapping filters are merged into one wider filter; the bridge then
+ * filters locally.
+ */
+export function coverFilters(filters: readonly string[]): string[] {
+  const set = [...new Set(filters)];
+  for (let merged = true; merged; ) {
+    merged = false;
+    outer: for (let i = 0; i < set.length; i++) {
+      for (let j = i + 1; j < set.length; j++) {
+        if (!filtersOverlap(set[i]!, set[j]!)) continue;
+        const wider = mergeFilters(set[i]!, set[j]!);
+        set.splice(j, 1);
+        set.splice(i, 1, wider);
+        const again = set.indexOf(wider);
+        if (again !== i) set.splice(i, 1);
+        merged = true;
+        break outer;
+      }
+    }
+  }
+  return set.sort();
+}
+
+function pem(key: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new BridgeError('ERR_CONFIG_READ', `cannot read mqtt.${key} ${file}: ${reason}`, { cause: err });
+  }
+}
+
+/**
+ * The bridge as a client of an existing broker (Mosquitto, EMQX, HiveMQ). Two connections:
+ * - intake, `<client_id>`: a persistent session (`clean: false`, session expiry) subscribed through
+ *   `$share/<share_group>/...` to the rule, resolve, command-result and API filters, so N bridges split the
+ *   messages. mqtt.js handles incoming packets one at a time and sends a QoS 1 PUBACK only when
+ *   `handleMessage`'s callback runs without an error: it runs after intake committed (guarantee 1).
+ * - out, `<client_id>-out`: clean session; every publish (its PUBACK is not queued behind an intake in
+ *   flight, which would deadlock the API's response), the will (`offline`), and the subscriptions every
+ *   instance needs (telemetry for STATUS), without a share.
+ */
+export class ExternalBroker implements BridgeBroker {
+  private intakeClient: MqttClient | undefined;
+  private outClient: MqttClient | undefined;
+  private readonly log: Logger;
+  private readonly gate = new WorkGate();
+  private version: 4 | 5;
+  /** cover filters subscribed on the intake connection (without the `$share/...` prefix) */
+  private subscribed = new Set<string>();
+  private intakeFilters = new TopicTrie<true>();
+  private readonly sharedTaps = new TopicTrie<(message: BusMessage) => void>();
+  private readonly sharedTapFilters: string[] = [];
+  private readonly allTaps = new TopicTrie<(message: BusMessage) => void>();
+  private syncing: Promise<void> = Promise.resolve();
+  private redeliveryTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  /** messages handled on the intake connection, and those left unacknowledged (tests, logs) */
+  handled = 0;
+  refused = 0;
+
+  constructor(private readonly options: ExternalBrokerOptions) {
+    this.log = options.logger.child({ module: 'broker' });
+    this.version = options.protocolVersion;
+  }
+
+  get port(): number {
+    return 0;
+  }
+
+  get up(): boolean {
+    return this.intakeClient?.connected === true && this.outClient?.connected === true;
+  }
+
+  /** The protocol version in use (after a fallback, 4). */
+  get protocolVersion(): 4 | 5 {
+    return this.version;
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    this.outClient = await this.connect('out');
+    this.intakeClient = await this.connect('intake');
+    await this.resync();
+    this.log.info(
+      {
+        url: this.options.url,
+        client_id: this.options.clientId,
+        protocol: this.version,
+        share_group: this.options.shareGroup,
+      },
+      'connected to the external MQTT broker',
+    );
+  }
+
+  private clientOptions(role: 'intake' | 'out', version: 4 | 5): IClientOptions {
+    const o = this.options;
+    const tls = o.tls;
+    const intake = role === 'intake';
+    return {
+      clientId: intake ? o.clientId : `${o.clientId}-out`,
+      username: o.username,
+      password: o.password,
+      protocolVersion: version,
+      clean: !intake,
+      // MQTT 5 §3.1.2.11.2: the session outlives the connection by this many seconds
+      properties:
+        version === 5
+          ? {
+              ...(intake ? { sessionExpiryInterval: Math.ceil(o.sessionExpiryMs / 1000) } : {}),
+              receiveMaximum: RECEIVE_MAXIMUM,
+            }
+          : undefined,
+      reconnectPeriod: o.reconnectPeriodMs ?? 1000,
+      connectTimeout: o.connectTimeoutMs ?? 10_000,
+      // we keep the subscriptions (a resumed session has them; a lost one gets them again in onConnect)
+      resubscribe: false,
+      queueQoSZero: false,
+      ...(intake
+        ? {}
+        : { will: { topic: o.stateTopic, payload: Buffer.from('offline'), qos: 1, retain: true } }),
+      ...(tls
+        ? {
+            ca: tls.ca ? pem('ca', tls.ca) : undefined,
+            cert: tls.cert ? pem('cert', tls.cert) : undefined,
+            key: tls.key ? pem('key', tls.key) : undefined,
+            rejectUnauthorized: tls.rejectUnauthorized,
+          }
+        : {}),
+    };
+  }
+
+  /** Connects once (falling back to 3.1.1 when the broker refuses 5), then mqtt.js reconnects by itself. */
+  private async connect(role: 'intake' | 'out'): Promise<MqttClient> {
+    for (;;) {
+      const version = this.version;
+      const client = mqtt.connect(this.options.url, this.clientOptions(role, version));
+      if (role === 'intake') client.handleMessage = (packet, done) => this.onMessage(packet, done);
+      else client.on('message', (_topic, _payload, packet) => this.onBroadcast(packet));
+      const outcome = await new Promise<'ok' | 'version' | Error>((resolve) => {
+        const timer = setTimeout(
+          () => resolve(new Error(`no CONNACK within ${this.options.connectTimeoutMs ?? 10_000} ms`)),
+          this.options.connectTimeoutMs ?? 10_000,
+        );
+        const settle = (value: 'ok' | 'version' | Error) => {
+          clearTimeout(timer);
+          client.off('connect', onConnect);
+          client.off('error', onError);
+          resolve(value);
+        };
+        const onConnect = () => settle('ok');
+        const onError = (err: Error & { code?: number }) =>
+          settle(version === 5 && UNSUPPORTED_VERSION.has(err.code ?? -1) ? 'version' : err);
+        client.on('connect', onConnect);
+        client.on('error', onError);
+      });
+      if (outcome === 'ok') {
+        client.on('error', (err) => this.log.warn({ err: err.message, role }, 'MQTT client error'));
+        client.on('offline', () =>
+          this.log.warn({ role }, 'disconnected from the MQTT broker; reconnecting'),
+        );
+        client.on('connect', (connack) => this.onReconnect(role, connack.sessionPresent));
+        return client;
+      }
+      await client.endAsync(true);
+      if (outcome === 'version') {
+        this.log.warn({ url: this.options.url }, 'the broker refused MQTT 5; using MQTT 3.1.1');
+        this.version = 4;
+        continue;
+      }
+      throw new BridgeError(
+        'ERR_BROKER_CONNECT',
+        `cannot connect to the MQTT broker at ${this.options.url} (mqtt.url) as ${role === 'intake' ? this.options.clientId : `${this.options.clientId}-out`}: ${outcome.message}`,
+        { cause: outcome },
+      );
+    }
+  }
+
+  private onReconnect(role: 'intake' | 'out', sessionPresent: boolean): void {
+    if (this.stopping) return;
+    this.log.info({ role, session_present: sessionPresent }, 'reconnected to the MQTT broker');
+    if (role === 'out') {
+      // the will may have fired while we were away
+      this.publish(this.options.stateTopic, 'online', { qos: 1, retain: true }).catch(() => undefined);
+      const filters = this.allTapFilters;
+      if (filters.length > 0) this.subscribeAll(filters).catch(() => undefined);
+      return;
+    }
+    if (!sessionPresent) {
+      // the broker lost our session (expiry, restart without persistence): subscribe again
+      const lost = [...this.subscribed];
+      this.subscribed.clear();
+      this.queueSync(lost).catch(() => undefined);
+    }
+  }
+
+  private readonly allTapFilters: string[] = [];
+
+  /** One message on the intake connection: acknowledged (`done()`) only after intake committed it. */
+  private onMessage(packet: IPublishPacket, done: (err?: Error) => void): void {
+    const message: BusMessage = {
+      topic: packet.topic,
+      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+      qos: packet.qos,
+      retain: packet.retain,
+      responseTopic: packet.properties?.responseTopic,
+      correlationData: packet.properties?.correlationData,
+    };
+    this.handled++;
+    const wanted = this.intakeFilters.match(message.topic).length > 0;
+    const work = wanted
+      ? this.gate.run(() => this.options.intake(message, null))
+      : this.gate.closed
+        ? undefined
+        : Promise.resolve();
+    if (!work) {
+      // shutting down: not acknowledged, so the broker gives it to another instance or to us after the restart
+      done(new BridgeError('ERR_SHUTTING_DOWN', 'the bridge is shutting down'));
+      return;
+    }
+    work.then(
+      () => {
+        done();
+        for (const tap of this.sharedTaps.match(message.topic)) this.tap(tap, message);
+      },
+      (err: unknown) => {
+        this.refused++;
+        this.log.error(
+          { err, topic: message.topic },
+          'intake failed; message not acknowledged (the broker sends it again after a reconnect)',
+        );
+        // mqtt.js sends no PUBACK for an error and moves on to the next packet
+        done(err instanceof Error ? err : new Error(String(err)));
+        this.scheduleRedelivery();
+      },
+    );
+  }
+
+  /**
+   * MQTT 5 §4.4: a broker sends an unacknowledged message again only when the session resumes, so a message
+   * whose intake failed (store down) would sit in the broker, and fill its in-flight window, until the next
+   * reconnect. We reconnect ourselves, once per delay however many failed.
+   */
+  private scheduleRedelivery(): void {
+    if (this.redeliveryTimer || this.stopping) return;
+    const delay = this.options.redeliveryDelayMs ?? 5000;
+    this.redeliveryTimer = setTimeout(() => {
+      this.redeliveryTimer = undefined;
+      const client = this.intakeClient;
+      if (!client || this.stopping) return;
+      this.log.warn('reconnecting so that the broker sends the unacknowledged messages again');
+      // a normal DISCONNECT then a new CONNECT resuming the session (clean: false)
+      client.end(false, () => {
+        if (!this.stopping) client.reconnect();
+      });
+    }, delay);
+    this.redeliveryTimer.unref();
+  }
+
+  private onBroadcast(packet: IPublishPacket): void {
+    const message: BusMessage = {
+      topic: packet.topic,
+      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+      qos: packet.qos,
+      retain: packet.retain,
+    };
+    for (const tap of this.allTaps.match(message.topic)) this.tap(tap, message);
+  }
+
+  private tap(handler: (message: BusMessage) => void, message: BusMessage): void {
+    try {
+      handler(message);
+    } catch (err) {
+      this.log.error({ err, topic: message.topic }, 'in-process subscriber failed');
+    }
+  }
+
+  /** Subscribes to the filters the rules now need and drops the ones they no longer need (hot reload). */
+  resync(): Promise<void> {
+    return this.queueSync([]);
+  }
+
+  private queueSync(extra: string[]): Promise<void> {
+    const run = this.syncing.then(() => this.sync(extra));
+    this.syncing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sync(resubscribe: string[]): Promise<void> {
+    const client = this.intakeClient;
+    if (!client) return;
+    const intake = [...this.options.filters()];
+    const trie = new TopicTrie<true>();
+    for (const f of intake) trie.add(f, true);
+    this.intakeFilters = trie;
+    const wanted = coverFilters([...intake, ...this.sharedTapFilters]);
+    const add = wanted.filter((f) => !this.subscribed.has(f) || resubscribe.includes(f));
+    const drop = [...this.subscribed].filter((f) => !wanted.includes(f));
+    const share = (f: string) => `$share/${this.options.shareGroup}/${f}`;
+    // new ones first: a moment with both is a possible duplicate, a moment with neither a lost message
+    if (add.length > 0) {
+      const granted = await client.subscribeAsync(add.map(share), { qos: 1 });
+      const refused = granted.filter((g) => g.qos !== 0 && g.qos !== 1 && g.qos !== 2);
+      for (const g of granted) if (!refused.includes(g)) this.subscribed.add(g.topic.slice(share('').length));
+      if (refused.length > 0) {
+        throw new BridgeError(
+          'ERR_BROKER_CONNECT',
+          `the MQTT broker refused the subscription to ${refused.map((g) => g.topic).join(', ')}: check its ACL for ${this.options.username ?? 'the bridge'} and its support for shared subscriptions`,
+        );
+      }
+    }
+    if (drop.length > 0) {
+      await client.unsubscribeAsync(drop.map(share));
+      for (const f of drop) this.subscribed.delete(f);
+    }
+    if (add.length + drop.length > 0)
+      this.log.info({ subscribed: wanted, dropped: drop }, 'MQTT subscriptions');
+  }
+
+  private async subscribeAll(filters: string[]): Promise<void> {
+    const client = this.outClient;
+    if (!client) return;
+    // MQTT 5 Retain Handling 2: no retained messages at subscribe, as the embedded broker's taps
+    const granted = await client.subscribeAsync(filters, {
+      qos: 0,
+      ...(this.version === 5 ? { rh: 2 } : {}),
+    });
+    const refused = granted.filter((g) => g.qos !== 0 && g.qos !== 1 && g.qos !== 2);
+    if (refused.length > 0) {
+      throw new BridgeError(
+        'ERR_BROKER_CONNECT',
+        `the MQTT broker refused the subscription to ${refused.map((g) => g.topic).join(', ')}: check its ACL`,
+      );
+    }
+  }
+
+  async subscribe(
+    filter: string,
+    handler: (message: BusMessage) => void,
+    options: SubscribeOptions = {},
+  ): Promise<void> {
+    if (!this.intakeClient) throw new BridgeError('ERR_BROKER_CLOSED', 'broker not started');
+    if (options.allInstances) {
+      this.allTaps.add(filter, handler);
+      this.allTapFilters.push(filter);
+      await this.subscribeAll([filter]);
+      return;
+    }
+    this.sharedTaps.add(filter, handler);
+    this.sharedTapFilters.push(filter);
+    await this.resync();
+  }
+
+  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
+    const client = this.outClient;
+    // mqtt.js would queue it in memory until the broker is back: unbounded, and a command taken for published
+    if (!client?.connected)
+      return Promise.reject(
+        new BridgeError('ERR_BROKER_CLOSED', `MQTT broker not connected; ${topic} not published`),
+      );
+    const properties =
+      this.version === 5 && (options.expiryMs !== undefined || options.correlationData !== undefined)
+        ? {
+            // MQTT 5 §3.3.2.3.3: seconds; the broker drops the message once it has waited this long
+            ...(options.expiryMs !== undefined
+              ? { messageExpiryInterval: Math.max(1, Math.ceil(options.expiryMs / 1000)) }
+              : {}),
+            ...(options.correlationData !== undefined ? { correlationData: options.correlationData } : {}),
+          }
+        : undefined;
+    return new Promise((resolve, reject) => {
+      client.publish(
+        topic,
+        payload,
+        { qos: options.qos ?? 0, retain: options.retain ?? false, ...(properties ? { properties } : {}) },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+
+  /** No new messages taken (those arriving are left unacknowledged); resolves once those in flight are committed. */
+  async stopIntake(): Promise<void> {
+    await this.gate.close();
+  }
+
+  get pendingIntake(): number {
+    return this.gate.pending;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.redeliveryTimer) clearTimeout(this.redeliveryTimer);
+    this.redeliveryTimer = undefined;
+    void this.gate.close();
+    const clients = [this.intakeClient, this.outClient];
+    this.intakeClient = undefined;
+    this.outClient = undefined;
+    this.subscribed.clear();
+    await Promise.all(clients.map((c) => (c ? close(c) : undefined)));
+  }
+}
+
+/**
+ * A normal DISCONNECT after the PUBACKs already written (the session stays until it expires; the will is
+ * discarded, the app published `offline`); the socket is dropped if the broker does not answer in 2 s.
+ */
+async function close(client: MqttClient): Promise<void> {
+  if (!client.connected) {
+    await client.endAsync(true).catch(() => undefined);
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, 2000);
+  });
+  await Promise.race([client.endAsync(false).catch(() => undefined), late]);
+  clearTimeout(timer);
+  if (!client.disconnected) await client.endAsync(true).catch(() => undefined);
+}
+
+/** The filters intake needs for these rules: each enabled rule's topic and resolve topic. */
+export function ruleFilters(rules: RuleSet): string[] {
+  return rules.rules.flatMap((r) =>
+    !r.enabled ? [] : r.resolveTopic ? [r.topic, r.resolveTopic] : [r.topic],
+  );
+}
