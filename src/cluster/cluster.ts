@@ -67,10 +67,12 @@ export class Cluster {
   private mustRelease = true;
   private senderRunning = false;
   private stopping = false;
+  private readonly leaseOrder: string[];
 
   constructor(private readonly o: ClusterOptions) {
     this.instanceId = o.config.instance_id ?? defaultInstanceId();
     this.ttl = o.config.lease_ttl;
+    this.leaseOrder = o.connections.map((c) => c.id).sort();
     this.log = o.logger.child({ module: 'cluster', instance: this.instanceId });
     this.claimer = new Claimer({
       store: o.store,
@@ -178,17 +180,16 @@ export class Cluster {
         if (release) await tx.claims.release(this.instanceId);
         else await tx.claims.renew(this.instanceId, this.ttl, now);
         const out = new Map<string, Lease>();
-        for (const c of this.o.connections) {
-          if (!this.owned.has(c.id)) continue;
-          out.set(c.id, await tx.leases.acquire(leaseName(c.id), this.instanceId, this.ttl, now));
-        }
-        // at most one more per heartbeat, so instances starting together share the connections out
-        for (const c of this.o.connections) {
-          if (this.owned.has(c.id)) continue;
-          const lease = await tx.leases.acquire(leaseName(c.id), this.instanceId, this.ttl, now);
+        // in one order for every instance (lease rows are locked as they are written: no deadlock); at most
+        // one more connection per heartbeat, so instances starting together share the connections out
+        let gained = false;
+        for (const id of this.leaseOrder) {
+          const mine = this.owned.has(id);
+          if (!mine && gained) continue;
+          const lease = await tx.leases.acquire(leaseName(id), this.instanceId, this.ttl, now);
           if (lease.owner === this.instanceId) {
-            out.set(c.id, lease);
-            break;
+            out.set(id, lease);
+            if (!mine) gained = true;
           }
         }
         return out;
