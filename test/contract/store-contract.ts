@@ -399,6 +399,24 @@ export function storeContract(name: string, target: () => ContractTarget): void 
       expect((await claim('d', 50, 11_100)).map((r) => r.id)).toEqual(a.slice(1).map((r) => r.id));
     });
 
+    it('of many owners claiming at once, no two get the same SMS', async () => {
+      await store.transaction((tx) =>
+        tx.outbox.enqueue(Array.from({ length: 60 }, (_, i) => sms(`+4477009${String(i).padStart(5, '0')}`))),
+      );
+      const owners = Array.from({ length: 8 }, (_, i) => `o${i}`);
+      for (let round = 0; round < 3; round++) {
+        const got = await Promise.all(
+          owners.map((o) =>
+            store.transaction((tx) =>
+              tx.claims.claim(o, { prefixes: [], otherwise: [] }, 3, 1_000, 10_000 + round * 1_000),
+            ),
+          ),
+        );
+        const ids = got.flat().map((r) => r.id);
+        expect(new Set(ids).size).toBe(ids.length);
+      }
+    });
+
     it('claims only SMS to the destinations given, highest priority first', async () => {
       const [uk, fr, us] = await store.transaction((tx) =>
         tx.outbox.enqueue([
