@@ -120,7 +120,15 @@ describe('cluster: SMPP connection ownership and SMS claims', () => {
 
     // a graceful stop hands its connection over at once (released, not left to expire)
     const before = sim.binds.length;
+    const held = a.app.cluster!.ownedConnections;
     await a.stop();
+    // released at once, not left to expire: free for the next instance that asks
+    for (const id of held) {
+      const lease = await b.app.store.transaction((tx) =>
+        tx.leases.acquire(`smpp:${id}`, 'b', 1_000, Date.now()),
+      );
+      expect(lease.owner).toBe('b');
+    }
     await waitFor(() => b.app.cluster!.ownedConnections.length === 2, 'b owns both', 2_000);
     await waitFor(() => sim.boundSessions().length === 2, 'both bound again');
     expect(sim.binds.slice(before).every((x) => x.addressRange === 'b')).toBe(true);
