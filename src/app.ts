@@ -248,7 +248,7 @@ export class App {
       logger,
       sources: {
         store: this.store,
-        storeFile: config.store.path,
+        storeFile: config.store.url ? undefined : config.store.path,
         brokerListening: () => this.broker.up,
         links: this.links,
         queueDepth: () => this.sender.depth,

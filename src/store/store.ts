@@ -196,7 +196,7 @@ export interface KeyValueRepository {
   put(scope: string, key: string, value: Buffer, at: number): Promise<void>;
 }
 
-/** Who holds a named resource (an SMPP connection) and until when (epoch ms, the store's clock). */
+/** Who holds a named resource (an SMPP connection) and until when (epoch ms, the callers' clock). */
 export interface Lease {
   name: string;
   owner: string;
@@ -205,8 +205,9 @@ export interface Lease {
 
 /**
  * Exclusive ownership of named resources among bridge instances sharing one store: an SMPP connection is
- * bound, and its SMS sent, only by the instance holding its lease. Time is the store's clock (`now` given by
- * the caller for SQLite, which only one machine uses; the database's own clock for PostgreSQL).
+ * bound, and its SMS sent, only by the instance holding its lease. Time is the caller's `now` on both SQLite and
+ * PostgreSQL: instances sharing a PostgreSQL store must keep their clocks in agreement (NTP) within a small
+ * fraction of the TTL, or one may take a lease the other still believes it holds.
  */
 export interface LeaseRepository {
   /**

@@ -6,7 +6,7 @@ import { storeContract } from './store-contract.js';
 let server: PostgresServer;
 beforeAll(async () => {
   server = await startPostgres();
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   await server?.stop();
 });

@@ -94,6 +94,16 @@ export function storeContract(name: string, target: () => ContractTarget): void 
       expect((await store.pendingSms()).map((s) => s.id)).toEqual([...ok].sort((a, b) => a - b));
     });
 
+    it('returns enqueued SMS in the order given, with ascending ids', async () => {
+      const texts = Array.from({ length: 50 }, (_, i) => `t${(i * 37) % 50}`);
+      const rows = await store.transaction((tx) =>
+        tx.outbox.enqueue(texts.map((x) => sms('+447700900001', x))),
+      );
+      expect(rows.map((r) => r.text)).toEqual(texts);
+      expect(rows.map((r) => r.id)).toEqual([...rows.map((r) => r.id)].sort((a, b) => a - b));
+      expect((await store.pendingSms()).map((r) => r.text)).toEqual(texts);
+    });
+
     it('keeps what was committed across a restart, oldest first', async () => {
       await store.transaction((tx) =>
         tx.outbox.enqueue([sms('+447700900001', 'a'), sms('+447700900002', 'b')]),

@@ -33,6 +33,30 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Resolves once the server takes a login; rejects after 60 s. */
+async function untilAccepting(port: number, password: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port,
+      user: 'postgres',
+      password,
+      database: 'postgres',
+    });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 export async function startPostgres(): Promise<PostgresServer> {
   const root = mkdtempSync(join(tmpdir(), 'pg-test-'));
   // the server runs as the `postgres` user (PostgreSQL refuses root): it must reach the data directory
@@ -62,7 +86,10 @@ export async function startPostgres(): Promise<PostgresServer> {
     });
     try {
       await candidate.initialise();
-      await candidate.start();
+      // start() waits for a log line; ask the server itself too, in case that line comes split across reads
+      const started = candidate.start();
+      started.catch(() => undefined);
+      await Promise.race([started, untilAccepting(port, password)]);
       server = candidate;
     } catch {
       await candidate.stop().catch(() => undefined);

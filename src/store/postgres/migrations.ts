@@ -172,6 +172,60 @@ export const MIGRATIONS: string[] = [
     expires_at BIGINT NOT NULL
   );
   `,
+  // the embedded MQTT broker's durable state (src/store/broker-state.ts): one bridge instance's broker
+  `
+  CREATE TABLE broker_retained (
+    topic TEXT PRIMARY KEY,
+    payload BYTEA NOT NULL,
+    qos SMALLINT NOT NULL,
+    broker_id TEXT,
+    broker_counter BIGINT
+  );
+  CREATE TABLE broker_subscriptions (
+    client_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    qos SMALLINT NOT NULL,
+    rh SMALLINT,
+    rap BOOLEAN,
+    nl BOOLEAN,
+    subscription_identifier INTEGER,
+    PRIMARY KEY (client_id, topic)
+  );
+  CREATE TABLE broker_outgoing (
+    id BIGINT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    cmd TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    payload BYTEA NOT NULL,
+    qos SMALLINT NOT NULL,
+    retain BOOLEAN NOT NULL,
+    dup BOOLEAN NOT NULL,
+    message_id INTEGER,
+    broker_id TEXT,
+    broker_counter BIGINT
+  );
+  CREATE TABLE broker_incoming (
+    client_id TEXT NOT NULL,
+    message_id INTEGER NOT NULL,
+    cmd TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    payload BYTEA NOT NULL,
+    qos SMALLINT NOT NULL,
+    retain BOOLEAN NOT NULL,
+    dup BOOLEAN NOT NULL,
+    broker_id TEXT,
+    broker_counter BIGINT,
+    PRIMARY KEY (client_id, message_id)
+  );
+  CREATE TABLE broker_wills (
+    client_id TEXT PRIMARY KEY,
+    topic TEXT NOT NULL,
+    payload BYTEA NOT NULL,
+    qos SMALLINT NOT NULL,
+    retain BOOLEAN NOT NULL,
+    broker_id TEXT
+  );
+  `,
   // cluster mode: a queued SMS is claimed by one instance at a time, until its claim expires
   `
   ALTER TABLE sms ADD COLUMN claim_owner TEXT;

@@ -13,9 +13,16 @@ import type {
 import { type Db, noSms, type SmsRow, toRecord } from './db.js';
 
 const SQL = {
+  // one statement for the whole batch; rows are inserted (and given ids) in the order of the items
   insert: `INSERT INTO sms (created_at, updated_at, to_number, text, priority, source, rule_id, device_id, alert_ref,
     expires_at, max_parts, registered_delivery, state)
-   VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued') RETURNING *`,
+   SELECT $1, $1, i.to_number, i.text, i.priority, i.source, i.rule_id, i.device_id, i.alert_ref, i.expires_at,
+    i.max_parts, i.registered_delivery, 'queued'
+   FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[],
+    $10::int[], $11::boolean[]) WITH ORDINALITY
+    AS i (to_number, text, priority, source, rule_id, device_id, alert_ref, expires_at, max_parts,
+     registered_delivery, n)
+   ORDER BY i.n RETURNING *`,
   get: 'SELECT * FROM sms WHERE id = $1',
   pending: `SELECT * FROM sms WHERE state = 'queued' ORDER BY id`,
   submitted: `UPDATE sms SET state = 'submitted', connection_id = $1, parts_total = $2, attempts = attempts + 1,
@@ -71,25 +78,22 @@ export class PgOutbox implements OutboxRepository {
   constructor(private readonly db: Db) {}
 
   async enqueue(items: NewSms[]): Promise<SmsRecord[]> {
-    const now = Date.now();
-    const out: SmsRecord[] = [];
-    for (const item of items) {
-      const row = await this.db.row<SmsRow>(SQL.insert, [
-        now,
-        item.to,
-        item.text,
-        item.priority,
-        item.source,
-        item.ruleId ?? null,
-        item.deviceId ?? null,
-        item.alertRef ?? null,
-        item.expiresAt,
-        item.maxParts ?? null,
-        item.registeredDelivery ?? null,
-      ]);
-      out.push(toRecord(row!));
-    }
-    return out;
+    if (items.length === 0) return [];
+    const column = <T>(pick: (item: NewSms) => T) => items.map(pick);
+    const rows = await this.db.rows<SmsRow>(SQL.insert, [
+      Date.now(),
+      column((i) => i.to),
+      column((i) => i.text),
+      column((i) => i.priority),
+      column((i) => i.source),
+      column((i) => i.ruleId ?? null),
+      column((i) => i.deviceId ?? null),
+      column((i) => i.alertRef ?? null),
+      column((i) => i.expiresAt),
+      column((i) => i.maxParts ?? null),
+      column((i) => i.registeredDelivery ?? null),
+    ]);
+    return rows.map(toRecord).sort((a, b) => a.id - b.id);
   }
 
   async markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SmsRecord> {

@@ -5,6 +5,7 @@ import type { LoadedAlerts } from '../alert-types.js';
 import type { BrokerStateRepository } from '../broker-state.js';
 import type { DeviceCommand, SmsQuery, SmsRecord, SmsState, Store, Tx } from '../store.js';
 import { PgAlerts } from './alerts.js';
+import { PgBrokerStateRepository } from './broker-state.js';
 import { PgClaims } from './claims.js';
 import { pgTypes, Statements } from './db.js';
 import { PgInbound, PgKv, PgLeases } from './inbound.js';
@@ -42,6 +43,7 @@ interface Open {
   alerts: PgAlerts;
   inbound: PgInbound;
   kv: PgKv;
+  broker?: PgBrokerStateRepository;
 }
 
 /**
@@ -107,6 +109,7 @@ export class PostgresStore implements Store {
     const open = this.open;
     if (!open) return;
     this.open = undefined;
+    await open.broker?.flush();
     // waits for checked-out connections (running transactions) to be released
     await open.pool.end();
   }
@@ -207,12 +210,11 @@ export class PostgresStore implements Store {
     return this.o.kv.load(scope);
   }
 
+  /** One repository per store: its writes keep their call order on one queue. */
   brokerState(): BrokerStateRepository {
-    throw new BridgeError(
-      'ERR_STORE',
-      'the embedded MQTT broker keeps its state (retained messages, persistent sessions) in SQLite only: ' +
-        'with store.url (PostgreSQL) set, use an external broker, or remove store.url to use store.path',
-    );
+    const open = this.o;
+    open.broker ??= new PgBrokerStateRepository(open.pool);
+    return open.broker;
   }
 
   async healthy(): Promise<boolean> {
