@@ -328,6 +328,8 @@ export class App {
           this.topics.simulatorMo,
           demoMoHandler(this.simulator, this.topics.simulatorMo, logger),
         );
+      // external broker: its session's messages come in once every subscriber above is in place
+      await this.external?.startIntake();
       await this.startService('reloader', this.reloader);
       if (this.http) await this.startService('http', this.http);
       await this.broker.publish(this.topics.state, 'online', { qos: 1, retain: true });

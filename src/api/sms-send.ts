@@ -159,7 +159,8 @@ export class SmsSendApi {
     let topic = this.options.topics.responseSmsSend;
     let correlationData: Buffer | undefined;
     if (request.responseTopic !== undefined) {
-      const problem = this.options.responseTopicProblem?.(request.responseTopic) ?? 'not enabled';
+      const check = this.options.responseTopicProblem;
+      const problem = check ? check(request.responseTopic) : 'not enabled';
       if (problem === undefined) {
         topic = request.responseTopic;
         correlationData = request.correlationData;

@@ -4,6 +4,7 @@ import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RuleSet } from '../rules/engine.js';
 import { TopicTrie } from '../rules/topic-trie.js';
+import { deviceTopics } from '../topics.js';
 import { WorkGate } from '../work-gate.js';
 import type { BridgeBroker, BusMessage, IntakeHandler, PublishOptions, SubscribeOptions } from './bus.js';
 
@@ -14,7 +15,8 @@ export interface ExternalBrokerOptions {
   password?: string | undefined;
   /** the persistent session's id; the publishing connection is `<clientId>-out` */
   clientId: string;
-  shareGroup: string;
+  /** `false`: plain subscriptions (one instance; brokers without shared subscriptions) */
+  shareGroup: string | false;
   /** 5 falls back to 4 (3.1.1) when the broker refuses 5 */
   protocolVersion: 4 | 5;
   sessionExpiryMs: number;
@@ -40,6 +42,9 @@ export interface ExternalBrokerOptions {
 
 /** QoS 1 messages the broker may have in flight to the intake connection (MQTT 5 Receive Maximum). */
 export const RECEIVE_MAXIMUM = 100;
+
+/** handleMessage's callback with an error: mqtt.js sends no PUBACK and reads on; ours goes after the commit */
+const DEFERRED = new Error('PUBACK deferred until the commit');
 
 /** CONNACK codes of a broker that does not speak the protocol version: 3.1.1 0x01, MQTT 5 0x84. */
 const UNSUPPORTED_VERSION = new Set([1, 0x84]);
@@ -157,9 +162,18 @@ export class ExternalBroker implements BridgeBroker {
     return this.version;
   }
 
+  /** Connects the publishing connection; `startIntake()` connects the one that takes device messages. */
   async start(): Promise<void> {
     this.stopping = false;
     this.outClient = await this.connect('out');
+  }
+
+  /**
+   * Connects the intake session once every in-process subscriber is registered: a resumed session gets its
+   * unacknowledged messages right after CONNACK, and one matching no filter yet would be acknowledged unhandled.
+   */
+  async startIntake(): Promise<void> {
+    this.intakeFilters = this.filterTrie();
     this.intakeClient = await this.connect('intake');
     await this.resync();
     this.log.info(
@@ -228,7 +242,20 @@ export class ExternalBroker implements BridgeBroker {
           client.off('error', onError);
           resolve(value);
         };
-        const onConnect = () => settle('ok');
+        const onConnect = (connack: { properties?: { sharedSubscriptionAvailable?: boolean } }) => {
+          // MQTT 5 §3.2.2.3.15: the broker says whether it supports shared subscriptions
+          if (
+            role === 'intake' &&
+            this.options.shareGroup !== false &&
+            connack.properties?.sharedSubscriptionAvailable === false
+          )
+            settle(
+              new Error(
+                'the broker has no shared subscriptions; set mqtt.share_group: false to run one instance',
+              ),
+            );
+          else settle('ok');
+        };
         const onError = (err: Error & { code?: number }) =>
           settle(version === 5 && UNSUPPORTED_VERSION.has(err.code ?? -1) ? 'version' : err);
         client.on('connect', onConnect);
@@ -240,6 +267,8 @@ export class ExternalBroker implements BridgeBroker {
           this.log.warn({ role }, 'disconnected from the MQTT broker; reconnecting'),
         );
         client.on('connect', (connack) => this.onReconnect(role, connack.sessionPresent));
+        // PUBACKs owed on a closed connection are not sent on the next one: the broker sends those messages again
+        if (role === 'intake') client.on('close', () => (this.acks = []));
         return client;
       }
       await client.endAsync(true);
@@ -276,7 +305,24 @@ export class ExternalBroker implements BridgeBroker {
 
   private readonly allTapFilters: string[] = [];
 
-  /** One message on the intake connection: acknowledged (`done()`) only after intake committed it. */
+  /**
+   * PUBACKs owed on the current intake connection, in the order its PUBLISHes came; each is sent once its
+   * message and all before it settled ([MQTT-4.6.0-2]: PUBACKs in the order of the PUBLISHes).
+   */
+  private acks: Array<{ id: number; state: 'pending' | 'ok' | 'failed' }> = [];
+  /** per device (or topic): its last message's intake, so that one device's messages commit in order */
+  private readonly chains = new Map<string, Promise<unknown>>();
+  private inFlight = 0;
+  /** set while the packet pump waits for a free slot (at most RECEIVE_MAXIMUM messages in flight) */
+  private slotFree: (() => void) | undefined;
+
+  /**
+   * One message on the intake connection. mqtt.js sends a QoS 1 PUBACK in `handleMessage`'s callback and reads
+   * the next packet only after it, so acknowledging there would hold one message in flight at a time (one
+   * commit per message: ~0.13x the embedded broker's alert rate, measured). So the callback goes at once with
+   * an error (mqtt.js then sends no PUBACK, client.js handlePublish) and we send the PUBACK ourselves once
+   * intake committed: guarantee 1, with up to RECEIVE_MAXIMUM messages committing together.
+   */
   private onMessage(packet: IPublishPacket, done: (err?: Error) => void): void {
     const message: BusMessage = {
       topic: packet.topic,
@@ -287,33 +333,68 @@ export class ExternalBroker implements BridgeBroker {
       correlationData: packet.properties?.correlationData,
     };
     this.handled++;
-    const wanted = this.intakeFilters.match(message.topic).length > 0;
-    const work = wanted
-      ? this.gate.run(() => this.options.intake(message, null))
-      : this.gate.closed
-        ? undefined
-        : Promise.resolve();
-    if (!work) {
-      // shutting down: not acknowledged, so the broker gives it to another instance or to us after the restart
-      done(new BridgeError('ERR_SHUTTING_DOWN', 'the bridge is shutting down'));
+    if (this.gate.closed) {
+      // shutting down: not acknowledged, so the broker sends it again after the restart
+      done(DEFERRED);
       return;
     }
-    work.then(
-      () => {
-        done();
-        for (const tap of this.sharedTaps.match(message.topic)) this.tap(tap, message);
-      },
+    const ack =
+      packet.qos > 0 && packet.messageId !== undefined
+        ? { id: packet.messageId, state: 'pending' as 'pending' | 'ok' | 'failed' }
+        : undefined;
+    const acks = this.acks;
+    if (ack) acks.push(ack);
+    const key = deviceTopics.deviceIdOf(message.topic) ?? message.topic;
+    const wanted = this.intakeFilters.match(message.topic).length > 0;
+    const run = () =>
+      this.gate.run(() => (wanted ? this.options.intake(message, null) : Promise.resolve())) ??
+      Promise.reject(new BridgeError('ERR_SHUTTING_DOWN', 'the bridge is shutting down'));
+    const settled = (this.chains.get(key) ?? Promise.resolve()).then(run).then(
+      () => true,
       (err: unknown) => {
+        if (this.stopping || this.gate.closed) return false;
         this.refused++;
         this.log.error(
           { err, topic: message.topic },
           'intake failed; message not acknowledged (the broker sends it again after a reconnect)',
         );
-        // mqtt.js sends no PUBACK for an error and moves on to the next packet
-        done(err instanceof Error ? err : new Error(String(err)));
         this.scheduleRedelivery();
+        return false;
       },
     );
+    this.chains.set(key, settled);
+    this.inFlight++;
+    void settled.then((ok) => {
+      if (this.chains.get(key) === settled) this.chains.delete(key);
+      this.inFlight--;
+      if (ack) {
+        ack.state = ok ? 'ok' : 'failed';
+        this.flushAcks(acks);
+      }
+      if (ok) for (const tap of this.sharedTaps.match(message.topic)) this.tap(tap, message);
+      const next = this.slotFree;
+      this.slotFree = undefined;
+      next?.();
+    });
+    if (this.inFlight < RECEIVE_MAXIMUM) done(DEFERRED);
+    else this.slotFree = () => done(DEFERRED);
+  }
+
+  /** Sends the PUBACKs now due, in order; those of a connection that closed are dropped (the broker resends). */
+  private flushAcks(acks: Array<{ id: number; state: 'pending' | 'ok' | 'failed' }>): void {
+    if (acks !== this.acks) return;
+    const client = this.intakeClient as unknown as
+      | {
+          connected: boolean;
+          _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode: number }): void;
+        }
+      | undefined;
+    while (acks.length > 0 && acks[0]!.state !== 'pending') {
+      const { id, state } = acks.shift()!;
+      // the packet mqtt.js sends itself after handleMessage (handlers/publish.js)
+      if (state === 'ok' && client?.connected)
+        client._sendPacket({ cmd: 'puback', messageId: id, reasonCode: 0 });
+    }
   }
 
   /**
@@ -366,17 +447,22 @@ export class ExternalBroker implements BridgeBroker {
     return run;
   }
 
+  private filterTrie(): TopicTrie<true> {
+    const trie = new TopicTrie<true>();
+    for (const f of this.options.filters()) trie.add(f, true);
+    return trie;
+  }
+
   private async sync(resubscribe: string[]): Promise<void> {
     const client = this.intakeClient;
     if (!client) return;
     const intake = [...this.options.filters()];
-    const trie = new TopicTrie<true>();
-    for (const f of intake) trie.add(f, true);
-    this.intakeFilters = trie;
+    this.intakeFilters = this.filterTrie();
     const wanted = coverFilters([...intake, ...this.sharedTapFilters]);
     const add = wanted.filter((f) => !this.subscribed.has(f) || resubscribe.includes(f));
     const drop = [...this.subscribed].filter((f) => !wanted.includes(f));
-    const share = (f: string) => `$share/${this.options.shareGroup}/${f}`;
+    const group = this.options.shareGroup;
+    const share = (f: string) => (group === false ? f : `$share/${group}/${f}`);
     // new ones first: a moment with both is a possible duplicate, a moment with neither a lost message
     if (add.length > 0) {
       const granted = await client.subscribeAsync(add.map(share), { qos: 1 });
@@ -419,7 +505,7 @@ export class ExternalBroker implements BridgeBroker {
     handler: (message: BusMessage) => void,
     options: SubscribeOptions = {},
   ): Promise<void> {
-    if (!this.intakeClient) throw new BridgeError('ERR_BROKER_CLOSED', 'broker not started');
+    if (!this.outClient) throw new BridgeError('ERR_BROKER_CLOSED', 'broker not started');
     if (options.allInstances) {
       this.allTaps.add(filter, handler);
       this.allTapFilters.push(filter);
@@ -428,7 +514,7 @@ export class ExternalBroker implements BridgeBroker {
     }
     this.sharedTaps.add(filter, handler);
     this.sharedTapFilters.push(filter);
-    await this.resync();
+    if (this.intakeClient) await this.resync();
   }
 
   publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {

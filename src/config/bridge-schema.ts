@@ -139,8 +139,8 @@ const mqttSchema = z
       .string()
       .regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters')
       .optional(),
-    /** External mode: instances with the same group split the device messages (`$share/<group>/...`). Default `sms-bridge`. */
-    share_group: shareGroup.default('sms-bridge'),
+    /** External mode: instances with the same group split the device messages (`$share/<group>/...`); `false`: plain subscriptions, one instance only (brokers without shared subscriptions). Default `sms-bridge`. */
+    share_group: z.union([shareGroup, z.literal(false)]).default('sms-bridge'),
     /** External mode: `5`, or `4` (3.1.1); 5 falls back to 3.1.1 when the broker refuses it. Default `5`. */
     protocol_version: z.union([z.literal(5), z.literal(4)]).default(5),
     /** External mode: how long the broker keeps this instance's session and queues its messages while it is away. Default `1d`. */
