@@ -223,7 +223,10 @@ cluster: { enabled: true, instance_id: ${instance}, lease_ttl: ${LEASE_TTL_MS}ms
     step('restarted the killed two');
 
     const texts = () => new Set(sim.received.map((r) => r.text));
-    const missing = () => [...acked].filter((k) => !texts().has(`alert ${k}`));
+    const missing = () => {
+      const seen = texts();
+      return [...acked].filter((k) => !seen.has(`alert ${k}`));
+    };
     await waitFor(() => missing().length === 0, 'every PUBACKed alert at the SMSC', 60_000).catch(
       async () => {
         const lost = missing().slice(0, 5);
