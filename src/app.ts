@@ -7,6 +7,7 @@ import { EmbeddedBroker } from './broker/embedded.js';
 import { ExternalBroker, ruleFilters, subscriptionMemory } from './broker/external.js';
 import { bridgeTopicFilters, brokerLimits } from './broker/limits.js';
 import { BrokerPersistence } from './broker/persistence.js';
+import { Cluster } from './cluster/cluster.js';
 import type { BridgeConfig } from './config/bridge-schema.js';
 import { createAccess } from './devices/access.js';
 import type { DeviceRegistry } from './devices/registry.js';
@@ -67,6 +68,8 @@ export class App {
   readonly alerts: AlertEngine;
   /** health, metrics, admin API and status page; undefined unless `http.enabled`, and until `start()` */
   http: HttpServer | undefined;
+  /** connection leases and SMS claims among instances; undefined unless `cluster.enabled` */
+  readonly cluster: Cluster | undefined;
   private rules: RuleSet;
   private devices: DeviceRegistry;
   private readonly log: Logger;
@@ -92,14 +95,31 @@ export class App {
       ? new SmscSimulator({ receipts: config.simulator.receipts, logger })
       : undefined;
     this.links = config.smpp.connections.map((c) => new SmppClient(smppClientOptions(c), logger));
+    const routes = (c: { routes: string[] }) => c.routes.map((r) => (r.startsWith('+') ? r : `+${r}`));
+    this.cluster = config.cluster.enabled
+      ? new Cluster({
+          config: config.cluster,
+          store: this.store,
+          connections: config.smpp.connections.map((c, i) => ({
+            id: c.id,
+            routes: routes(c),
+            link: this.links[i]!,
+            tps: c.tps,
+            window: c.window,
+          })),
+          sender: () => this.sender,
+          logger,
+        })
+      : undefined;
+    const cluster = this.cluster;
     this.sender = new Sender({
       connections: config.smpp.connections.map((c, i) => ({
         id: c.id,
-        link: this.links[i]!,
+        link: cluster ? cluster.gate(this.links[i]!) : this.links[i]!,
         window: c.window,
         tps: c.tps,
         priority: c.priority,
-        routes: c.routes.map((r) => (r.startsWith('+') ? r : `+${r}`)),
+        routes: routes(c),
         sourceAddr: c.source_addr,
         sourceAddrTon: c.source_addr_ton,
         sourceAddrNpi: c.source_addr_npi,
@@ -107,7 +127,7 @@ export class App {
         longText: c.long_text,
         messageIdFormat: c.message_id_format,
       })),
-      store: senderStore(this.store),
+      store: cluster ? cluster.senderStore(senderStore(this.store)) : senderStore(this.store),
       maxParts: config.smpp.max_parts,
       logger,
       onStatus: (sms, detail) => this.events.emit('sms.status', sms, detail),
@@ -211,7 +231,8 @@ export class App {
     });
     new Announcer({ events: this.events, bus: this.broker, topics: this.topics, logger });
     this.events.on('sms.status', (sms) => {
-      if (sms.state === 'queued') this.sender.enqueue([sms]);
+      // in cluster mode the SMS may be another instance's to send: claimed, not taken
+      if (sms.state === 'queued') cluster ? cluster.kick() : this.sender.enqueue([sms]);
     });
     this.events.on('sms.status', this.alerts.onSmsStatus);
   }
@@ -290,11 +311,14 @@ export class App {
       }
       // Started in this order so that stopping in reverse stops intake first, then drains the sender,
       // then unbinds.
-      for (const link of this.links) {
+      // in cluster mode a link is bound by the cluster while this instance holds its lease, and the sender
+      // runs under the cluster (it drops what it holds when a lease is lost)
+      for (const link of this.cluster ? [] : this.links) {
         link.start();
         this.started.push({ name: `smpp:${link.id}`, stop: () => link.stop() });
       }
-      await this.startService('sender', this.sender);
+      if (this.cluster) await this.startService('cluster', this.cluster);
+      else await this.startService('sender', this.sender);
       // after the sender (its timers queue SMS), before the broker (intake needs it)
       await this.startService('alerts', this.alerts);
       await this.startService('broker', this.broker);
@@ -354,6 +378,7 @@ export class App {
     ]);
     await stop('inbound');
     await stop('alerts');
+    await stop('cluster');
     await stop('sender');
     if (brokerUp) {
       await steps.run('offline', () =>

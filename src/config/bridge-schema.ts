@@ -1,5 +1,6 @@
 import { isSupportedCountry } from 'libphonenumber-js';
 import { z } from 'zod';
+import { clusterSchema } from '../cluster/schema.js';
 import { durationSchema } from './duration.js';
 
 /**
@@ -507,6 +508,8 @@ export const bridgeConfigSchema = z
     inbound: inboundSchema.prefault({}),
     /** Size limits on what the rules evaluate. Default `{ rule_payload_bytes: 65536 }`. */
     limits: limitsSchema.prefault({}),
+    /** Several bridges sharing one store (see README, Scaling out). Default off. */
+    cluster: clusterSchema.prefault({}),
   })
   .strict();
 

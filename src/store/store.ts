@@ -219,12 +219,45 @@ export interface LeaseRepository {
   release(name: string, owner: string): Promise<void>;
 }
 
+/**
+ * Which destinations an instance can send to now (from the connections it owns): a number starting with one
+ * of `prefixes`, or, when `otherwise` is set, a number starting with none of `otherwise` (an owned connection
+ * without routes serves what no connection routes).
+ */
+export interface Destinations {
+  prefixes: readonly string[];
+  otherwise?: readonly string[] | undefined;
+}
+
+/**
+ * Queued SMS handed to one bridge instance at a time (cluster mode): a claim lasts until `now + ttlMs` and is
+ * renewed by its owner; an SMS whose claim expired (its owner died) can be claimed by another instance.
+ */
+export interface ClaimRepository {
+  /**
+   * Claims for `owner` at most `limit` queued SMS to `destinations` that no one holds (no claim, or an expired
+   * one), highest priority first, then oldest. Two owners never get the same SMS while a claim holds.
+   */
+  claim(
+    owner: string,
+    destinations: Destinations,
+    limit: number,
+    ttlMs: number,
+    now: number,
+  ): Promise<SmsRecord[]>;
+  /** Extends every claim `owner` holds on a queued SMS to `now + ttlMs`; returns how many. */
+  renew(owner: string, ttlMs: number, now: number): Promise<number>;
+  /** Gives up every claim `owner` holds on a queued SMS (shutdown, or its sender dropped them). */
+  release(owner: string): Promise<number>;
+}
+
 export interface Tx {
   readonly outbox: OutboxRepository;
   readonly alerts: AlertRepository;
   readonly inbound: InboundRepository;
   readonly kv: KeyValueRepository;
   readonly leases: LeaseRepository;
+  readonly claims: ClaimRepository;
 }
 
 export interface Store {

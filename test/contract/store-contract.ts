@@ -428,5 +428,65 @@ export function storeContract(name: string, target: () => ContractTarget): void 
       await store.transaction((tx) => tx.leases.release('smpp:main', 'b'));
       expect((await take('a', 12_000)).owner).toBe('a');
     });
+
+    it('claims each queued SMS for one owner at a time, until the claim expires or is released', async () => {
+      const all = { prefixes: [], otherwise: [] };
+      const queued = await store.transaction((tx) =>
+        tx.outbox.enqueue(
+          Array.from({ length: 30 }, (_, i) => sms(`+44770090${String(i).padStart(4, '0')}`)),
+        ),
+      );
+      const claim = (owner: string, limit: number, now: number) =>
+        store.transaction((tx) => tx.claims.claim(owner, all, limit, 1_000, now));
+      // two owners claiming at once never get the same SMS
+      const [a, b] = await Promise.all([claim('a', 20, 10_000), claim('b', 20, 10_000)]);
+      const ids = [...a, ...b].map((r) => r.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.sort((x, y) => x - y)).toEqual(queued.map((r) => r.id));
+      expect(await claim('c', 50, 10_999)).toEqual([]);
+      // a renewed claim holds past the first expiry; an expired one goes to whoever asks
+      expect(await store.transaction((tx) => tx.claims.renew('a', 1_000, 10_900))).toBe(a.length);
+      const taken = await claim('c', 50, 11_000);
+      expect(taken.map((r) => r.id).sort((x, y) => x - y)).toEqual(b.map((r) => r.id).sort((x, y) => x - y));
+      // sent SMS are not claimed again, released ones are
+      await store.transaction((tx) => tx.outbox.markFailed(a[0]!.id, 'failed', null, 'x'));
+      expect(await store.transaction((tx) => tx.claims.release('a'))).toBe(a.length - 1);
+      expect((await claim('d', 50, 11_100)).map((r) => r.id)).toEqual(a.slice(1).map((r) => r.id));
+    });
+
+    it('of many owners claiming at once, no two get the same SMS', async () => {
+      await store.transaction((tx) =>
+        tx.outbox.enqueue(Array.from({ length: 60 }, (_, i) => sms(`+4477009${String(i).padStart(5, '0')}`))),
+      );
+      const owners = Array.from({ length: 8 }, (_, i) => `o${i}`);
+      for (let round = 0; round < 3; round++) {
+        const got = await Promise.all(
+          owners.map((o) =>
+            store.transaction((tx) =>
+              tx.claims.claim(o, { prefixes: [], otherwise: [] }, 3, 1_000, 10_000 + round * 1_000),
+            ),
+          ),
+        );
+        const ids = got.flat().map((r) => r.id);
+        expect(new Set(ids).size).toBe(ids.length);
+      }
+    });
+
+    it('claims only SMS to the destinations given, highest priority first', async () => {
+      const [uk, fr, us] = await store.transaction((tx) =>
+        tx.outbox.enqueue([
+          sms('+447700900001'),
+          sms('+33600000001'),
+          { ...sms('+15550000001'), priority: 'critical' },
+        ]),
+      );
+      const claim = (owner: string, prefixes: string[], otherwise: string[] | undefined, limit = 10) =>
+        store.transaction((tx) => tx.claims.claim(owner, { prefixes, otherwise }, limit, 60_000, Date.now()));
+      expect(await claim('a', [], undefined)).toEqual([]);
+      expect((await claim('a', ['+33'], undefined)).map((r) => r.id)).toEqual([fr!.id]);
+      expect((await claim('b', [], ['+44'], 1)).map((r) => r.id)).toEqual([us!.id]);
+      expect((await claim('b', [], ['+44'])).map((r) => r.id)).toEqual([]);
+      expect((await claim('c', ['+4'], undefined)).map((r) => r.id)).toEqual([uk!.id]);
+    });
   });
 }

@@ -226,6 +226,12 @@ export const MIGRATIONS: string[] = [
     broker_id TEXT
   );
   `,
+  // cluster mode: a queued SMS is claimed by one instance at a time, until its claim expires
+  `
+  ALTER TABLE sms ADD COLUMN claim_owner TEXT;
+  ALTER TABLE sms ADD COLUMN claim_until BIGINT;
+  CREATE INDEX sms_claimed ON sms (claim_owner) WHERE state = 'queued';
+  `,
   // instances sharing the store: one live alert per rule and device and per ref, so two decisions made
   // from stale books cannot both open one (the loser's transaction fails and it decides again)
   `

@@ -6,6 +6,7 @@ import type { BrokerStateRepository } from '../broker-state.js';
 import type { DeviceCommand, SmsQuery, SmsRecord, SmsState, Store, Tx } from '../store.js';
 import { PgAlerts } from './alerts.js';
 import { PgBrokerStateRepository } from './broker-state.js';
+import { PgClaims } from './claims.js';
 import { pgTypes, Statements } from './db.js';
 import { PgInbound, PgKv, PgLeases } from './inbound.js';
 import { migrate } from './migrations.js';
@@ -148,6 +149,7 @@ export class PostgresStore implements Store {
         inbound: new PgInbound(s),
         kv: new PgKv(s),
         leases: new PgLeases(s),
+        claims: new PgClaims(s),
       };
       let result: T;
       try {

@@ -204,6 +204,12 @@ export const MIGRATIONS: string[] = [
     expires_at INTEGER NOT NULL
   );
   `,
+  // cluster mode: a queued SMS is claimed by one instance at a time, until its claim expires
+  `
+  ALTER TABLE sms ADD COLUMN claim_owner TEXT;
+  ALTER TABLE sms ADD COLUMN claim_until INTEGER;
+  CREATE INDEX sms_claimed ON sms (claim_owner) WHERE state = 'queued';
+  `,
   // instances sharing a store: one live alert per rule and device, one live alert per ref, so two decisions
   // made from stale books cannot both open an alert (the loser's transaction fails and it decides again)
   `

@@ -7,6 +7,7 @@ import type { BrokerStateRepository } from '../broker-state.js';
 import type { DeviceCommand, SmsQuery, SmsRecord, SmsState, Store, Tx } from '../store.js';
 import { SqliteAlerts } from './alerts.js';
 import { SqliteBrokerStateRepository } from './broker-state.js';
+import { SqliteClaims } from './claims.js';
 import { SqliteInbound, SqliteKv, SqliteLeases } from './inbound.js';
 import { migrate } from './migrations.js';
 import { SqliteOutbox } from './outbox.js';
@@ -55,7 +56,14 @@ export class SqliteStore implements Store {
       this.open = {
         db,
         writes: new WriteBatcher(db),
-        tx: { outbox, alerts, inbound, kv, leases: new SqliteLeases(statements) },
+        tx: {
+          outbox,
+          alerts,
+          inbound,
+          kv,
+          leases: new SqliteLeases(statements),
+          claims: new SqliteClaims(statements),
+        },
         outbox,
         alerts,
         inbound,

@@ -95,6 +95,7 @@ describe('bridge config defaults', () => {
         mo_parts: { max_total: 10, per_sender: 5, in_flight: 500, timeout: 600_000 },
       },
       limits: { rule_payload_bytes: 65_536 },
+      cluster: { enabled: false, lease_ttl: 10_000, poll: 500, max_claimed: 500 },
     });
   });
 

@@ -1,0 +1,60 @@
+import type { ClaimRepository, Destinations, SmsRecord } from '../store.js';
+import { type SmsRow, toRecord } from './sms-row.js';
+import type { Statements } from './statements.js';
+
+const PRIORITY_RANK = `CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END`;
+
+/**
+ * Claims on queued SMS (cluster mode). SQLite serialises writers, so the select and the update in one
+ * transaction cannot interleave with another instance's claim on the same file.
+ */
+export class SqliteClaims implements ClaimRepository {
+  constructor(private readonly s: Statements) {}
+
+  async claim(
+    owner: string,
+    destinations: Destinations,
+    limit: number,
+    ttlMs: number,
+    now: number,
+  ): Promise<SmsRecord[]> {
+    if (limit <= 0) return [];
+    const { where, args } = destinationFilter(destinations);
+    if (where === undefined) return [];
+    const rows = this.s
+      .get(
+        `UPDATE sms SET claim_owner = ?, claim_until = ? WHERE id IN (
+           SELECT id FROM sms WHERE state = 'queued' AND (claim_until IS NULL OR claim_until <= ?) AND (${where})
+           ORDER BY ${PRIORITY_RANK}, id LIMIT ?)
+         RETURNING *`,
+      )
+      .all(owner, now + ttlMs, now, ...args, limit) as SmsRow[];
+    return rows.map(toRecord).sort((a, b) => a.id - b.id);
+  }
+
+  async renew(owner: string, ttlMs: number, now: number): Promise<number> {
+    return this.s
+      .get(`UPDATE sms SET claim_until = ? WHERE claim_owner = ? AND state = 'queued'`)
+      .run(now + ttlMs, owner).changes;
+  }
+
+  async release(owner: string): Promise<number> {
+    return this.s
+      .get(`UPDATE sms SET claim_owner = NULL, claim_until = NULL WHERE claim_owner = ? AND state = 'queued'`)
+      .run(owner).changes;
+  }
+}
+
+/** SQL over `to_number` for these destinations; undefined when they allow none. */
+function destinationFilter(d: Destinations): { where: string | undefined; args: Array<string | number> } {
+  const starts = (prefixes: readonly string[]) => prefixes.map(() => 'substr(to_number, 1, ?) = ?');
+  const pairs = (prefixes: readonly string[]) => prefixes.flatMap((p) => [p.length, p]);
+  const any = starts(d.prefixes);
+  const args = pairs(d.prefixes);
+  if (d.otherwise !== undefined) {
+    const none = starts(d.otherwise);
+    any.push(none.length === 0 ? '1' : `NOT (${none.join(' OR ')})`);
+    args.push(...pairs(d.otherwise));
+  }
+  return { where: any.length === 0 ? undefined : any.join(' OR '), args };
+}
