@@ -146,6 +146,7 @@ export class App {
       events: this.events,
       maxAgeMs: () => config.smpp.max_age,
       logger,
+      refreshMs: cluster ? config.cluster.alert_refresh : undefined,
     });
     this.intake = new Intake({
       alerts: this.alerts,
@@ -228,6 +229,9 @@ export class App {
       ack: async (ref, phone) => (await this.alerts.ack(ref, phone)).reply,
       logger,
       guard: new InboundGuard(inboundLimitsOf(config.inbound)),
+      commandAdopt: cluster
+        ? { owner: cluster.instanceId, afterMs: config.cluster.command_adopt_after }
+        : undefined,
     });
     new Announcer({ events: this.events, bus: this.broker, topics: this.topics, logger });
     this.events.on('sms.status', (sms) => {

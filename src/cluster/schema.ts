@@ -29,6 +29,16 @@ export const clusterSchema = z
      * Default `500ms`.
      */
     poll: durationSchema.prefault('500ms'),
+    /**
+     * How often this instance reads back the alerts other instances committed, so their escalations, digests
+     * and receipt timeouts go on here if their instance dies. Default `5s`.
+     */
+    alert_refresh: durationSchema.prefault('5s'),
+    /**
+     * A device command left unpublished this long by the instance that committed it (it died, or its broker
+     * connection is down) is published by the instance holding the `commands` lease. Default `15s`.
+     */
+    command_adopt_after: durationSchema.prefault('15s'),
     /** Queued SMS this instance claims and holds in memory at most, waiting for its connections. Default `500`. */
     max_claimed: z.number().int().min(1).max(100_000).default(500),
   })
