@@ -75,15 +75,19 @@ async function throughputOnce({ total, synchronous, cpuProf }) {
     });
     const load = await startLoad(server.ready.port, clients, 'alerts-');
     try {
+      const cpuBefore = (await server.stats()).cpuUs;
       const burst = await load.ask(
         { cmd: 'burst', perClient, window: 20, prefix: 'a', kind: 'bench', payload: '{"n":{n}}' },
         'burst-done',
         300_000,
       );
-      await Promise.race([allIn, sleep(120_000)]);
+      await Promise.race([allIn, sleep(120_000, true)]);
+      const cpuAfter = (await server.stats()).cpuUs;
       const seconds = (lastSubmitAt - burst.firstAt) / 1000;
       return {
         n,
+        // the bridge process's CPU per SMS (intake, commit, submit, status events), idle time excluded
+        cpuUsPerSms: (cpuAfter - cpuBefore) / n,
         smsPerSec: lastSubmitAt ? n / seconds : Number.NaN,
         committedPerSec: n / ((burst.lastAckAt - burst.firstAt) / 1000),
       };
@@ -110,6 +114,11 @@ export async function runThroughput({ runs, total }) {
     normal: { smsPerSec: pick('normal', 'smsPerSec'), committedPerSec: pick('normal', 'committedPerSec') },
     raw: out,
   };
+}
+
+/** One run of benchmark 2 (for A/B comparisons of the write path, `bench/write-ab.mjs`). */
+export function throughputRun({ total, synchronous = 'full' }) {
+  return throughputOnce({ total, synchronous });
 }
 
 export async function profileThroughput({ total, dir }) {
