@@ -75,19 +75,21 @@ async function throughputOnce({ total, synchronous, cpuProf }) {
     });
     const load = await startLoad(server.ready.port, clients, 'alerts-');
     try {
-      const cpuBefore = (await server.stats()).cpuUs;
+      const before = await server.stats();
       const burst = await load.ask(
         { cmd: 'burst', perClient, window: 20, prefix: 'a', kind: 'bench', payload: '{"n":{n}}' },
         'burst-done',
         300_000,
       );
       await Promise.race([allIn, sleep(120_000, true)]);
-      const cpuAfter = (await server.stats()).cpuUs;
+      const after = await server.stats();
       const seconds = (lastSubmitAt - burst.firstAt) / 1000;
       return {
         n,
         // the bridge process's CPU per SMS (intake, commit, submit, status events), idle time excluded
-        cpuUsPerSms: (cpuAfter - cpuBefore) / n,
+        cpuUsPerSms: (after.cpuUs - before.cpuUs) / n,
+        // the event loop's busy time per SMS: CPU plus anything that blocks it (a synchronous fsync)
+        loopUsPerSms: ((after.loopActiveMs - before.loopActiveMs) * 1000) / n,
         smsPerSec: lastSubmitAt ? n / seconds : Number.NaN,
         committedPerSec: n / ((burst.lastAckAt - burst.firstAt) / 1000),
       };

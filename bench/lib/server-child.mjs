@@ -87,6 +87,8 @@ function stats() {
     // user + system CPU of this process, microseconds: the cost per message, which load on the machine moves
     // far less than wall-clock rates
     cpuUs: (({ user, system }) => user + system)(process.cpuUsage()),
+    // time the event loop was busy (not waiting in epoll), ms: what a blocking fsync adds to and CPU time not
+    loopActiveMs: performance.eventLoopUtilization().active,
   };
 }
 

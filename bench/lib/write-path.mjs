@@ -1,13 +1,14 @@
 // The store's share of the alert -> SMS write path, without the network: per SMS, the alert decision's
 // transaction (the SMS, the alert row, its recipient, the sent row), the retained alert topic, then the
 // submit's transaction (recordSubmit), `batch` SMS at a time as a loaded bridge groups them. Prints the
-// process's CPU per SMS and the SQL statements run per SMS.
+// process's CPU and event-loop busy time (CPU plus blocking calls: a synchronous fsync) per SMS.
 //   node bench/lib/write-path.mjs [total=20000] [batch=64] [retained=1]
 // Used for small changes, A/B with `bench/write-ab.mjs --micro` (the full bench moves by more than they do).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+const out = (line) => process.stdout.write(`${line}\n`);
 const [total = 20_000, batch = 64, retained = 1] = process.argv.slice(2).map(Number);
 const { SqliteStore } = await import('../../dist/store/sqlite/sqlite-store.js');
 const { recordSubmit } = await import('../../dist/smpp/receipt-match.js');
@@ -102,7 +103,9 @@ async function decide(id) {
 
 const submit = (sms) =>
   store.transaction((tx) =>
-    recordSubmit(tx, sms.id, 'main', [{ seq: 1, messageId: sms.id.toString(16), alternate: sms.id.toString(16) }]),
+    recordSubmit(tx, sms.id, 'main', [
+      { seq: 1, messageId: sms.id.toString(16), alternate: sms.id.toString(16) },
+    ]),
   );
 
 // warm-up, then the measured part
@@ -114,14 +117,22 @@ const round = async () => {
 };
 for (let i = 0; i < 2000 / batch; i++) await round();
 const cpu0 = process.cpuUsage();
+const elu0 = performance.eventLoopUtilization();
 const t0 = performance.now();
 const rounds = Math.ceil(total / batch);
 for (let i = 0; i < rounds; i++) await round();
 const cpu = process.cpuUsage(cpu0);
+const loopMs = performance.eventLoopUtilization(elu0).active;
 const wallMs = performance.now() - t0;
 const n = rounds * batch;
 await store.stop();
 rmSync(dir, { recursive: true, force: true });
-console.log(
-  JSON.stringify({ n, cpuUsPerSms: (cpu.user + cpu.system) / n, userUsPerSms: cpu.user / n, wallUsPerSms: (wallMs * 1000) / n }),
+out(
+  JSON.stringify({
+    n,
+    cpuUsPerSms: (cpu.user + cpu.system) / n,
+    userUsPerSms: cpu.user / n,
+    loopUsPerSms: (loopMs * 1000) / n,
+    wallUsPerSms: (wallMs * 1000) / n,
+  }),
 );
