@@ -177,6 +177,11 @@ async function latencyOnce({ rate, seconds, synchronous }) {
   });
 }
 
+/** One run of benchmark 3 (for A/B comparisons, `bench/write-ab.mjs --latency`). */
+export function latencyRun({ rate, seconds, synchronous = 'full' }) {
+  return latencyOnce({ rate, seconds, synchronous });
+}
+
 export async function runLatency({ runs, rate, seconds }) {
   const out = { full: [], normal: [] };
   for (let r = 0; r < runs; r++) {

@@ -155,6 +155,7 @@ export class App {
       accounts: config.mqtt.accounts,
       logger,
     });
+    const alertTopics = this.topics.alert('');
     this.broker = new EmbeddedBroker({
       host: config.mqtt.host,
       port: config.mqtt.port,
@@ -166,7 +167,12 @@ export class App {
       tls: config.mqtt.tls,
       websocket: config.mqtt.websocket,
       // retained messages and persistent sessions survive a restart; built when the broker starts
-      persistence: new BrokerPersistence({ repository: () => this.store.brokerState(), logger }),
+      persistence: new BrokerPersistence({
+        repository: () => this.store.brokerState(),
+        logger,
+        // the alert engine announces every live alert again at start (`alerts.announce()`)
+        republished: (topic) => topic.startsWith(alertTopics),
+      }),
       limits: brokerLimits(config.mqtt),
       bridgeTopics: bridgeTopicFilters(config.base_topic),
       logger,
