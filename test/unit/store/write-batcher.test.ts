@@ -50,7 +50,7 @@ describe('WriteBatcher (group commit)', () => {
     db.close();
   });
 
-  it('answers a batch only once it is durable, while the next batch commits meanwhile', async () => {
+  it('answers a batch only once it is durable; what is asked for meanwhile commits together after it', async () => {
     const db = open();
     const syncs: Array<() => void> = [];
     const batcher = new WriteBatcher(db, () => new Promise<void>((resolve) => syncs.push(resolve)));
@@ -64,18 +64,21 @@ describe('WriteBatcher (group commit)', () => {
     while (syncs.length === 0) await new Promise((r) => setImmediate(r));
     // committed (another connection sees it), not yet durable: nobody has been answered
     const reader = new Database(db.name, { readonly: true });
-    expect(reader.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(1);
+    const count = () => reader.prepare('SELECT COUNT(*) FROM t').pluck().get();
+    expect(count()).toBe(1);
     await new Promise((r) => setTimeout(r, 20));
     expect(firstDone).toBe(false);
-    // the event loop is free: a second batch commits while the first one's fsync is still under way
-    const second = batcher.submit(() => insert.run('b'));
-    while (syncs.length < 2) await new Promise((r) => setImmediate(r));
-    expect(reader.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(2);
-    expect(firstDone).toBe(false);
+    // the event loop is free meanwhile; these wait for the fsync under way, then commit in one batch
+    const more = [batcher.submit(() => insert.run('b')), batcher.submit(() => insert.run('c'))];
+    await new Promise((r) => setTimeout(r, 20));
+    expect(count()).toBe(1);
     syncs[0]!();
     await first;
+    while (syncs.length < 2) await new Promise((r) => setImmediate(r));
+    expect(count()).toBe(3);
+    expect(syncs).toHaveLength(2);
     syncs[1]!();
-    await second;
+    await Promise.all(more);
     reader.close();
     db.close();
   });
