@@ -3,7 +3,7 @@
 // submit's transaction (recordSubmit), `batch` SMS at a time as a loaded bridge groups them. Prints the
 // process's CPU and event-loop busy time (CPU plus blocking calls: a synchronous fsync) per SMS.
 //   node bench/lib/write-path.mjs [total=20000] [batch=64] [retained=1]
-// Used for small changes, A/B with `bench/write-ab.mjs --micro` (the full bench moves by more than they do).
+// Used for small changes, run alternately from two trees (the full bench moves by more than they do).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
