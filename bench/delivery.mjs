@@ -75,15 +75,21 @@ async function throughputOnce({ total, synchronous, cpuProf }) {
     });
     const load = await startLoad(server.ready.port, clients, 'alerts-');
     try {
+      const before = await server.stats();
       const burst = await load.ask(
         { cmd: 'burst', perClient, window: 20, prefix: 'a', kind: 'bench', payload: '{"n":{n}}' },
         'burst-done',
         300_000,
       );
-      await Promise.race([allIn, sleep(120_000)]);
+      await Promise.race([allIn, sleep(120_000, true)]);
+      const after = await server.stats();
       const seconds = (lastSubmitAt - burst.firstAt) / 1000;
       return {
         n,
+        // the bridge process's CPU per SMS (intake, commit, submit, status events), idle time excluded
+        cpuUsPerSms: (after.cpuUs - before.cpuUs) / n,
+        // the event loop's busy time per SMS: CPU plus anything that blocks it (a synchronous fsync)
+        loopUsPerSms: ((after.loopActiveMs - before.loopActiveMs) * 1000) / n,
         smsPerSec: lastSubmitAt ? n / seconds : Number.NaN,
         committedPerSec: n / ((burst.lastAckAt - burst.firstAt) / 1000),
       };
@@ -110,6 +116,11 @@ export async function runThroughput({ runs, total }) {
     normal: { smsPerSec: pick('normal', 'smsPerSec'), committedPerSec: pick('normal', 'committedPerSec') },
     raw: out,
   };
+}
+
+/** One run of benchmark 2 (for A/B comparisons of the write path, `bench/write-ab.mjs`). */
+export function throughputRun({ total, synchronous = 'full' }) {
+  return throughputOnce({ total, synchronous });
 }
 
 export async function profileThroughput({ total, dir }) {
@@ -164,6 +175,11 @@ async function latencyOnce({ rate, seconds, synchronous }) {
     const us = (p) => hist.percentile(p) / 1000;
     return { n, arrived, p50: us(50), p99: us(99), max: hist.max / 1000 };
   });
+}
+
+/** One run of benchmark 3 (for A/B comparisons, `bench/write-ab.mjs --latency`). */
+export function latencyRun({ rate, seconds, synchronous = 'full' }) {
+  return latencyOnce({ rate, seconds, synchronous });
 }
 
 export async function runLatency({ runs, rate, seconds }) {

@@ -41,8 +41,11 @@ export class Announcer {
       },
       `SMS ${sms.state}`,
     );
-    const payload = JSON.stringify({ ...smsJson(sms), at: new Date(sms.updatedAt).toISOString(), ...detail });
-    this.publish(this.options.topics.smsOutbound(sms.id), payload, false);
+    // Filled in place, not spread into a new object: the spread was half the cost of this event (a profile).
+    const json: Record<string, unknown> = smsJson(sms);
+    json.at = json.updated_at;
+    if (detail) Object.assign(json, detail);
+    this.publish(this.options.topics.smsOutbound(sms.id), JSON.stringify(json), false);
   }
 
   /** Retained while live; on resolve the final event is sent unretained and the retained one cleared. */

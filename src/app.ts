@@ -182,6 +182,7 @@ export class App {
       accounts: config.mqtt.accounts,
       logger,
     });
+    const alertTopics = this.topics.alert('');
     const intake = (message: BusMessage, clientId: string | null) =>
       this.api.handles(message.topic)
         ? this.api.handle(message, clientId)
@@ -215,7 +216,12 @@ export class App {
         tls: config.mqtt.tls,
         websocket: config.mqtt.websocket,
         // retained messages and persistent sessions survive a restart; built when the broker starts
-        persistence: new BrokerPersistence({ repository: () => this.store.brokerState(), logger }),
+        persistence: new BrokerPersistence({
+          repository: () => this.store.brokerState(),
+          logger,
+          // the alert engine announces every live alert again at start (`alerts.announce()`)
+          republished: (topic) => topic.startsWith(alertTopics),
+        }),
         limits: brokerLimits(config.mqtt),
         bridgeTopics: bridgeTopicFilters(config.base_topic),
         logger,

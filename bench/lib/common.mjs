@@ -7,7 +7,12 @@ import { fileURLToPath } from 'node:url';
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 export const log = (line) => process.stderr.write(`${line}\n`);
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** `unref`: a timeout raced against the real outcome, which must not keep the process alive after it. */
+export const sleep = (ms, unref = false) =>
+  new Promise((r) => {
+    const t = setTimeout(r, ms);
+    if (unref) t.unref();
+  });
 
 export function median(values) {
   const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);

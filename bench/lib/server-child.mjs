@@ -87,6 +87,11 @@ function stats() {
     bound: app ? app.links.every((l) => l.bound) : true,
     boundMs: firstBoundMs,
     connected: app ? app.broker.connectedClients : undefined,
+    // user + system CPU of this process, microseconds: the cost per message, which load on the machine moves
+    // far less than wall-clock rates
+    cpuUs: (({ user, system }) => user + system)(process.cpuUsage()),
+    // time the event loop was busy (not waiting in epoll), ms: what a blocking fsync adds to and CPU time not
+    loopActiveMs: performance.eventLoopUtilization().active,
   };
 }
 

@@ -31,6 +31,12 @@ export interface BrokerPersistenceOptions {
   maxRetainedPayloadBytes?: number;
   /** Most QoS 1/2 messages queued per persistent session; past it the oldest is dropped. Default 1000. */
   maxQueuedPerClient?: number;
+  /**
+   * Retained topics whose owner publishes them again at every start (the bridge's alert topics, from the alert
+   * table): kept in memory only, not written per message; rows of them an older version stored are dropped at
+   * load. Default: none.
+   */
+  republished?: (topic: string) => boolean;
 }
 
 export const BROKER_PERSISTENCE_DEFAULTS = {
@@ -115,7 +121,8 @@ export class BrokerPersistence extends MemoryPersistence {
   private readonly makeRepository: () => BrokerStateRepository;
   private repository: BrokerStateRepository | undefined;
   private readonly log: Logger;
-  private readonly limits: Required<Omit<BrokerPersistenceOptions, 'repository' | 'logger'>>;
+  private readonly limits: Required<Omit<BrokerPersistenceOptions, 'repository' | 'logger' | 'republished'>>;
+  private readonly republished: (topic: string) => boolean;
   private readonly outgoing = new Map<string, OutgoingSlot[]>();
   private nextOutgoingId = 1;
   /** retained topic -> payload size: the memory persistence's map is private */
@@ -137,6 +144,7 @@ export class BrokerPersistence extends MemoryPersistence {
         options.maxRetainedPayloadBytes ?? BROKER_PERSISTENCE_DEFAULTS.maxRetainedPayloadBytes,
       maxQueuedPerClient: options.maxQueuedPerClient ?? BROKER_PERSISTENCE_DEFAULTS.maxQueuedPerClient,
     };
+    this.republished = options.republished ?? (() => false);
   }
 
   /** Loads the stored state on the first start; later starts (broker stopped and started) keep memory as is. */
@@ -154,6 +162,11 @@ export class BrokerPersistence extends MemoryPersistence {
       });
     }
     for (const packet of snapshot.retained) {
+      if (this.republished(packet.topic)) {
+        // its owner publishes the current state again; this row may be stale (written by an older version)
+        await this.write(this.repository.deleteRetained(packet.topic));
+        continue;
+      }
       await super.storeRetained(fromBrokerPacket(packet));
       this.retainedSizes.set(packet.topic, packet.payload.length);
     }
@@ -195,6 +208,8 @@ export class BrokerPersistence extends MemoryPersistence {
 
   override async storeRetained(packet: PersistedPacket): Promise<void> {
     const topic = packet.topic;
+    // one write per alert change, of a state the alert table holds anyway
+    if (this.republished(topic)) return super.storeRetained(packet);
     const size = toBuffer(packet.payload).length;
     if (size === 0) {
       await super.storeRetained(packet);

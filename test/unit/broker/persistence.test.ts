@@ -155,4 +155,28 @@ describe('BrokerPersistence on SQLite: what a restart brings back', () => {
     await stop();
     expect(await payloads(await start('broker-new', { maxQueuedPerClient: 2 }))).toEqual(['two', 'three']);
   });
+
+  it('writes no row for retained topics their owner republishes at start (alert topics), drops old rows of them', async () => {
+    const alerts = (topic: string) => topic.startsWith('sms-bridge/alerts/');
+    // an older version stored an alert topic (and the alert then resolved while its clear was not written)
+    const old = await start('broker-old');
+    await old.storeRetained(publish('sms-bridge/alerts/7', '{"state":"open"}', { retain: true }));
+    await stop();
+
+    const before = await start('broker-mid', { republished: alerts });
+    const topics = async (p: BrokerPersistence) =>
+      (await collect(p.createRetainedStreamCombi(['#']))).map((x) => x.topic).sort();
+    expect(await topics(before)).toEqual([]);
+    await before.storeRetained(publish('sms-bridge/alerts/8', '{"state":"open"}', { retain: true }));
+    await before.storeRetained(publish('devices/pump-7/status', 'up', { retain: true }));
+    // served from memory while running
+    expect(await topics(before)).toEqual(['devices/pump-7/status', 'sms-bridge/alerts/8']);
+    const rows = (db: Database.Database) =>
+      db.prepare('SELECT topic FROM broker_retained ORDER BY topic').pluck().all();
+    expect(rows(open[0]!.db)).toEqual(['devices/pump-7/status']);
+    await stop();
+
+    const after = await start('broker-new', { republished: alerts });
+    expect(await topics(after)).toEqual(['devices/pump-7/status']);
+  });
 });

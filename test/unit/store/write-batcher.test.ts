@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WalSync } from '../../../src/store/sqlite/wal-sync.js';
 import { WriteBatcher } from '../../../src/store/sqlite/write-batcher.js';
 
 describe('WriteBatcher (group commit)', () => {
@@ -46,6 +47,73 @@ describe('WriteBatcher (group commit)', () => {
     const reader = new Database(db.name, { readonly: true });
     expect(reader.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(2);
     reader.close();
+    db.close();
+  });
+
+  it('answers a batch only once it is durable; what is asked for meanwhile commits together after it', async () => {
+    const db = open();
+    const syncs: Array<() => void> = [];
+    const batcher = new WriteBatcher(db, () => new Promise<void>((resolve) => syncs.push(resolve)));
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    let firstDone = false;
+    const first = batcher
+      .submit(() => insert.run('a'))
+      .then(() => {
+        firstDone = true;
+      });
+    while (syncs.length === 0) await new Promise((r) => setImmediate(r));
+    // committed (another connection sees it), not yet durable: nobody has been answered
+    const reader = new Database(db.name, { readonly: true });
+    const count = () => reader.prepare('SELECT COUNT(*) FROM t').pluck().get();
+    expect(count()).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(firstDone).toBe(false);
+    // the event loop is free meanwhile; these wait for the fsync under way, then commit in one batch
+    const more = [batcher.submit(() => insert.run('b')), batcher.submit(() => insert.run('c'))];
+    await new Promise((r) => setTimeout(r, 20));
+    expect(count()).toBe(1);
+    syncs[0]!();
+    await first;
+    while (syncs.length < 2) await new Promise((r) => setImmediate(r));
+    expect(count()).toBe(3);
+    expect(syncs).toHaveLength(2);
+    syncs[1]!();
+    await Promise.all(more);
+    reader.close();
+    db.close();
+  });
+
+  it('fails every write of a batch whose fsync fails, and flush() waits for the fsyncs under way', async () => {
+    const db = open();
+    let fail = true;
+    const batcher = new WriteBatcher(db, () =>
+      fail ? Promise.reject(new Error('EIO')) : new Promise<void>((r) => setTimeout(r, 30)),
+    );
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const lost = await Promise.allSettled([batcher.submit(() => insert.run('a')), batcher.submit(() => 1)]);
+    expect(lost.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    let answered = false;
+    void batcher
+      .submit(() => insert.run('b'))
+      .then(() => {
+        answered = true;
+      });
+    await batcher.flush();
+    expect(answered).toBe(true);
+    db.close();
+  });
+
+  it('WalSync fsyncs the WAL file SQLite writes, shares one fsync among the commits made while one runs', async () => {
+    const db = open();
+    db.prepare("INSERT INTO t (v) VALUES ('x')").run();
+    const wal = await WalSync.open(`${db.name}-wal`);
+    const all = await Promise.allSettled(Array.from({ length: 50 }, () => wal.sync()));
+    expect(all.every((r) => r.status === 'fulfilled')).toBe(true);
+    await wal.close();
+    await expect(wal.sync()).rejects.toThrow(/closed/);
+    // opened for appending: SQLite's file is not truncated
+    expect(db.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(1);
     db.close();
   });
 });

@@ -1,0 +1,138 @@
+// The store's share of the alert -> SMS write path, without the network: per SMS, the alert decision's
+// transaction (the SMS, the alert row, its recipient, the sent row), the retained alert topic, then the
+// submit's transaction (recordSubmit), `batch` SMS at a time as a loaded bridge groups them. Prints the
+// process's CPU and event-loop busy time (CPU plus blocking calls: a synchronous fsync) per SMS.
+//   node bench/lib/write-path.mjs [total=20000] [batch=64] [retained=1]
+// Used for small changes, run alternately from two trees (the full bench moves by more than they do).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const out = (line) => process.stdout.write(`${line}\n`);
+const [total = 20_000, batch = 64, retained = 1] = process.argv.slice(2).map(Number);
+const { SqliteStore } = await import('../../dist/store/sqlite/sqlite-store.js');
+const { recordSubmit } = await import('../../dist/smpp/receipt-match.js');
+const dir = mkdtempSync(join(tmpdir(), 'sms-bridge-write-'));
+const store = new SqliteStore({ path: join(dir, 'bridge.db'), synchronous: 'full' });
+await store.start();
+const brokerState = store.brokerState();
+
+function alertOf(id, now) {
+  return {
+    id,
+    ref: String(id),
+    ruleId: 'bench',
+    deviceId: `a${id}`,
+    label: `a${id}`,
+    state: 'open',
+    priority: 'normal',
+    text: `A${id}`,
+    openedAt: now,
+    updatedAt: now,
+    lastSeenAt: now,
+    lastSentAt: now,
+    count: 1,
+    step: 0,
+    nextEscalationAt: null,
+    receiptDueAt: null,
+    ackedBy: null,
+    ackedPhone: null,
+    ackedAt: null,
+    resolvedAt: null,
+    resolveReason: null,
+    version: 1,
+  };
+}
+
+async function decide(id) {
+  const now = Date.now();
+  const [sms] = await store.transaction(async (tx) => {
+    const records = await tx.outbox.enqueue([
+      {
+        to: '+447700900001',
+        text: `A${id}`,
+        priority: 'normal',
+        source: 'rule:bench',
+        ruleId: 'bench',
+        deviceId: `a${id}`,
+        alertRef: String(id),
+        expiresAt: now + 3_600_000,
+      },
+    ]);
+    await tx.alerts.save({
+      alerts: [
+        {
+          alert: alertOf(id, now),
+          recipients: [
+            {
+              phone: '+447700900001',
+              contactId: 'alice',
+              name: 'Alice',
+              step: 0,
+              smsId: records[0].id,
+              smsState: null,
+              toldAt: now,
+            },
+          ],
+          base: 0,
+        },
+      ],
+      heldAdded: [],
+      heldRemoved: [],
+      heldMoved: [],
+      sent: [{ phone: '+447700900001', at: now }],
+    });
+    return records;
+  });
+  if (retained) {
+    const payload = JSON.stringify({ id, ref: String(id), rule: 'bench', device: `a${id}`, state: 'open' });
+    await brokerState.putRetained({
+      cmd: 'publish',
+      topic: `sms-bridge/alerts/${id}`,
+      payload: Buffer.from(payload),
+      qos: 1,
+      retain: true,
+      dup: false,
+      messageId: null,
+      brokerId: 'b',
+      brokerCounter: id,
+    });
+  }
+  return sms;
+}
+
+const submit = (sms) =>
+  store.transaction((tx) =>
+    recordSubmit(tx, sms.id, 'main', [
+      { seq: 1, messageId: sms.id.toString(16), alternate: sms.id.toString(16) },
+    ]),
+  );
+
+// warm-up, then the measured part
+let next = 1;
+const round = async () => {
+  const ids = Array.from({ length: batch }, () => next++);
+  const records = await Promise.all(ids.map(decide));
+  await Promise.all(records.map(submit));
+};
+for (let i = 0; i < 2000 / batch; i++) await round();
+const cpu0 = process.cpuUsage();
+const elu0 = performance.eventLoopUtilization();
+const t0 = performance.now();
+const rounds = Math.ceil(total / batch);
+for (let i = 0; i < rounds; i++) await round();
+const cpu = process.cpuUsage(cpu0);
+const loopMs = performance.eventLoopUtilization(elu0).active;
+const wallMs = performance.now() - t0;
+const n = rounds * batch;
+await store.stop();
+rmSync(dir, { recursive: true, force: true });
+out(
+  JSON.stringify({
+    n,
+    cpuUsPerSms: (cpu.user + cpu.system) / n,
+    userUsPerSms: cpu.user / n,
+    loopUsPerSms: (loopMs * 1000) / n,
+    wallUsPerSms: (wallMs * 1000) / n,
+  }),
+);
