@@ -79,6 +79,7 @@ function stats() {
     at: performance.now(),
     count: countFn(),
     rss: mem.rss,
+    cpu: process.cpuUsage(),
     heapUsed: mem.heapUsed,
     messagesIn: app?.intake.messagesIn,
     bound: app ? app.links.every((l) => l.bound) : true,
