@@ -130,7 +130,14 @@ export async function runInbound({ runs, rate, seconds }) {
     );
   }
   const pick = (f) => median(out.map((m) => m[f]));
-  return { p50: pick('p50'), p99: pick('p99'), max: pick('max'), respP99: pick('respP99'), cpuUsPerMo: pick('cpuUsPerMo'), raw: out };
+  return {
+    p50: pick('p50'),
+    p99: pick('p99'),
+    max: pick('max'),
+    respP99: pick('respP99'),
+    cpuUsPerMo: pick('cpuUsPerMo'),
+    raw: out,
+  };
 }
 
 /** One run with the bridge under --cpu-prof (profile written to `dir`), for the profile notes. */
