@@ -2,7 +2,7 @@ import { isBridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SenderStore } from '../outbox.js';
 import { PRIORITIES, type SmsRecord } from '../store/store.js';
-import type { SmppLink, SubmitParams } from './link.js';
+import type { SmppLink, SubmitParams, SubmitResult } from './link.js';
 import { type MessageIdFormat, storedKeys } from './message-id.js';
 import { type LongText, type Plan, planSms, type Submit } from './plan.js';
 import { logAmbiguous } from './receipt-match.js';
@@ -377,11 +377,15 @@ export class Sender {
     // the limiter's slots of each PDU (a message_payload PDU carries all of them), freed by its answer
     const per = tokens / parts.length;
     const results = await Promise.allSettled(
-      parts.map((p, i) =>
-        c.options.link
-          .submit(this.submitParams(c, job, p))
-          .finally(() => c.limiter.settle(ticket + i * per, per)),
-      ),
+      parts.map((p, i) => {
+        let sent: Promise<SubmitResult>;
+        try {
+          sent = c.options.link.submit(this.submitParams(c, job, p));
+        } catch (err) {
+          sent = Promise.reject(err); // a slot never settled would be lost to the connection for good
+        }
+        return sent.finally(() => c.limiter.settle(ticket + i * per, per));
+      }),
     );
     let throttled = false;
     let permanent: number | undefined;

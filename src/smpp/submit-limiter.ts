@@ -16,6 +16,10 @@ const MAX_SLOTS = 1000;
  * round trip seen (the part of the delay every answer pays, as in LEDBAT's base delay): what is left is the
  * most the arrival can have lagged its send. Until its answer comes a slot stays taken. One millisecond per
  * second of window covers an SMSC that reads its clock in whole milliseconds.
+ *
+ * The log alone would let a whole second's parts go at once and then none for a second, and a critical SMS
+ * arriving after such a burst would wait that second. So sends are also paced (GCRA: one part per 1/tps, a
+ * tolerance of two intervals or 2 ms, whichever is longer, that absorbs late timers); the log stays the limit.
  */
 export class SubmitLimiter {
   /** per slot: when its answer came (+Infinity until it does, -Infinity never used), ring by ticket % size */
@@ -24,6 +28,8 @@ export class SubmitLimiter {
   /** parts taken so far: the next ticket */
   private taken = 0;
   private minRtt = Number.POSITIVE_INFINITY;
+  /** GCRA theoretical arrival time of the next part */
+  private tat = Number.NEGATIVE_INFINITY;
   private rate: number;
   /** parts per window */
   readonly size: number;
@@ -61,6 +67,15 @@ export class SubmitLimiter {
     return (this.windowMs * this.maxRate) / this.rate + this.windowMs / 1000;
   }
 
+  private get intervalMs(): number {
+    return ((this.windowMs / this.size) * this.maxRate) / this.rate;
+  }
+
+  /** When the pacer lets the next part go. */
+  private paceAt(): number {
+    return this.tat - Math.max(2 * this.intervalMs, 2);
+  }
+
   /** When the n oldest slots are all free (+Infinity while one awaits its answer). */
   private freeAt(n: number): number {
     const need = Math.min(n, this.size);
@@ -79,7 +94,8 @@ export class SubmitLimiter {
    */
   tryTake(n: number): number {
     const now = this.clock();
-    if (this.freeAt(n) > now) return -1;
+    if (this.paceAt() > now || this.freeAt(n) > now) return -1;
+    this.tat = Math.max(this.tat, now) + n * this.intervalMs;
     const ticket = this.taken;
     for (let t = ticket; t < ticket + n; t++) {
       this.answeredAt[t % this.size] = Number.POSITIVE_INFINITY;
@@ -104,7 +120,7 @@ export class SubmitLimiter {
 
   /** Milliseconds until n slots are free; +Infinity while one awaits its answer (its settle() is the wake-up). */
   waitMs(n: number): number {
-    const at = this.freeAt(n);
+    const at = Math.max(this.freeAt(n), this.paceAt());
     return at === Number.POSITIVE_INFINITY ? at : Math.max(0, Math.ceil(at - this.clock()));
   }
 }

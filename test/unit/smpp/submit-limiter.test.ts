@@ -31,6 +31,8 @@ interface Run {
   accepted: number;
   throttled: number;
   seconds: number;
+  /** longest time between two sends */
+  maxGapMs: number;
 }
 
 /**
@@ -53,6 +55,8 @@ function drive(opts: {
   const window = opts.window ?? 10;
   const events: { at: number; run: () => void }[] = [];
   let inflight = 0;
+  let lastSend = 0;
+  let maxGapMs = 0;
   const step = opts.stepMs ?? 0.25;
   for (; now < opts.seconds * 1000; now += step) {
     events.sort((a, b) => a.at - b.at);
@@ -60,6 +64,8 @@ function drive(opts: {
     while (inflight + parts <= window) {
       const ticket = limiter.tryTake(parts);
       if (ticket < 0) break;
+      maxGapMs = Math.max(maxGapMs, now - lastSend);
+      lastSend = now;
       for (let i = 0; i < parts; i++) {
         inflight++;
         const arrival = now + opts.forward();
@@ -74,7 +80,7 @@ function drive(opts: {
       }
     }
   }
-  return { accepted: smsc.accepted, throttled: smsc.throttled, seconds: opts.seconds };
+  return { accepted: smsc.accepted, throttled: smsc.throttled, seconds: opts.seconds, maxGapMs };
 }
 
 describe('SubmitLimiter', () => {
@@ -82,6 +88,8 @@ describe('SubmitLimiter', () => {
     const r = drive({ tps: 100, seconds: 20, forward: () => 0.2, back: () => 0.2 });
     expect(r.throttled).toBe(0);
     expect(r.accepted / r.seconds / 100).toBeGreaterThanOrEqual(0.995);
+    // paced, not a second's parts at once and then none: a critical SMS never waits long for a slot
+    expect(r.maxGapMs).toBeLessThanOrEqual(40);
   });
 
   it('stays under the limit when one-way delays vary (an SMSC that counts an old part late)', () => {
@@ -130,18 +138,29 @@ describe('SubmitLimiter', () => {
     expect(r.accepted / r.seconds / 100).toBeGreaterThanOrEqual(0.98);
   });
 
-  it('lets a burst of the whole window through at once, then waits a window from its answers', () => {
+  it('paces a burst (three at once, then one per interval) and frees a slot a window after its answer', () => {
     let now = 0;
     const limiter = new SubmitLimiter(100, () => now);
-    const tickets = Array.from({ length: 100 }, () => limiter.tryTake(1));
-    expect(tickets).toEqual(Array.from({ length: 100 }, (_, i) => i));
-    expect(limiter.tryTake(1)).toBe(-1);
-    now = 2;
-    for (const t of tickets) limiter.settle(t); // answered 2 ms after the send: min round trip 2 ms
-    // free when the arrival bound (answer - min round trip = 0) is a window plus 1 ms old
-    expect(limiter.waitMs(1)).toBe(999);
+    expect([limiter.tryTake(1), limiter.tryTake(1), limiter.tryTake(1), limiter.tryTake(1)]).toEqual([
+      0, 1, 2, -1,
+    ]);
+    expect(limiter.waitMs(1)).toBe(10);
+    const answer = (t: number, at: number) => {
+      const was = now;
+      now = at;
+      limiter.settle(t);
+      now = was;
+    };
+    for (let t = 0; t < 3; t++) answer(t, 2);
+    for (let t = 3; t < 100; t++) {
+      now = t * 10;
+      expect(limiter.tryTake(1)).toBe(t);
+      answer(t, now + 2);
+    }
+    // the part 100 back was sent at 0 and answered at 2 (smallest round trip 2 ms): free at 0 + 1,000 + 1
     now = 1000.9;
     expect(limiter.tryTake(1)).toBe(-1);
+    expect(limiter.waitMs(1)).toBe(1);
     now = 1001;
     expect(limiter.tryTake(1)).toBe(100);
   });
@@ -160,13 +179,14 @@ describe('SubmitLimiter', () => {
     expect(limiter.tryTake(1)).toBe(-1); // slot of ticket 2 still unanswered
   });
 
-  it('grants a request larger than the window once the whole window is free', () => {
+  it('grants a request larger than the window once the whole window is free, then paces what follows', () => {
     let now = 0;
     const limiter = new SubmitLimiter(2, () => now);
     expect(limiter.tryTake(5)).toBe(0);
     limiter.settle(0, 5);
+    now = 1002; // the log is free again, but five parts take 2.5 s of the pace (tolerance 1 s)
     expect(limiter.tryTake(1)).toBe(-1);
-    now = 1002;
+    now = 1500;
     expect(limiter.tryTake(1)).toBe(5);
   });
 
@@ -175,11 +195,14 @@ describe('SubmitLimiter', () => {
     const limiter = new SubmitLimiter(10, () => now);
     limiter.setRate(5);
     expect(limiter.currentRate).toBe(5);
-    for (let i = 0; i < 10; i++) limiter.settle(limiter.tryTake(1));
+    for (let t = 0; t < 10; t++) {
+      now = t * 200; // one per interval at 5/s
+      expect(limiter.tryTake(1)).toBe(t);
+      limiter.settle(t);
+    }
+    now = 2000; // the part 10 back went at 0: at half the rate the window is 2 s (+1 ms)
     expect(limiter.tryTake(1)).toBe(-1);
-    now = 1500;
-    expect(limiter.tryTake(1)).toBe(-1);
-    now = 2001;
+    now = 2002;
     expect(limiter.tryTake(1)).toBe(10);
   });
 
