@@ -359,10 +359,18 @@ export class Sender {
     job: Job,
     pick: { submits: Submit[]; ticket: number; tokens: number },
   ): void {
-    const parts = pick.submits;
-    c.inflight += parts.length;
-    const run = this.runDispatch(c, job, pick).finally(() => {
-      c.inflight -= parts.length;
+    let held = pick.submits.length;
+    c.inflight += held;
+    // the window counts submit_sm awaiting their answer: freed once the answers are in, not after the commit
+    const release = () => {
+      c.inflight -= held;
+      held = 0;
+    };
+    const run = this.runDispatch(c, job, pick, () => {
+      release();
+      this.pump();
+    }).finally(() => {
+      release();
       this.dispatches.delete(run);
       this.pump();
     });
@@ -373,6 +381,7 @@ export class Sender {
     c: Connection,
     job: Job,
     { submits: parts, ticket, tokens }: { submits: Submit[]; ticket: number; tokens: number },
+    answered: () => void,
   ): Promise<void> {
     // the limiter's slots of each PDU (a message_payload PDU carries all of them), freed by its answer
     const per = tokens / parts.length;
@@ -407,6 +416,7 @@ export class Sender {
     if (permanent !== undefined) {
       const reason = `${statusName(permanent)} (0x${permanent.toString(16).padStart(2, '0')})`;
       this.log.warn({ sms_id: id, connection: c.options.id, status: reason }, 'SMSC rejected the SMS');
+      answered();
       await this.finish(job, this.options.store.markFailed(id, 'failed', permanent, reason));
       return;
     }
@@ -418,6 +428,7 @@ export class Sender {
         return { seq, messageId: keys?.exact ?? '', alternate: keys?.alternate };
       });
       const truncated = job.plan!.truncated;
+      answered();
       await this.finish(
         job,
         this.options.store.markSubmitted(id, c.options.id, submitted).then((result) => {
