@@ -18,7 +18,7 @@ function rulesYaml() {
   return `${lines.join('\n')}\n`;
 }
 
-async function inboundOnce({ rate, seconds }) {
+async function inboundOnce({ rate, seconds, cpuProf }) {
   const hash = await hashPassword('bench-secret');
   const devices = `type: pump
 commands:
@@ -38,7 +38,7 @@ devices:
     anonymous: false,
     connection: '      window: 100\n      tps: 1000000',
   });
-  const server = await startServer({ mode: 'bridge', configFile, cwd: dir });
+  const server = await startServer({ mode: 'bridge', configFile, cwd: dir }, { cpuProf });
   try {
     for (let i = 0; i < 500 && sim.boundSessions().length === 0; i++) await sleep(10);
     const n = rate * seconds;
@@ -72,6 +72,7 @@ devices:
     });
     device.socket.write(subscribePacket('devices/pump-7/commands', 1, 1));
     await subscribed;
+    const cpuBefore = (await server.stats()).cpu;
     const start = performance.now() + 50;
     let next = 0;
     const pending = [];
@@ -98,6 +99,9 @@ devices:
     });
     await Promise.race([finished, sleep(30_000)]);
     await Promise.allSettled(pending);
+    const cpuAfter = (await server.stats()).cpu;
+    // bridge CPU per MO (user + system): a ratio that holds up better than latency on a loaded machine
+    const cpuUsPerMo = (cpuAfter - cpuBefore) / n;
     device.socket.destroy();
     const ms = (h, p) => h.percentile(p) / 1000;
     return {
@@ -107,6 +111,7 @@ devices:
       p99: ms(toCommand, 99),
       max: toCommand.max / 1000,
       respP99: ms(toResp, 99),
+      cpuUsPerMo,
     };
   } finally {
     await server.stop();
@@ -121,9 +126,21 @@ export async function runInbound({ runs, rate, seconds }) {
     const m = await inboundOnce({ rate, seconds });
     out.push(m);
     log(
-      `  inbound run ${r + 1}: p50 ${m.p50.toFixed(2)} ms p99 ${m.p99.toFixed(2)} ms max ${m.max.toFixed(1)} ms (${m.arrived}/${m.n}); deliver_sm_resp p99 ${m.respP99.toFixed(2)} ms`,
+      `  inbound run ${r + 1}: p50 ${m.p50.toFixed(2)} ms p99 ${m.p99.toFixed(2)} ms max ${m.max.toFixed(1)} ms (${m.arrived}/${m.n}); deliver_sm_resp p99 ${m.respP99.toFixed(2)} ms; bridge CPU ${m.cpuUsPerMo.toFixed(0)} us/MO`,
     );
   }
   const pick = (f) => median(out.map((m) => m[f]));
-  return { p50: pick('p50'), p99: pick('p99'), max: pick('max'), respP99: pick('respP99'), raw: out };
+  return {
+    p50: pick('p50'),
+    p99: pick('p99'),
+    max: pick('max'),
+    respP99: pick('respP99'),
+    cpuUsPerMo: pick('cpuUsPerMo'),
+    raw: out,
+  };
+}
+
+/** One run with the bridge under --cpu-prof (profile written to `dir`), for the profile notes. */
+export async function profileInbound({ rate, seconds, dir }) {
+  return inboundOnce({ rate, seconds, cpuProf: dir });
 }

@@ -28,6 +28,8 @@ export interface AuthorizeContext {
   contactIdsForPhone(phone: string): readonly string[];
   /** contact ids of a group, nested groups resolved; `[]` for an id that is not a group */
   groupMembers(groupId: string): readonly string[];
+  /** whether a contact is in a group (nested groups resolved); defaults to a search of `groupMembers` */
+  inGroup?(groupId: string, contactId: string): boolean;
   /** per-contact PINs; a contact listed here must send its PIN with every command, STATUS and ACK */
   pins?: ReadonlyMap<string, string>;
 }

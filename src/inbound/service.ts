@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { Bus } from '../broker/bus.js';
 import type { DeviceRegistry } from '../devices/registry.js';
 import { BridgeError } from '../errors.js';
@@ -47,6 +47,10 @@ interface Outcome {
   command?: DeviceCommand | undefined;
 }
 
+/** Where the dedupe key's secret is kept: the store's key-value table. */
+const SECRET_SCOPE = 'inbound';
+const SECRET_KEY = 'dedupe-hmac-key';
+
 /** The parts an MO was assembled from: forgotten in the transaction that records what it did. */
 interface PartsKey {
   ref: number;
@@ -69,6 +73,9 @@ export class InboundService {
   private cachedContext: { rules: RuleSet; registry: DeviceRegistry; context: AuthorizeContext } | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private closing = false;
+  /** HMAC-SHA256 key of the dedupe keys, per installation (loaded by start(), or by the first MO before it) */
+  private dedupeSecret: Buffer | undefined;
+  private secretLoad: Promise<Buffer> | undefined;
 
   constructor(private readonly options: InboundOptions) {
     this.log = options.logger.child({ module: 'inbound' });
@@ -92,6 +99,7 @@ export class InboundService {
   async start(): Promise<void> {
     const { bus } = this.options;
     this.closing = false;
+    await this.secret();
     await this.telemetry.start();
     await bus.subscribe('devices/+/telemetry', (m) => this.telemetry.seen(m.topic, m.payload), {
       allInstances: true,
@@ -169,6 +177,27 @@ export class InboundService {
     return undefined;
   }
 
+  /**
+   * The dedupe keys' HMAC key: 32 random bytes made by the first start and kept in the store, so that a
+   * re-delivery after a restart (or to another instance on the same store) is still recognised.
+   */
+  private async loadSecret(): Promise<Buffer> {
+    const find = async () =>
+      (await this.options.store.loadKv(SECRET_SCOPE)).find((e) => e.key === SECRET_KEY)?.value;
+    const stored = await find();
+    if (stored && stored.length >= 32) return stored;
+    const made = randomBytes(32);
+    await this.options.store.transaction((tx) => tx.kv.put(SECRET_SCOPE, SECRET_KEY, made, Date.now()));
+    // two instances starting at once on an empty store: the one written last is read back by both (mostly)
+    return (await find()) ?? made;
+  }
+
+  private async secret(): Promise<Buffer> {
+    this.secretLoad ??= this.loadSecret();
+    this.dedupeSecret = await this.secretLoad;
+    return this.dedupeSecret;
+  }
+
   /** Built once per rule set and registry (hot reload swaps them), not per SMS. */
   private context(): AuthorizeContext {
     const rules = this.options.rules();
@@ -181,10 +210,16 @@ export class InboundService {
       if (contact.pin) pins.set(contact.id, contact.pin);
       byPhone.set(contact.phone, [...(byPhone.get(contact.phone) ?? []), contact.id]);
     }
+    const members = new Map<string, { ids: string[]; set: Set<string> }>();
+    for (const [groupId, recipients] of rules.groups) {
+      const ids = recipients.map((r) => r.contactId);
+      members.set(groupId, { ids, set: new Set(ids) });
+    }
     const context: AuthorizeContext = {
       devices: registry,
       contactIdsForPhone: (phone) => byPhone.get(phone) ?? [],
-      groupMembers: (groupId) => (rules.groups.get(groupId) ?? []).map((r) => r.contactId),
+      groupMembers: (groupId) => members.get(groupId)?.ids ?? [],
+      inGroup: (groupId, contactId) => members.get(groupId)?.set.has(contactId) ?? false,
       pins,
     };
     this.cachedContext = { rules, registry, context };
@@ -210,7 +245,8 @@ export class InboundService {
   private async processOnce(from: string, to: string, text: string, parts?: PartsKey): Promise<void> {
     const now = Date.now();
     const { store } = this.options;
-    const dedupeKey = createHash('sha1')
+    // keyed: a plain hash of sender + text would give a PIN in the text away to anyone reading the database
+    const dedupeKey = createHmac('sha256', this.dedupeSecret ?? (await this.secret()))
       .update(`${from}\n${parts ? `${parts.ref}/${parts.total}` : ''}\n${text.trim().toLowerCase()}`)
       .digest('hex');
     const last = await store.lastInbound(from);

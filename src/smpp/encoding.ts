@@ -51,12 +51,14 @@ export function fitsGsm(text: string): boolean {
  * Callers check `fitsGsm` first; a character outside the alphabet is a programming error.
  */
 export function encodeGsm(text: string): Buffer {
-  const out: number[] = [];
+  // at most two octets per character; one buffer, no array of numbers
+  const out = Buffer.allocUnsafe(text.length * 2);
+  let n = 0;
   for (let i = 0; i < text.length; i++) {
     const ch = text.charAt(i);
     const basic = BASIC_CODE.get(ch);
     if (basic !== undefined) {
-      out.push(basic);
+      out[n++] = basic;
       continue;
     }
     const ext = EXT_CODE.get(ch);
@@ -67,9 +69,10 @@ export function encodeGsm(text: string): Buffer {
         { details: { index: i } },
       );
     }
-    out.push(ESC, ext);
+    out[n++] = ESC;
+    out[n++] = ext;
   }
-  return Buffer.from(out);
+  return out.subarray(0, n);
 }
 
 /**

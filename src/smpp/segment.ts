@@ -110,8 +110,20 @@ export function splitSms(text: string, opts: SplitOptions): SplitResult {
   const dataCoding: 0 | 8 = fitsGsm(text) ? DataCoding.GSM : DataCoding.UCS2;
   const maxParts = Math.min(MAX_TOTAL, Math.max(1, Math.floor(opts.maxParts ?? 4)));
   const iei = opts.iei ?? 0x00;
-  const tokens = tokenize(text, dataCoding);
   const single = SINGLE_LIMIT[dataCoding];
+  // The usual alert fits one part: encoded once, no per-character tokens. GSM takes an octet per septet
+  // (two for an escape), UCS2 two per UTF-16 unit, so the octets give the units a part is counted in.
+  const whole = dataCoding === DataCoding.GSM ? encodeGsm(text) : encodeUcs2(text);
+  const wholeUnits = dataCoding === DataCoding.GSM ? whole.length : whole.length / 2;
+  if (wholeUnits <= single) {
+    return {
+      parts: [{ dataCoding, shortMessage: whole, udhi: false, partNumber: 1, totalParts: 1 }],
+      dataCoding,
+      truncated: false,
+      units: wholeUnits,
+    };
+  }
+  const tokens = tokenize(text, dataCoding);
   const units = sumUnits(tokens);
   if (units <= single) return assemble([tokens], dataCoding, iei, opts.reference, false);
 

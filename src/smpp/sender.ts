@@ -2,12 +2,12 @@ import { isBridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SenderStore } from '../outbox.js';
 import { PRIORITIES, type SmsRecord } from '../store/store.js';
-import type { SmppLink, SubmitParams } from './link.js';
+import type { SmppLink, SubmitParams, SubmitResult } from './link.js';
 import { type MessageIdFormat, storedKeys } from './message-id.js';
 import { type LongText, type Plan, planSms, type Submit } from './plan.js';
 import { logAmbiguous } from './receipt-match.js';
 import { classifyStatus, statusName } from './status.js';
-import { TokenBucket } from './token-bucket.js';
+import { SubmitLimiter } from './submit-limiter.js';
 
 export interface SenderConnectionOptions {
   id: string;
@@ -66,13 +66,15 @@ interface Group {
 
 interface Connection {
   options: SenderConnectionOptions;
-  bucket: TokenBucket;
+  limiter: SubmitLimiter;
   inflight: number;
   pausedUntil: number;
   throttleStreak: number;
 }
 
-type Choice = { connection: Connection; submits: Submit[] } | { waitMs: number };
+type Choice =
+  | { connection: Connection; submits: Submit[]; ticket: number; tokens: number }
+  | { waitMs: number };
 
 const PRIORITY_FLAG = { critical: 3, high: 1, normal: 0, low: 0 } as const;
 
@@ -88,7 +90,7 @@ export function relativeValidity(ms: number): string {
 }
 
 /**
- * Moves committed SMS from the store to the SMSCs: a window and a token bucket per connection, priority lanes
+ * Moves committed SMS from the store to the SMSCs: a window and a rate limiter per connection, priority lanes
  * per route group, throttling back-off, retries, expiry and failover.
  */
 export class Sender {
@@ -117,7 +119,7 @@ export class Sender {
       .sort((a, b) => a.priority - b.priority)
       .map((c) => ({
         options: c,
-        bucket: new TokenBucket(c.tps),
+        limiter: new SubmitLimiter(c.tps),
         inflight: 0,
         pausedUntil: 0,
         throttleStreak: 0,
@@ -236,7 +238,7 @@ export class Sender {
       }
       if ('connection' in pick) {
         lane.shift();
-        this.dispatch(pick.connection, job, pick.submits);
+        this.dispatch(pick.connection, job, pick);
         continue;
       }
       // Its connections are all down or busy: the rest of this group waits behind it (order within a route).
@@ -306,12 +308,14 @@ export class Sender {
       }
       // parts on the air, not PDUs: a message_payload submit costs as many tokens as its segments
       const tokens = plan.mode === 'message_payload' ? plan.segments : submits.length;
-      if (!c.bucket.tryTake(tokens, now)) {
+      const ticket = c.limiter.tryTake(tokens);
+      if (ticket < 0) {
         blocked.add(c);
-        waitMs = Math.min(waitMs, c.bucket.waitMs(tokens, now));
+        // a slot awaiting its answer is freed by that answer, which pumps again
+        waitMs = Math.min(waitMs, c.limiter.waitMs(tokens), 1000);
         continue;
       }
-      return { connection: c, submits };
+      return { connection: c, submits, ticket, tokens };
     }
     return { waitMs };
   }
@@ -350,19 +354,47 @@ export class Sender {
     };
   }
 
-  private dispatch(c: Connection, job: Job, parts: Submit[]): void {
-    c.inflight += parts.length;
-    const run = this.runDispatch(c, job, parts).finally(() => {
-      c.inflight -= parts.length;
+  private dispatch(
+    c: Connection,
+    job: Job,
+    pick: { submits: Submit[]; ticket: number; tokens: number },
+  ): void {
+    let held = pick.submits.length;
+    c.inflight += held;
+    // the window counts submit_sm awaiting their answer: freed once the answers are in, not after the commit
+    const release = () => {
+      c.inflight -= held;
+      held = 0;
+    };
+    const run = this.runDispatch(c, job, pick, () => {
+      release();
+      this.pump();
+    }).finally(() => {
+      release();
       this.dispatches.delete(run);
       this.pump();
     });
     this.dispatches.add(run);
   }
 
-  private async runDispatch(c: Connection, job: Job, parts: Submit[]): Promise<void> {
+  private async runDispatch(
+    c: Connection,
+    job: Job,
+    { submits: parts, ticket, tokens }: { submits: Submit[]; ticket: number; tokens: number },
+    answered: () => void,
+  ): Promise<void> {
+    // the limiter's slots of each PDU (a message_payload PDU carries all of them), freed by its answer
+    const per = tokens / parts.length;
     const results = await Promise.allSettled(
-      parts.map((p) => c.options.link.submit(this.submitParams(c, job, p))),
+      parts.map((p, i) => {
+        let sent: Promise<SubmitResult>;
+        try {
+          sent = c.options.link.submit(this.submitParams(c, job, p));
+        } catch (err) {
+          sent = Promise.reject(err); // a slot never settled would be lost to the connection for good
+        }
+        return sent.finally(() => c.limiter.settle(ticket + i * per, per));
+      }),
     );
     let throttled = false;
     let permanent: number | undefined;
@@ -384,17 +416,19 @@ export class Sender {
     if (permanent !== undefined) {
       const reason = `${statusName(permanent)} (0x${permanent.toString(16).padStart(2, '0')})`;
       this.log.warn({ sms_id: id, connection: c.options.id, status: reason }, 'SMSC rejected the SMS');
+      answered();
       await this.finish(job, this.options.store.markFailed(id, 'failed', permanent, reason));
       return;
     }
     if (job.accepted.size === job.plan!.submits.length) {
       c.throttleStreak = 0;
-      if (c.bucket.currentRate < c.bucket.maxRate) c.bucket.setRate(c.bucket.currentRate * 1.1 + 1);
+      if (c.limiter.currentRate < c.limiter.maxRate) c.limiter.setRate(c.limiter.currentRate * 1.1 + 1);
       const submitted = [...job.accepted].map(([seq, messageId]) => {
         const keys = storedKeys(messageId, c.options.messageIdFormat ?? 'auto');
         return { seq, messageId: keys?.exact ?? '', alternate: keys?.alternate };
       });
       const truncated = job.plan!.truncated;
+      answered();
       await this.finish(
         job,
         this.options.store.markSubmitted(id, c.options.id, submitted).then((result) => {
@@ -472,9 +506,9 @@ export class Sender {
     c.throttleStreak++;
     const pause = Math.min(30_000, (this.options.throttlePauseMs ?? 1000) * 2 ** (c.throttleStreak - 1));
     c.pausedUntil = Date.now() + pause;
-    c.bucket.setRate(c.bucket.currentRate / 2);
+    c.limiter.setRate(c.limiter.currentRate / 2);
     this.log.warn(
-      { connection: c.options.id, pause_ms: pause, tps: Math.round(c.bucket.currentRate) },
+      { connection: c.options.id, pause_ms: pause, tps: Math.round(c.limiter.currentRate) },
       'SMSC throttling; pausing this connection',
     );
   }

@@ -43,6 +43,11 @@ describe('splitSms boundaries', () => {
     ['67*2 UCS2 units: two parts', 'ş'.repeat(134), 8, [134, 134]],
     ['67*2+1 UCS2 units: three parts', 'ş'.repeat(135), 8, [134, 134, 2]],
     ['empty text: one empty part', '', 0, [0]],
+    // one part is sized from its octets: an escape is two septets, a surrogate pair two units
+    ['159 septets + one escape = 161: two parts', `${'a'.repeat(159)}€`, 0, [153, 8]],
+    ['81 extension chars = 162 septets: two parts', '€'.repeat(81), 0, [152, 10]],
+    ['35 surrogate pairs = 70 units: one part', '😀'.repeat(35), 8, [140]],
+    ['69 units + a surrogate pair = 71: two parts', `${'ş'.repeat(69)}😀`, 8, [134, 8]],
   ])('%s', (_name, text, dataCoding, payloads) => {
     const result = splitSms(text, big);
     expect(result.dataCoding).toBe(dataCoding);

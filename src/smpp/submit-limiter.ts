@@ -1,0 +1,126 @@
+import { performance } from 'node:perf_hooks';
+
+/** Slots kept per connection; above this many parts per second the window shrinks (1 s / k for k = tps / 1000). */
+const MAX_SLOTS = 1000;
+
+/**
+ * Parts per second as an SMSC counts them: at most `tps` submit_sm *arrivals* in any sliding second, each part
+ * of a concatenated SMS counting once. A sliding log of the last N parts (N = tps): a part may go when the
+ * part N back is known to have arrived at least a window ago. That reaches the limit exactly (a token bucket of
+ * depth c refilling at r lets r + c through in one second, so it must refill below the limit) and absorbs
+ * timer lateness the way a burst does, without crossing the limit.
+ *
+ * When did the SMSC count a part? After we wrote it and before its submit_sm_resp came back: with one-way
+ * delays that vary (an SMSC busy for a moment counts an old part late, a new one on time) the send time alone
+ * can put two arrivals closer than the sends. So a slot is freed from the response time less the smallest
+ * round trip seen (the part of the delay every answer pays, as in LEDBAT's base delay): what is left is the
+ * most the arrival can have lagged its send. Until its answer comes a slot stays taken. One millisecond per
+ * second of window covers an SMSC that reads its clock in whole milliseconds.
+ *
+ * The log alone would let a whole second's parts go at once and then none for a second, and a critical SMS
+ * arriving after such a burst would wait that second. So sends are also paced (GCRA: one part per 1/tps, a
+ * tolerance of two intervals or 2 ms, whichever is longer, that absorbs late timers); the log stays the limit.
+ */
+export class SubmitLimiter {
+  /** per slot: when its answer came (+Infinity until it does, -Infinity never used), ring by ticket % size */
+  private readonly answeredAt: Float64Array;
+  private readonly sentAt: Float64Array;
+  /** parts taken so far: the next ticket */
+  private taken = 0;
+  private minRtt = Number.POSITIVE_INFINITY;
+  /** GCRA theoretical arrival time of the next part */
+  private tat = Number.NEGATIVE_INFINITY;
+  private rate: number;
+  /** parts per window */
+  readonly size: number;
+  readonly windowMs: number;
+
+  constructor(
+    readonly maxRate: number,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
+    if (maxRate >= 1) {
+      const k = Math.ceil(maxRate / MAX_SLOTS);
+      // N per 1/k s, k windows in a second: never more than tps in any second (a fraction of a part is not sent)
+      this.size = Math.max(1, Math.floor(maxRate / k));
+      this.windowMs = 1000 / k;
+    } else {
+      this.size = 1;
+      this.windowMs = 1000 / maxRate;
+    }
+    this.answeredAt = new Float64Array(this.size).fill(Number.NEGATIVE_INFINITY);
+    this.sentAt = new Float64Array(this.size);
+    this.rate = maxRate;
+  }
+
+  /** The current rate, lowered after throttling and ramped back up. */
+  get currentRate(): number {
+    return this.rate;
+  }
+
+  setRate(rate: number): void {
+    this.rate = Math.max(this.maxRate / 100, Math.min(this.maxRate, rate));
+  }
+
+  /** The window a slot stays taken after its part arrived, stretched while the rate is lowered. */
+  private get spanMs(): number {
+    return (this.windowMs * this.maxRate) / this.rate + this.windowMs / 1000;
+  }
+
+  private get intervalMs(): number {
+    return ((this.windowMs / this.size) * this.maxRate) / this.rate;
+  }
+
+  /** When the pacer lets the next part go. */
+  private paceAt(): number {
+    return this.tat - Math.max(2 * this.intervalMs, 2);
+  }
+
+  /** When the n oldest slots are all free (+Infinity while one awaits its answer). */
+  private freeAt(n: number): number {
+    const need = Math.min(n, this.size);
+    let latest = Number.NEGATIVE_INFINITY;
+    for (let t = this.taken; t < this.taken + need; t++) {
+      const at = this.answeredAt[t % this.size]!;
+      if (at === Number.POSITIVE_INFINITY) return at;
+      if (at > latest) latest = at;
+    }
+    return latest === Number.NEGATIVE_INFINITY ? latest : latest - this.minRtt + this.spanMs;
+  }
+
+  /**
+   * Takes n slots when they are free; returns the ticket of the first (settle each with its answer) or -1.
+   * More parts than the window holds go once the whole window is free.
+   */
+  tryTake(n: number): number {
+    const now = this.clock();
+    if (this.paceAt() > now || this.freeAt(n) > now) return -1;
+    this.tat = Math.max(this.tat, now) + n * this.intervalMs;
+    const ticket = this.taken;
+    for (let t = ticket; t < ticket + n; t++) {
+      this.answeredAt[t % this.size] = Number.POSITIVE_INFINITY;
+      this.sentAt[t % this.size] = now;
+    }
+    this.taken += n;
+    return ticket;
+  }
+
+  /**
+   * The answer (or the failure) of the submit_sm that carried `count` slots from `ticket` on. A slot that was
+   * never answered cannot be reused, so every taken slot must be settled.
+   */
+  settle(ticket: number, count = 1): void {
+    const now = this.clock();
+    for (let t = Math.max(ticket, this.taken - this.size); t < ticket + count; t++) {
+      const i = t % this.size;
+      this.minRtt = Math.min(this.minRtt, now - this.sentAt[i]!);
+      this.answeredAt[i] = now;
+    }
+  }
+
+  /** Milliseconds until n slots are free; +Infinity while one awaits its answer (its settle() is the wake-up). */
+  waitMs(n: number): number {
+    const at = Math.max(this.freeAt(n), this.paceAt());
+    return at === Number.POSITIVE_INFINITY ? at : Math.max(0, Math.ceil(at - this.clock()));
+  }
+}
