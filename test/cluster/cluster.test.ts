@@ -136,7 +136,7 @@ cluster: { enabled: true, instance_id: ${instance}, lease_ttl: ${LEASE_TTL_MS}ms
       new Map(
         (
           await db.query<{ name: string; owner: string }>(
-            'SELECT name, owner FROM lease WHERE expires_at > $1',
+            "SELECT name, owner FROM lease WHERE name LIKE 'smpp:%' AND expires_at > $1",
             [Date.now()],
           )
         ).rows.map((r) => [r.name.replace('smpp:', ''), r.owner]),

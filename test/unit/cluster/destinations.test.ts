@@ -27,6 +27,8 @@ describe('cluster config', () => {
       lease_ttl: 10_000,
       poll: 500,
       max_claimed: 500,
+      alert_refresh: 5_000,
+      command_adopt_after: 15_000,
     });
   });
   it('refuses a poll not shorter than the lease, and leases under a second', () => {

@@ -95,7 +95,14 @@ describe('bridge config defaults', () => {
         mo_parts: { max_total: 10, per_sender: 5, in_flight: 500, timeout: 600_000 },
       },
       limits: { rule_payload_bytes: 65_536 },
-      cluster: { enabled: false, lease_ttl: 10_000, poll: 500, max_claimed: 500 },
+      cluster: {
+        enabled: false,
+        lease_ttl: 10_000,
+        poll: 500,
+        max_claimed: 500,
+        alert_refresh: 5_000,
+        command_adopt_after: 15_000,
+      },
     });
   });
 
