@@ -69,8 +69,12 @@ describe('HTTP endpoints through the real app', () => {
     h = await startHttpHarness({ sim: { receipts: true, receiptDelayMs: 20 } });
     await bound(h);
     await h.publish('devices/pump-7/alerts/overheat', JSON.stringify({ temp: 95 }));
-    await waitFor(async () => (await h!.app.store.listSms())[0]?.state === 'delivered', 'delivered');
-    const text = await (await h.api('/metrics', { auth: false })).text();
+    // the state is readable in the store as soon as it is committed; its event (and metric) once it is durable
+    let text = '';
+    await waitFor(async () => {
+      text = await (await h!.api('/metrics', { auth: false })).text();
+      return text.includes('sms_bridge_sms_state_changes_total{state="delivered",error_code=""} 1');
+    }, 'delivered in the metrics');
     for (const series of [
       'sms_bridge_mqtt_messages_in_total 1',
       'sms_bridge_rule_hits_total 1',
