@@ -6,7 +6,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type Client } from 'aedes';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { MAX_CACHED_TOPICS, TopicTrie } from '../rules/topic-trie.js';
+import { TopicCache, TopicTrie } from '../rules/topic-trie.js';
 import { WorkGate } from '../work-gate.js';
 import {
   type Access,
@@ -75,7 +75,7 @@ export class EmbeddedBroker implements BridgeBroker {
    */
   private taps = new TopicTrie<(message: BusMessage) => void>();
   /** topic -> its taps, so a message costs one lookup rather than a trie walk; cleared when taps change */
-  private readonly tapRoutes = new Map<string, Array<(message: BusMessage) => void>>();
+  private readonly tapRoutes = new TopicCache<Array<(message: BusMessage) => void>>();
   /** intake calls in flight; closed by `stopIntake()` */
   private readonly intakeGate = new WorkGate();
   /** every socket accepted on any listener: one that never sent CONNECT is no aedes client to close */
@@ -445,8 +445,6 @@ export class EmbeddedBroker implements BridgeBroker {
     if (!handlers) {
       handlers = this.taps.match(message.topic);
       // the same bound as the rules' per-topic cache (README "Bounds of the core")
-      if (this.tapRoutes.size >= MAX_CACHED_TOPICS)
-        this.tapRoutes.delete(this.tapRoutes.keys().next().value!);
       this.tapRoutes.set(message.topic, handlers);
     }
     for (const handler of handlers) {

@@ -4,7 +4,7 @@ import { fitToParts } from './fit-text.js';
 import { type Contact, Directory, type Recipient } from './recipients.js';
 import type { PoliciesInput, Priority, RotationInput } from './schema.js';
 import { type CompiledTemplate, formatTime, type TemplateView } from './template.js';
-import { MAX_CACHED_TOPICS, TopicTrie } from './topic-trie.js';
+import { TopicCache, TopicTrie } from './topic-trie.js';
 
 export type { Contact, PoliciesInput, Priority, Recipient, RotationInput };
 
@@ -148,7 +148,7 @@ export class CompiledRuleSet implements RuleSet {
   /** whether any rule has `resolve_when`; without one, resolutions() skips the JSON parse */
   private anyResolveWhen = false;
   /** topic -> what matches it; a rule set is immutable (a reload builds a new one), so entries never go stale */
-  private readonly routes = new Map<string, Route>();
+  private readonly routes = new TopicCache<Route>();
 
   constructor(
     entries: readonly RuleEntry[],
@@ -184,7 +184,6 @@ export class CompiledRuleSet implements RuleSet {
       candidates.length === 0 && byResolveTopic.length === 0
         ? NO_ROUTE
         : { candidates, byResolveTopic, withResolveWhen: candidates.filter((e) => e.resolveCondition) };
-    if (this.routes.size >= MAX_CACHED_TOPICS) this.routes.delete(this.routes.keys().next().value!);
     this.routes.set(topic, route);
     return route;
   }

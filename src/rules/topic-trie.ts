@@ -37,9 +37,51 @@ export function topicFilterError(filter: string): string | undefined {
 
 /**
  * Topics whose matches a per-topic cache remembers (the rules' and the broker's taps'; README "Bounds of the
- * core"); the oldest is forgotten first.
+ * core"); the least recently used half is forgotten when it is full.
  */
 export const MAX_CACHED_TOPICS = 10_000;
+
+/**
+ * A per-topic answer cache of at most `max` topics, in two generations: when the recent one holds half, it
+ * becomes the older one and the previous older one is dropped at once; a hit in the older one moves back.
+ * O(1) per call. (Forgetting the oldest entry one at a time with `map.keys().next()` costs V8 a scan over every
+ * entry deleted before it: measured 10 us per insert at 10,000 topics under churn, 34x a plain insert.)
+ */
+export class TopicCache<V> {
+  private recent = new Map<string, V>();
+  private older = new Map<string, V>();
+
+  constructor(private readonly max = MAX_CACHED_TOPICS) {}
+
+  get(topic: string): V | undefined {
+    const hit = this.recent.get(topic);
+    if (hit !== undefined) return hit;
+    const old = this.older.get(topic);
+    if (old !== undefined) {
+      this.older.delete(topic);
+      this.set(topic, old);
+    }
+    return old;
+  }
+
+  set(topic: string, value: V): void {
+    if (this.recent.size >= this.max / 2) {
+      this.older = this.recent;
+      this.recent = new Map();
+    }
+    this.recent.set(topic, value);
+  }
+
+  /** topics remembered (at most `max`) */
+  get size(): number {
+    return this.recent.size + this.older.size;
+  }
+
+  clear(): void {
+    this.recent.clear();
+    this.older.clear();
+  }
+}
 
 export class TopicTrie<T> {
   private readonly root: TrieNode<T> = newNode();
