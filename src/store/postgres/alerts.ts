@@ -3,10 +3,10 @@ import type {
   AlertChange,
   AlertRecipientRecord,
   AlertRecord,
-  AlertState,
   HeldRecord,
   LoadedAlerts,
 } from '../alert-types.js';
+import { type AlertRow, alertFromRow, alertToRow } from '../rows.js';
 import type { AlertRepository } from '../store.js';
 import { type Db, sqlState, UNIQUE_VIOLATION } from './db.js';
 
@@ -86,7 +86,7 @@ export class PgAlerts implements AlertRepository {
 
   async save(change: AlertChange): Promise<void> {
     for (const { alert, recipients, base } of change.alerts) {
-      const values = COLUMNS.map((c) => toRow(alert)[c]);
+      const values = COLUMNS.map((c) => alertToRow(alert)[c]);
       let written: number;
       if (base === 0) {
         // its id, ref or rule and device taken by another instance since this decision's book was read
@@ -160,7 +160,7 @@ export class PgAlerts implements AlertRepository {
       });
       byAlert.set(r.alert_id as number, list);
     }
-    const alerts = rows.map((row) => ({ alert: fromRow(row), recipients: byAlert.get(row.id) ?? [] }));
+    const alerts = rows.map((row) => ({ alert: alertFromRow(row), recipients: byAlert.get(row.id) ?? [] }));
     const held = (await this.db.rows<Record<string, unknown>>('SELECT * FROM alert_held ORDER BY id')).map(
       (r): HeldRecord => ({
         id: r.id as number,
@@ -194,60 +194,4 @@ export class PgAlerts implements AlertRepository {
   async prune(now: number): Promise<void> {
     await this.db.run('DELETE FROM alert_sent WHERE at <= $1', [now - DAY]);
   }
-}
-
-type AlertRow = { [K in (typeof COLUMNS)[number]]: unknown } & { id: number };
-
-function fromRow(row: AlertRow): AlertRecord {
-  return {
-    id: row.id,
-    ref: row.ref as string,
-    ruleId: row.rule_id as string,
-    deviceId: row.device_id as string,
-    label: row.label as string,
-    state: row.state as AlertState,
-    priority: row.priority as AlertRecord['priority'],
-    text: row.text as string,
-    openedAt: row.opened_at as number,
-    updatedAt: row.updated_at as number,
-    lastSeenAt: row.last_seen_at as number,
-    lastSentAt: row.last_sent_at as number | null,
-    count: row.count as number,
-    step: row.step as number,
-    nextEscalationAt: row.next_escalation_at as number | null,
-    receiptDueAt: row.receipt_due_at as number | null,
-    ackedBy: row.acked_by as string | null,
-    ackedPhone: row.acked_phone as string | null,
-    ackedAt: row.acked_at as number | null,
-    resolvedAt: row.resolved_at as number | null,
-    resolveReason: row.resolve_reason as string | null,
-    version: row.version as number,
-  };
-}
-
-function toRow(a: AlertRecord): AlertRow {
-  return {
-    id: a.id,
-    ref: a.ref,
-    rule_id: a.ruleId,
-    device_id: a.deviceId,
-    label: a.label,
-    state: a.state,
-    priority: a.priority,
-    text: a.text,
-    opened_at: a.openedAt,
-    updated_at: a.updatedAt,
-    last_seen_at: a.lastSeenAt,
-    last_sent_at: a.lastSentAt,
-    count: a.count,
-    step: a.step,
-    next_escalation_at: a.nextEscalationAt,
-    receipt_due_at: a.receiptDueAt,
-    acked_by: a.ackedBy,
-    acked_phone: a.ackedPhone,
-    acked_at: a.ackedAt,
-    resolved_at: a.resolvedAt,
-    resolve_reason: a.resolveReason,
-    version: a.version,
-  };
 }

@@ -1,6 +1,5 @@
 import pg from 'pg';
 import { BridgeError } from '../../errors.js';
-import type { Priority, SmsRecord, SmsState } from '../store.js';
 
 /** What the repositories run statements on: one transaction's client, or the pool for reads. */
 export interface Db {
@@ -65,53 +64,4 @@ export function noSms(id: number): BridgeError {
   return new BridgeError('ERR_STORE', `no SMS with id ${id}`);
 }
 
-/** A row of the `sms` table as pg returns it (BIGINT parsed to number by `pgTypes`). */
-export interface SmsRow {
-  id: number;
-  created_at: number;
-  updated_at: number;
-  to_number: string;
-  text: string;
-  priority: string;
-  source: string;
-  rule_id: string | null;
-  device_id: string | null;
-  alert_ref: string | null;
-  expires_at: number;
-  max_parts: number | null;
-  registered_delivery: boolean | null;
-  state: string;
-  attempts: number;
-  connection_id: string | null;
-  error_code: number | null;
-  error: string | null;
-  parts_total: number;
-  parts_delivered: number;
-  parts_failed: number;
-}
-
-export function toRecord(row: SmsRow): SmsRecord {
-  return {
-    id: row.id,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    to: row.to_number,
-    text: row.text,
-    priority: row.priority as Priority,
-    source: row.source,
-    ruleId: row.rule_id ?? undefined,
-    deviceId: row.device_id ?? undefined,
-    alertRef: row.alert_ref ?? undefined,
-    expiresAt: row.expires_at,
-    maxParts: row.max_parts ?? undefined,
-    registeredDelivery: row.registered_delivery ?? undefined,
-    state: row.state as SmsState,
-    attempts: row.attempts,
-    connectionId: row.connection_id,
-    errorCode: row.error_code,
-    error: row.error,
-    partsTotal: row.parts_total,
-    partsDelivered: row.parts_delivered,
-    partsFailed: row.parts_failed,
-  };
-}
+export { type SmsRow, toRecord } from '../rows.js';

@@ -1,3 +1,4 @@
+import { type CommandRow, toCommand } from '../rows.js';
 import type {
   DeviceCommand,
   InboundAudit,
@@ -8,28 +9,6 @@ import type {
   MoPart,
 } from '../store.js';
 import type { Db } from './db.js';
-
-interface CommandRow {
-  request_id: string;
-  device_id: string;
-  command: string;
-  from_number: string;
-  topic: string | null;
-  payload: string | null;
-  created_at: number;
-}
-
-function toCommand(r: CommandRow): DeviceCommand {
-  return {
-    requestId: r.request_id,
-    deviceId: r.device_id,
-    command: r.command,
-    from: r.from_number,
-    topic: r.topic ?? '',
-    payload: r.payload ?? '',
-    createdAt: r.created_at,
-  };
-}
 
 interface PartRow {
   from_number: string;

@@ -1,3 +1,4 @@
+import { fromParked, type ParkedRow } from '../rows.js';
 import type {
   NewSms,
   OutboxRepository,
@@ -271,28 +272,4 @@ export class PgOutbox implements OutboxRepository {
   async replies(to: string, since: number): Promise<number> {
     return (await this.db.row<{ n: number }>(SQL.replies, [to, since]))!.n;
   }
-}
-
-interface ParkedRow {
-  id: number;
-  connection_id: string;
-  receipt_id: string;
-  format: string;
-  state: ParkedReceipt['state'];
-  stat: string;
-  error_code: number | null;
-  received_at: number;
-}
-
-function fromParked(r: ParkedRow): ParkedReceipt {
-  return {
-    id: r.id,
-    connectionId: r.connection_id,
-    receiptId: r.receipt_id,
-    format: r.format,
-    state: r.state,
-    stat: r.stat,
-    errorCode: r.error_code,
-    receivedAt: r.received_at,
-  };
 }

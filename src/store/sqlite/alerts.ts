@@ -1,41 +1,10 @@
 import { BridgeError } from '../../errors.js';
-import type {
-  AlertChange,
-  AlertRecipientRecord,
-  AlertRecord,
-  AlertState,
-  HeldRecord,
-  LoadedAlerts,
-} from '../alert-types.js';
+import type { AlertChange, AlertRecipientRecord, HeldRecord, LoadedAlerts } from '../alert-types.js';
+import { type AlertRow, alertFromRow, alertToRow } from '../rows.js';
 import type { AlertRepository } from '../store.js';
 import type { Statements } from './statements.js';
 
 const DAY = 86_400_000;
-
-interface AlertRow {
-  id: number;
-  ref: string;
-  rule_id: string;
-  device_id: string;
-  label: string;
-  state: string;
-  priority: string;
-  text: string;
-  opened_at: number;
-  updated_at: number;
-  last_seen_at: number;
-  last_sent_at: number | null;
-  count: number;
-  step: number;
-  next_escalation_at: number | null;
-  receipt_due_at: number | null;
-  acked_by: string | null;
-  acked_phone: string | null;
-  acked_at: number | null;
-  resolved_at: number | null;
-  resolve_reason: string | null;
-  version: number;
-}
 
 const UPDATE_ALERT = `UPDATE alert SET state = @state, priority = @priority, text = @text, updated_at = @updated_at,
   last_seen_at = @last_seen_at, last_sent_at = @last_sent_at, count = @count, step = @step,
@@ -66,7 +35,7 @@ export class SqliteAlerts implements AlertRepository {
     );
     for (const { alert, recipients, base } of change.alerts) {
       // a fresh object from toRow, completed in place: a spread into another one cost more than the statement
-      const row: AlertRow & { base?: number } = toRow(alert);
+      const row: AlertRow & { base?: number } = alertToRow(alert);
       row.base = base;
       const written =
         base === 0 ? this.insert(INSERT_ALERT, row, alert.id) : this.s.get(UPDATE_ALERT).run(row).changes;
@@ -140,7 +109,7 @@ export class SqliteAlerts implements AlertRepository {
     const rows = this.s.get(`SELECT * FROM alert WHERE state <> 'resolved' ORDER BY id`).all() as AlertRow[];
     const recipients = this.s.get('SELECT * FROM alert_recipient WHERE alert_id = ?');
     const alerts = rows.map((row) => ({
-      alert: fromRow(row),
+      alert: alertFromRow(row),
       recipients: (recipients.all(row.id) as Array<Record<string, unknown>>).map(
         (r): AlertRecipientRecord => ({
           phone: r.phone as string,
@@ -192,58 +161,4 @@ export class SqliteAlerts implements AlertRepository {
   prune(now: number): void {
     this.s.get('DELETE FROM alert_sent WHERE at <= ?').run(now - DAY);
   }
-}
-
-function fromRow(row: AlertRow): AlertRecord {
-  return {
-    id: row.id,
-    ref: row.ref,
-    ruleId: row.rule_id,
-    deviceId: row.device_id,
-    label: row.label,
-    state: row.state as AlertState,
-    priority: row.priority as AlertRecord['priority'],
-    text: row.text,
-    openedAt: row.opened_at,
-    updatedAt: row.updated_at,
-    lastSeenAt: row.last_seen_at,
-    lastSentAt: row.last_sent_at,
-    count: row.count,
-    step: row.step,
-    nextEscalationAt: row.next_escalation_at,
-    receiptDueAt: row.receipt_due_at,
-    ackedBy: row.acked_by,
-    ackedPhone: row.acked_phone,
-    ackedAt: row.acked_at,
-    resolvedAt: row.resolved_at,
-    resolveReason: row.resolve_reason,
-    version: row.version,
-  };
-}
-
-function toRow(a: AlertRecord): AlertRow {
-  return {
-    id: a.id,
-    ref: a.ref,
-    rule_id: a.ruleId,
-    device_id: a.deviceId,
-    label: a.label,
-    state: a.state,
-    priority: a.priority,
-    text: a.text,
-    opened_at: a.openedAt,
-    updated_at: a.updatedAt,
-    last_seen_at: a.lastSeenAt,
-    last_sent_at: a.lastSentAt,
-    count: a.count,
-    step: a.step,
-    next_escalation_at: a.nextEscalationAt,
-    receipt_due_at: a.receiptDueAt,
-    acked_by: a.ackedBy,
-    acked_phone: a.ackedPhone,
-    acked_at: a.ackedAt,
-    resolved_at: a.resolvedAt,
-    resolve_reason: a.resolveReason,
-    version: a.version,
-  };
 }

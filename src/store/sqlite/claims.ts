@@ -1,5 +1,5 @@
+import { type SmsRow, toRecord } from '../rows.js';
 import type { ClaimRepository, Destinations, SmsRecord } from '../store.js';
-import { type SmsRow, toRecord } from './sms-row.js';
 import type { Statements } from './statements.js';
 
 const PRIORITY_RANK = `CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END`;

@@ -1,4 +1,5 @@
 import { BridgeError } from '../../errors.js';
+import { fromParked, type ParkedRow, type SmsRow, toRecord } from '../rows.js';
 import type {
   NewSms,
   OutboxRepository,
@@ -11,7 +12,6 @@ import type {
   SmsState,
   SubmittedPart,
 } from '../store.js';
-import { type SmsRow, toRecord } from './sms-row.js';
 import type { Statements } from './statements.js';
 
 const SQL = {
@@ -264,28 +264,4 @@ export class SqliteOutbox implements OutboxRepository {
     const sms = toRecord(row);
     return { sms, changed: sms.state !== before.state };
   }
-}
-
-interface ParkedRow {
-  id: number;
-  connection_id: string;
-  receipt_id: string;
-  format: string;
-  state: ParkedReceipt['state'];
-  stat: string;
-  error_code: number | null;
-  received_at: number;
-}
-
-function fromParked(r: ParkedRow): ParkedReceipt {
-  return {
-    id: r.id,
-    connectionId: r.connection_id,
-    receiptId: r.receipt_id,
-    format: r.format,
-    state: r.state,
-    stat: r.stat,
-    errorCode: r.error_code,
-    receivedAt: r.received_at,
-  };
 }
