@@ -55,8 +55,10 @@ export class AlertBook {
       batch.alerts.add(existing);
       if (existing.state === 'acked') return;
       const cooldown = rule.cooldownMs ?? DEFAULT_COOLDOWN_MS;
-      if (existing.lastSentAt !== null && now - existing.lastSentAt < cooldown) return;
-      existing.lastSentAt = now;
+      // `cooldown: 0s` sends every time, even for a message older than the last send (another instance's,
+      // read back after a conflict, can be later than this one's arrival)
+      if (cooldown > 0 && existing.lastSentAt !== null && now - existing.lastSentAt < cooldown) return;
+      existing.lastSentAt = Math.max(now, existing.lastSentAt ?? now);
       for (const r of recipientsAt(rules, rule.to, now))
         this.dispatcher.deliver(rules, existing, r, 0, now, batch);
       return;

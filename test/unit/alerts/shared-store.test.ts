@@ -26,6 +26,11 @@ rules:
     text: "{{device.id}} hot. ACK {{alert.ref}}"
     cooldown: 10m
     escalate: [{ after: 5m, to: [carol] }]
+  - id: every
+    topic: devices/+/every
+    to: [alice]
+    cooldown: 0s
+    text: "{{device.id}} every time"
   - id: storm
     topic: devices/+/storm
     to: [carol]
@@ -60,8 +65,7 @@ describe('alert engines of two instances on one store', () => {
     engines.push(e);
     return e;
   };
-  const fire = async (e: AlertEngine, device: string, what = 'overheat') => {
-    const now = new Date();
+  const fire = async (e: AlertEngine, device: string, what = 'overheat', now = new Date()) => {
     const { matches } = rules.evaluate(`devices/${device}/${what}`, Buffer.from('{}'), { now });
     return e.process(matches, [], now);
   };
@@ -141,5 +145,16 @@ describe('alert engines of two instances on one store', () => {
     const carol = to('+447700900003').map((s) => s.text);
     expect(carol).toHaveLength(2);
     expect(carol[1]).toMatch(/^2 more alerts: #2 pump-2 storm, #3 pump-3 storm/);
+  });
+
+  it('cooldown 0s sends for every message, also one that arrived before the send another instance made', async () => {
+    const a = await engine();
+    const b = await engine();
+    const early = new Date();
+    await advance(10_000);
+    expect(await fire(a, 'pump-7', 'every')).toHaveLength(1);
+    // b took its message 10 s earlier; its decision loses to a's and is made again on a's later send
+    expect(await fire(b, 'pump-7', 'every', early)).toHaveLength(1);
+    expect(to('+447700900001')).toHaveLength(2);
   });
 });
