@@ -15,7 +15,7 @@ import Database from 'better-sqlite3';
 import { silentLogger } from '../dist/logger.js';
 import { SmscSimulator } from '../dist/simulator/smsc.js';
 import { log, median, removeDir, sleep, startLoad, startServer, tempDir } from './lib/common.mjs';
-import { hasMosquitto, startMosquitto, startPostgres } from './lib/services.mjs';
+import { cpuDiff, cpuSample, hasMosquitto, startMosquitto, startPostgres } from './lib/services.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -230,6 +230,14 @@ async function runCase(setup, workload, { postgres, round }) {
     cleanup.unshift(() => load.exit());
     const xactsBefore = db ? await postgres.xacts(db.name) : undefined;
     const before = await Promise.all(bridges.map((b) => b.stats()));
+    const groups = {
+      bridges: bridges.map((b) => b.child.pid),
+      postgres: db ? [postgres.pid] : [],
+      mosquitto: mosquitto ? [mosquitto.pid] : [],
+      load: [load.child.pid],
+      driver: [process.pid],
+    };
+    const cpuBefore = cpuSample(groups);
     const ticksBefore = machineTicks();
     const startedAt = Date.now();
     let burstDone;
@@ -268,6 +276,8 @@ async function runCase(setup, workload, { postgres, round }) {
     clearInterval(ticker);
     const capped = seen.size < n;
     const ticksAfter = machineTicks();
+    const cpu = cpuDiff(cpuBefore, cpuSample(groups));
+    const wall = (Date.now() - startedAt) / 1000;
     const after = await Promise.all(bridges.map((b) => b.stats()));
     // the statistics collector reports within about a second
     if (db) await sleep(1000);
@@ -293,6 +303,8 @@ async function runCase(setup, workload, { postgres, round }) {
       // messages the bridges' intake took from the broker during the run
       messagesIn: after.reduce((s, a, i) => s + a.messagesIn - before[i].messagesIn, 0),
       bridgeCpuUsPerSms: cpuUs / Math.max(1, seen.size),
+      // share of the machine's cores each part used over the case (driver: the SMSC simulator and this script)
+      cpuShare: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v / wall / cpus().length])),
       machineBusy: (ticksAfter.busy - ticksBefore.busy) / (ticksAfter.total - ticksBefore.total),
       pg: xactsBefore
         ? {
@@ -303,6 +315,11 @@ async function runCase(setup, workload, { postgres, round }) {
       timeline,
       warnings: {},
     };
+    // what else ran on the machine meanwhile (other benchmarks, CI): noise in every figure here
+    result.cpuShare.other = Math.max(
+      0,
+      result.machineBusy - Object.values(result.cpuShare).reduce((a, b) => a + b, 0),
+    );
     await load.exit();
     cleanup.shift();
     for (const b of bridges) {
@@ -328,6 +345,12 @@ function describe(r) {
   const notes = [];
   if (r.capped) notes.push(`**${r.stopped}: ${f0(r.delivered)} of ${f0(r.n)} SMS**`);
   if (r.submits > r.delivered) notes.push(`${f0(r.submits - r.delivered)} submitted twice`);
+  notes.push(
+    `CPU ${Object.entries(r.cpuShare)
+      .filter(([, v]) => v >= 0.005)
+      .map(([k, v]) => `${k} ${f0(v * 100)}%`)
+      .join(', ')}`,
+  );
   if (r.pg) notes.push(`PostgreSQL ${f0(r.pg.commits)} commits, ${f0(r.pg.rollbacks)} rollbacks`);
   for (const [msg, count] of Object.entries(r.warnings)) notes.push(`${f0(count)}x "${msg}"`);
   if (r.capped)

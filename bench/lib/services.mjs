@@ -4,7 +4,15 @@
 // synchronous_commit on): it is compared with SQLite at `synchronous: full`.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +116,10 @@ export async function startPostgres() {
   let n = 0;
   return {
     port,
+    /** the postmaster; its children are the backends */
+    get pid() {
+      return server.process?.pid;
+    },
     async createDatabase() {
       const name = `bench_${process.pid}_${++n}`;
       await admin((c) => c.query(`CREATE DATABASE ${name}`));
@@ -194,4 +206,50 @@ export async function startMosquitto() {
       throw new Error(`mosquitto did not start: ${stderr}`);
     }
   }
+}
+
+const CLK_TCK = 100; // `getconf CLK_TCK` on Linux
+
+/** [pid, ppid, user + system CPU seconds] of every process now (/proc/<pid>/stat) */
+function processes() {
+  const out = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // fields after the command name, which is in parentheses and may contain spaces
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.push([Number(name), Number(f[1]), (Number(f[11]) + Number(f[12])) / CLK_TCK]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU seconds used so far per group: `groups` maps a name to root pids; each root counts with its children
+ * (PostgreSQL backends). `diff(before, after)` gives the seconds used in between; a process started in between
+ * counts from zero, one that exited in between is lost (short-lived, so little).
+ */
+export function cpuSample(groups) {
+  const all = processes();
+  const sample = {};
+  for (const [group, roots] of Object.entries(groups)) {
+    const set = new Set(roots.filter(Boolean));
+    const per = new Map();
+    for (const [pid, ppid, seconds] of all) if (set.has(pid) || set.has(ppid)) per.set(pid, seconds);
+    sample[group] = per;
+  }
+  return sample;
+}
+
+export function cpuDiff(before, after) {
+  const out = {};
+  for (const [group, per] of Object.entries(after)) {
+    let s = 0;
+    for (const [pid, seconds] of per) s += seconds - (before[group]?.get(pid) ?? 0);
+    out[group] = s;
+  }
+  return out;
 }
