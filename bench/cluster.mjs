@@ -237,7 +237,7 @@ async function runCase(setup, workload, { postgres, round }) {
       load: [load.child.pid],
       driver: [process.pid],
     };
-    const cpuBefore = cpuSample(groups);
+    const cpuBefore = cpuSample(groups, ['postgres']);
     const ticksBefore = machineTicks();
     const startedAt = Date.now();
     let burstDone;
@@ -276,7 +276,7 @@ async function runCase(setup, workload, { postgres, round }) {
     clearInterval(ticker);
     const capped = seen.size < n;
     const ticksAfter = machineTicks();
-    const cpu = cpuDiff(cpuBefore, cpuSample(groups));
+    const cpu = cpuDiff(cpuBefore, cpuSample(groups, ['postgres']));
     const wall = (Date.now() - startedAt) / 1000;
     const after = await Promise.all(bridges.map((b) => b.stats()));
     // the statistics collector reports within about a second
@@ -303,7 +303,8 @@ async function runCase(setup, workload, { postgres, round }) {
       // messages the bridges' intake took from the broker during the run
       messagesIn: after.reduce((s, a, i) => s + a.messagesIn - before[i].messagesIn, 0),
       bridgeCpuUsPerSms: cpuUs / Math.max(1, seen.size),
-      // share of the machine's cores each part used over the case (driver: the SMSC simulator and this script)
+      // share of the machine's cores each part used over the case (driver: the SMSC simulator and this script;
+      // postgres: the postmaster and its backends)
       cpuShare: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v / wall / cpus().length])),
       machineBusy: (ticksAfter.busy - ticksBefore.busy) / (ticksAfter.total - ticksBefore.total),
       pg: xactsBefore

@@ -228,17 +228,19 @@ function processes() {
 }
 
 /**
- * CPU seconds used so far per group: `groups` maps a name to root pids; each root counts with its children
- * (PostgreSQL backends). `diff(before, after)` gives the seconds used in between; a process started in between
- * counts from zero, one that exited in between is lost (short-lived, so little).
+ * CPU seconds used so far per group: `groups` maps a name to pids; `withChildren` names the groups whose
+ * processes count with their children (PostgreSQL's backends). `cpuDiff(before, after)` gives the seconds used
+ * in between; a process started in between counts from zero, one that exited in between is lost.
  */
-export function cpuSample(groups) {
+export function cpuSample(groups, withChildren = []) {
   const all = processes();
   const sample = {};
   for (const [group, roots] of Object.entries(groups)) {
     const set = new Set(roots.filter(Boolean));
+    const children = withChildren.includes(group);
     const per = new Map();
-    for (const [pid, ppid, seconds] of all) if (set.has(pid) || set.has(ppid)) per.set(pid, seconds);
+    for (const [pid, ppid, seconds] of all)
+      if (set.has(pid) || (children && set.has(ppid))) per.set(pid, seconds);
     sample[group] = per;
   }
   return sample;
