@@ -345,7 +345,7 @@ function describe(r) {
   if (r.error) return `**failed: ${r.error}**`;
   const notes = [];
   if (r.capped) notes.push(`**${r.stopped}: ${f0(r.delivered)} of ${f0(r.n)} SMS**`);
-  if (r.submits > r.delivered) notes.push(`${f0(r.submits - r.delivered)} submitted twice`);
+  if (r.submits > r.delivered) notes.push(`${f0(r.submits - r.delivered)} SMS repeating a text already sent`);
   notes.push(
     `CPU ${Object.entries(r.cpuShare)
       .filter(([, v]) => v >= 0.005)
