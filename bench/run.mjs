@@ -1,9 +1,12 @@
 // npm run bench            every benchmark of issue 7 (~8 min), writes BENCHMARKS.md
 // npm run bench -- --smoke a few seconds each, prints the table, leaves BENCHMARKS.md alone
 // npm run bench -- --only=ingest,latency
+// npm run bench -- --only=cluster   bench/cluster.mjs (Mosquitto, PostgreSQL, 1 vs 3 bridges; ~4 min; only when asked)
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../dist/logger.js';
 import { SmscSimulator } from '../dist/simulator/smsc.js';
 import { runLatency, runLimits, runThroughput } from './delivery.mjs';
@@ -183,6 +186,17 @@ async function main() {
     if (want('startup')) {
       log('6. start-up');
       r.startup = await runStartup({ ...P.startup, smscPort });
+    }
+    // needs Mosquitto and starts PostgreSQL: run only when named; it prints its own table
+    if (only?.includes('cluster')) {
+      log('cluster (bench/cluster.mjs)');
+      const script = fileURLToPath(new URL('./cluster.mjs', import.meta.url));
+      const extra = smoke ? ['--total=300', '--cap=15'] : [];
+      await new Promise((resolve, reject) =>
+        spawn(process.execPath, [script, ...extra], { stdio: 'inherit' }).once('exit', (code) =>
+          code === 0 ? resolve() : reject(new Error(`bench/cluster.mjs exited with ${code}`)),
+        ),
+      );
     }
   } finally {
     await sim.stop();

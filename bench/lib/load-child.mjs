@@ -71,9 +71,10 @@ function blast({ qos, topic, payload, window = 16, batch = 32, pings = 2 }) {
 
 /**
  * A fixed number of QoS 1 alerts per client, each to its own device topic so that each opens its own alert:
- * `devices/<prefix><client>x<k>/alerts/<kind>`. Reports the time of the first publish and of the last PUBACK.
+ * `devices/<prefix><client>x<k>/alerts/<kind>`; with `topic`, every message of a client goes to that topic
+ * (`{c}` replaced by the client's index). Reports the time of the first publish and of the last PUBACK.
  */
-function burst({ perClient, window = 20, prefix, kind, payload }) {
+function burst({ perClient, window = 20, prefix, kind, payload, topic }) {
   const total = perClient * clients.length;
   let firstAt = 0;
   return new Promise((resolve) => {
@@ -84,7 +85,7 @@ function burst({ perClient, window = 20, prefix, kind, payload }) {
         const parts = [];
         while (inflight < window && k < perClient) {
           const { buf } = publishPacket(
-            `devices/${prefix}${c.index}x${k}/alerts/${kind}`,
+            topic ? topic.replace('{c}', String(c.index)) : `devices/${prefix}${c.index}x${k}/alerts/${kind}`,
             payload.replace('{n}', String(c.index * perClient + k)),
             1,
             (k % 65535) + 1,

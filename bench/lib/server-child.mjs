@@ -24,7 +24,8 @@ async function startBridge() {
   const config = loadBridgeConfig(spec.configFile);
   const logger = createLogger(
     { level: spec.logLevel ?? 'info', pretty: false },
-    pino.default.destination({ dest: '/dev/null', sync: false }),
+    // a file for runs that count what the bridge warned about (bench/cluster.mjs); default nowhere
+    pino.default.destination({ dest: spec.logFile ?? '/dev/null', sync: spec.logFile !== undefined }),
   );
   app = new App({ config, logger, cwd: spec.cwd, watch: false });
   await app.start();
@@ -87,6 +88,9 @@ function stats() {
     bound: app ? app.links.every((l) => l.bound) : true,
     boundMs: firstBoundMs,
     connected: app ? app.broker.connectedClients : undefined,
+    // external broker only (private fields, read for diagnosis): messages taken in and not settled, and refused
+    brokerInFlight: app?.broker.inFlight,
+    brokerRefused: app?.broker.refused,
     // user + system CPU of this process, microseconds: the cost per message, which load on the machine moves
     // far less than wall-clock rates
     cpuUs: (({ user, system }) => user + system)(process.cpuUsage()),
