@@ -13,7 +13,7 @@ const [total = 20_000, batch = 64, retained = 1] = process.argv.slice(2).map(Num
 const { SqliteStore } = await import('../../dist/store/sqlite/sqlite-store.js');
 const { recordSubmit } = await import('../../dist/smpp/receipt-match.js');
 const dir = mkdtempSync(join(tmpdir(), 'sms-bridge-write-'));
-const store = new SqliteStore({ path: join(dir, 'bridge.db'), synchronous: 'full' });
+const store = new SqliteStore({ path: join(dir, 'bridge.db'), synchronous: process.env.SYNC ?? 'full' });
 await store.start();
 const brokerState = store.brokerState();
 

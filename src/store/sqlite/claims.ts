@@ -1,4 +1,4 @@
-import { type SmsRow, toRecord } from '../rows.js';
+import { SMS_COLUMNS, smsFromValues } from '../rows.js';
 import type { ClaimRepository, Destinations, SmsRecord } from '../store.js';
 import type { Statements } from './statements.js';
 
@@ -22,14 +22,14 @@ export class SqliteClaims implements ClaimRepository {
     const { where, args } = destinationFilter(destinations);
     if (where === undefined) return [];
     const rows = this.s
-      .get(
+      .raw(
         `UPDATE sms SET claim_owner = ?, claim_until = ? WHERE id IN (
            SELECT id FROM sms WHERE state = 'queued' AND (claim_until IS NULL OR claim_until <= ?) AND (${where})
            ORDER BY ${PRIORITY_RANK}, id LIMIT ?)
-         RETURNING *`,
+         RETURNING ${SMS_COLUMNS}`,
       )
-      .all(owner, now + ttlMs, now, ...args, limit) as SmsRow[];
-    return rows.map(toRecord).sort((a, b) => a.id - b.id);
+      .all(owner, now + ttlMs, now, ...args, limit) as unknown[][];
+    return rows.map(smsFromValues).sort((a, b) => a.id - b.id);
   }
 
   async renew(owner: string, ttlMs: number, now: number): Promise<number> {

@@ -1,5 +1,5 @@
 import { BridgeError } from '../../errors.js';
-import { fromParked, type ParkedRow, type SmsRow, toRecord } from '../rows.js';
+import { fromParked, type ParkedRow, SMS_COLUMNS, smsFromValues } from '../rows.js';
 import type {
   NewSms,
   OutboxRepository,
@@ -15,20 +15,21 @@ import type {
 import type { Statements } from './statements.js';
 
 const SQL = {
+  // the record is built from what was inserted: no row read back (see `enqueue`)
   insert: `INSERT INTO sms (created_at, updated_at, to_number, text, priority, source, rule_id, device_id, alert_ref,
-    expires_at, max_parts, registered_delivery, state)
-   VALUES (@now, @now, @to, @text, @priority, @source, @ruleId, @deviceId, @alertRef, @expiresAt, @maxParts,
-    @registeredDelivery, 'queued') RETURNING *`,
-  get: 'SELECT * FROM sms WHERE id = ?',
-  pending: `SELECT * FROM sms WHERE state = 'queued' ORDER BY id`,
+    expires_at, max_parts, registered_delivery, state, attempts, parts_total, parts_delivered, parts_failed)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0, 0, 0)`,
+  get: `SELECT ${SMS_COLUMNS} FROM sms WHERE id = ?`,
+  pending: `SELECT ${SMS_COLUMNS} FROM sms WHERE state = 'queued' ORDER BY id`,
   submitted: `UPDATE sms SET state = 'submitted', connection_id = ?, parts_total = ?, attempts = attempts + 1,
-    submitted_at = ?, updated_at = ?, error_code = NULL, error = NULL WHERE id = ? RETURNING *`,
+    submitted_at = ?, updated_at = ?, error_code = NULL, error = NULL WHERE id = ?
+   RETURNING ${SMS_COLUMNS}`,
   insertPart: `INSERT OR REPLACE INTO sms_part (sms_id, seq, message_id, message_id_alt, connection_id, updated_at)
    VALUES (?, ?, ?, ?, ?, ?)`,
-  failed:
-    'UPDATE sms SET state = ?, error_code = ?, error = ?, updated_at = ?, done_at = ? WHERE id = ? RETURNING *',
-  attempt:
-    'UPDATE sms SET attempts = attempts + 1, error_code = ?, error = ?, updated_at = ? WHERE id = ? RETURNING *',
+  failed: `UPDATE sms SET state = ?, error_code = ?, error = ?, updated_at = ?, done_at = ? WHERE id = ?
+   RETURNING ${SMS_COLUMNS}`,
+  attempt: `UPDATE sms SET attempts = attempts + 1, error_code = ?, error = ?, updated_at = ? WHERE id = ?
+   RETURNING ${SMS_COLUMNS}`,
   awaitingExact: `SELECT sms_id, seq FROM sms_part WHERE connection_id = ? AND message_id = ? AND state = 'submitted'
    AND updated_at >= ?`,
   awaitingAlt: `SELECT sms_id, seq FROM sms_part WHERE connection_id = ? AND message_id_alt = ? AND state = 'submitted'
@@ -39,7 +40,7 @@ const SQL = {
     SUM(state = 'expired') AS expired FROM sms_part WHERE sms_id = ?`,
   settle: `UPDATE sms SET state = ?, parts_delivered = ?, parts_failed = ?, error_code = COALESCE(?, error_code),
     error = COALESCE(?, error), updated_at = ?, done_at = CASE WHEN ? IN ('delivered', 'failed', 'expired') THEN ? ELSE done_at END
-   WHERE id = ? RETURNING *`,
+   WHERE id = ? RETURNING ${SMS_COLUMNS}`,
   counts: 'SELECT state, COUNT(*) AS n FROM sms GROUP BY state',
   park: `INSERT INTO receipt_parked (connection_id, receipt_id, format, state, stat, error_code, received_at)
    VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -54,7 +55,7 @@ const SQL = {
   requeue: `UPDATE sms SET state = 'queued', expires_at = ?, updated_at = ?, error_code = NULL, error = NULL, attempts = 0,
     connection_id = NULL, parts_total = 0, parts_delivered = 0, parts_failed = 0, submitted_at = NULL,
     done_at = NULL
-   WHERE id = ? AND state IN ('failed', 'expired') RETURNING *`,
+   WHERE id = ? AND state IN ('failed', 'expired') RETURNING ${SMS_COLUMNS}`,
   forgetParts: 'DELETE FROM sms_part WHERE sms_id = ?',
   replies: `SELECT COUNT(*) AS n FROM sms WHERE to_number = ? AND source = 'reply' AND created_at >= ?`,
 } as const;
@@ -72,33 +73,38 @@ export class SqliteOutbox implements OutboxRepository {
   async enqueue(items: NewSms[]): Promise<SmsRecord[]> {
     const now = Date.now();
     const insert = this.s.get(SQL.insert);
-    return items.map((item) =>
-      toRecord(
-        insert.get({
-          now,
-          to: item.to,
-          text: item.text,
-          priority: item.priority,
-          source: item.source,
-          ruleId: item.ruleId ?? null,
-          deviceId: item.deviceId ?? null,
-          alertRef: item.alertRef ?? null,
-          expiresAt: item.expiresAt,
-          maxParts: item.maxParts ?? null,
-          registeredDelivery: item.registeredDelivery === undefined ? null : item.registeredDelivery ? 1 : 0,
-        }) as SmsRow,
-      ),
-    );
+    return items.map((item) => {
+      const registered = item.registeredDelivery === undefined ? null : item.registeredDelivery ? 1 : 0;
+      const values = [
+        now,
+        now,
+        item.to,
+        item.text,
+        item.priority,
+        item.source,
+        item.ruleId ?? null,
+        item.deviceId ?? null,
+        item.alertRef ?? null,
+        item.expiresAt,
+        item.maxParts ?? null,
+        registered,
+      ];
+      const id = Number(insert.run(values).lastInsertRowid);
+      // the row as stored, in SMS_COLUMNS order (the contract suite reads it back and compares)
+      return smsFromValues([id, ...values, 'queued', 0, null, null, null, 0, 0, 0]);
+    });
   }
 
   async markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SmsRecord> {
     const now = Date.now();
-    const row = this.s.get(SQL.submitted).get(connectionId, parts.length, now, now, id) as SmsRow | undefined;
+    const row = this.s.raw(SQL.submitted).get(connectionId, parts.length, now, now, id) as
+      | unknown[]
+      | undefined;
     if (!row) throw new BridgeError('ERR_STORE', `no SMS with id ${id}`);
     const insertPart = this.s.get(SQL.insertPart);
     for (const part of parts)
       insertPart.run(id, part.seq, part.messageId, part.alternate ?? null, connectionId, now);
-    return toRecord(row);
+    return smsFromValues(row);
   }
 
   async markFailed(
@@ -108,15 +114,15 @@ export class SqliteOutbox implements OutboxRepository {
     error: string,
   ): Promise<SmsRecord> {
     const now = Date.now();
-    const row = this.s.get(SQL.failed).get(state, errorCode, error, now, now, id) as SmsRow | undefined;
+    const row = this.s.raw(SQL.failed).get(state, errorCode, error, now, now, id) as unknown[] | undefined;
     if (!row) throw new BridgeError('ERR_STORE', `no SMS with id ${id}`);
-    return toRecord(row);
+    return smsFromValues(row);
   }
 
   async recordAttempt(id: number, errorCode: number | null, error: string): Promise<SmsRecord> {
-    const row = this.s.get(SQL.attempt).get(errorCode, error, Date.now(), id) as SmsRow | undefined;
+    const row = this.s.raw(SQL.attempt).get(errorCode, error, Date.now(), id) as unknown[] | undefined;
     if (!row) throw new BridgeError('ERR_STORE', `no SMS with id ${id}`);
-    return toRecord(row);
+    return smsFromValues(row);
   }
 
   async awaitingReceipt(
@@ -190,22 +196,22 @@ export class SqliteOutbox implements OutboxRepository {
   }
 
   async requeue(id: number, expiresAt: number): Promise<SmsRecord | undefined> {
-    const row = this.s.get(SQL.requeue).get(expiresAt, Date.now(), id) as SmsRow | undefined;
+    const row = this.s.raw(SQL.requeue).get(expiresAt, Date.now(), id) as unknown[] | undefined;
     if (!row) return undefined;
     // a late receipt for the earlier attempt must not settle the new one
     this.s.get(SQL.forgetParts).run(id);
-    return toRecord(row);
+    return smsFromValues(row);
   }
 
   // reads (outside transactions)
 
   pending(): SmsRecord[] {
-    return (this.s.get(SQL.pending).all() as SmsRow[]).map(toRecord);
+    return (this.s.raw(SQL.pending).all() as unknown[][]).map(smsFromValues);
   }
 
   get(id: number): SmsRecord | undefined {
-    const row = this.s.get(SQL.get).get(id) as SmsRow | undefined;
-    return row ? toRecord(row) : undefined;
+    const row = this.s.raw(SQL.get).get(id) as unknown[] | undefined;
+    return row ? smsFromValues(row) : undefined;
   }
 
   list(query: SmsQuery = {}): SmsRecord[] {
@@ -219,8 +225,8 @@ export class SqliteOutbox implements OutboxRepository {
       where.push('to_number = ?');
       args.push(query.to);
     }
-    const sql = `SELECT * FROM sms ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.s.get(sql).all(...args, query.limit ?? 100) as SmsRow[]).map(toRecord);
+    const sql = `SELECT ${SMS_COLUMNS} FROM sms ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.s.raw(sql).all(...args, query.limit ?? 100) as unknown[][]).map(smsFromValues);
   }
 
   counts(): Record<SmsState, number> {
@@ -237,7 +243,7 @@ export class SqliteOutbox implements OutboxRepository {
   private settle(smsId: number, seq: number, update: ReceiptOutcome): ReceiptResult {
     const now = Date.now();
     this.s.get(SQL.partDone).run(update.state, update.stat, update.errorCode, now, smsId, seq);
-    const before = toRecord(this.s.get(SQL.get).get(smsId) as SmsRow);
+    const before = smsFromValues(this.s.raw(SQL.get).get(smsId) as unknown[]);
     const counts = this.s.get(SQL.partCounts).get(smsId) as {
       delivered: number;
       failed: number;
@@ -249,7 +255,7 @@ export class SqliteOutbox implements OutboxRepository {
     else if (counts.delivered >= before.partsTotal) state = 'delivered';
     const failing = update.state !== 'delivered';
     const row = this.s
-      .get(SQL.settle)
+      .raw(SQL.settle)
       .get(
         state,
         counts.delivered,
@@ -260,8 +266,8 @@ export class SqliteOutbox implements OutboxRepository {
         state,
         now,
         smsId,
-      ) as SmsRow;
-    const sms = toRecord(row);
+      ) as unknown[];
+    const sms = smsFromValues(row);
     return { sms, changed: sms.state !== before.state };
   }
 }

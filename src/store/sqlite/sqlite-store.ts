@@ -54,6 +54,7 @@ export class SqliteStore implements Store {
       db.pragma(`synchronous = ${this.options.synchronous === 'normal' || onDisk ? 'NORMAL' : 'FULL'}`);
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
+      db.pragma('temp_store = MEMORY');
       migrate(db);
       const walSync =
         onDisk && this.options.synchronous !== 'normal' ? await WalSync.open(`${path}-wal`) : undefined;

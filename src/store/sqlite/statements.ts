@@ -14,4 +14,15 @@ export class Statements {
     }
     return statement;
   }
+
+  /** The statement in raw mode: rows come back as arrays of values, in column order. */
+  raw(sql: string): Database.Statement {
+    const key = `raw\u0000${sql}`;
+    let statement = this.cache.get(key);
+    if (!statement) {
+      statement = this.db.prepare(sql).raw(true);
+      this.cache.set(key, statement);
+    }
+    return statement;
+  }
 }
