@@ -1,9 +1,9 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { BridgeError } from '../../errors.js';
-import type { LoadedAlerts } from '../alert-types.js';
 import type { BrokerStateRepository } from '../broker-state.js';
-import type { DeviceCommand, SmsQuery, SmsRecord, SmsState, Store, Tx } from '../store.js';
+import type { Store, Tx } from '../store.js';
+import { type StoreReadSide, StoreReads } from '../store-reads.js';
 import { PgAlerts } from './alerts.js';
 import { PgBrokerStateRepository } from './broker-state.js';
 import { PgClaims } from './claims.js';
@@ -51,10 +51,12 @@ interface Open {
  * transaction runs on one pooled connection between BEGIN and COMMIT (READ COMMITTED); rows that instances
  * contend for are decided by the database (identity ids, unique keys, row locks, optimistic alert versions).
  */
-export class PostgresStore implements Store {
+export class PostgresStore extends StoreReads implements Store {
   private open: Open | undefined;
 
-  constructor(private readonly options: PostgresStoreOptions) {}
+  constructor(private readonly options: PostgresStoreOptions) {
+    super();
+  }
 
   private get where(): string {
     return `store.url=${redactUrl(this.options.url)}`;
@@ -112,6 +114,10 @@ export class PostgresStore implements Store {
     await open.broker?.flush();
     // waits for checked-out connections (running transactions) to be released
     await open.pool.end();
+  }
+
+  protected get readSide(): StoreReadSide {
+    return this.o;
   }
 
   private get o(): Open {
@@ -172,42 +178,6 @@ export class PostgresStore implements Store {
     } finally {
       client.release(broken);
     }
-  }
-
-  async pendingSms(): Promise<SmsRecord[]> {
-    return this.o.outbox.pending();
-  }
-
-  async getSms(id: number): Promise<SmsRecord | undefined> {
-    return this.o.outbox.get(id);
-  }
-
-  async listSms(query?: SmsQuery): Promise<SmsRecord[]> {
-    return this.o.outbox.list(query);
-  }
-
-  async countByState(): Promise<Record<SmsState, number>> {
-    return this.o.outbox.counts();
-  }
-
-  async countReplies(to: string, since: number): Promise<number> {
-    return this.o.outbox.replies(to, since);
-  }
-
-  async loadAlerts(now: number): Promise<LoadedAlerts> {
-    return this.o.alerts.load(now);
-  }
-
-  async lastInbound(from: string): Promise<{ dedupeKey: string; receivedAt: number } | undefined> {
-    return this.o.inbound.lastFrom(from);
-  }
-
-  async unpublishedCommands(): Promise<DeviceCommand[]> {
-    return this.o.inbound.unpublished();
-  }
-
-  async loadKv(scope: string): Promise<Array<{ key: string; value: Buffer; at: number }>> {
-    return this.o.kv.load(scope);
   }
 
   /** One repository per store: its writes keep their call order on one queue. */

@@ -2,9 +2,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BridgeError } from '../../errors.js';
-import type { LoadedAlerts } from '../alert-types.js';
 import type { BrokerStateRepository } from '../broker-state.js';
-import type { DeviceCommand, SmsQuery, SmsRecord, SmsState, Store, Tx } from '../store.js';
+import type { Store, Tx } from '../store.js';
+import { type StoreReadSide, StoreReads } from '../store-reads.js';
 import { SqliteAlerts } from './alerts.js';
 import { SqliteBrokerStateRepository } from './broker-state.js';
 import { SqliteClaims } from './claims.js';
@@ -38,10 +38,12 @@ interface Open {
 }
 
 /** The default Store: one SQLite file (better-sqlite3, WAL), transactions group-committed. */
-export class SqliteStore implements Store {
+export class SqliteStore extends StoreReads implements Store {
   private open: Open | undefined;
 
-  constructor(private readonly options: SqliteStoreOptions) {}
+  constructor(private readonly options: SqliteStoreOptions) {
+    super();
+  }
 
   async start(): Promise<void> {
     const { path } = this.options;
@@ -102,6 +104,10 @@ export class SqliteStore implements Store {
     open.db.close();
   }
 
+  protected get readSide(): StoreReadSide {
+    return this.o;
+  }
+
   private get o(): Open {
     if (!this.open) throw new BridgeError('ERR_STORE', 'the store is not open');
     return this.open;
@@ -111,42 +117,6 @@ export class SqliteStore implements Store {
     const open = this.open;
     if (!open) return Promise.reject(new BridgeError('ERR_STORE', 'the store is not open'));
     return open.writes.submit(() => fn(open.tx));
-  }
-
-  async pendingSms(): Promise<SmsRecord[]> {
-    return this.o.outbox.pending();
-  }
-
-  async getSms(id: number): Promise<SmsRecord | undefined> {
-    return this.o.outbox.get(id);
-  }
-
-  async listSms(query?: SmsQuery): Promise<SmsRecord[]> {
-    return this.o.outbox.list(query);
-  }
-
-  async countByState(): Promise<Record<SmsState, number>> {
-    return this.o.outbox.counts();
-  }
-
-  async countReplies(to: string, since: number): Promise<number> {
-    return this.o.outbox.replies(to, since);
-  }
-
-  async loadAlerts(now: number): Promise<LoadedAlerts> {
-    return this.o.alerts.load(now);
-  }
-
-  async lastInbound(from: string): Promise<{ dedupeKey: string; receivedAt: number } | undefined> {
-    return this.o.inbound.lastFrom(from);
-  }
-
-  async unpublishedCommands(): Promise<DeviceCommand[]> {
-    return this.o.inbound.unpublished();
-  }
-
-  async loadKv(scope: string): Promise<Array<{ key: string; value: Buffer; at: number }>> {
-    return this.o.kv.load(scope);
   }
 
   /** Shares the store's connection and group commit, so broker writes batch with the outbox's. */
