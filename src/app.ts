@@ -261,6 +261,7 @@ export class App {
         storeFile: config.store.url ? undefined : config.store.path,
         brokerListening: () => this.broker.up,
         links: this.links,
+        clusterMember: this.cluster ? () => this.cluster?.member ?? false : undefined,
         queueDepth: () => this.sender.depth,
         counters: () => ({
           messagesIn: this.intake.messagesIn,

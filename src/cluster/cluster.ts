@@ -101,6 +101,14 @@ export class Cluster {
     return this.owned.has(id) && performance.now() < this.deadline;
   }
 
+  /**
+   * Whether this instance's last heartbeat committed within the lease time: it takes part in the cluster and
+   * would take over a connection whose owner dies, whether it holds one now or not (`/readyz`).
+   */
+  get member(): boolean {
+    return !this.stopping && performance.now() < this.deadline;
+  }
+
   /** Connection ids this instance holds. */
   get ownedConnections(): string[] {
     return [...this.owned].filter((id) => this.owns(id));

@@ -109,7 +109,7 @@ export class HttpServer {
     app.get('/healthz', async () => ({ status: 'ok' }));
     app.get('/readyz', async (_request, reply) => {
       const checks = await readiness(sources, this.storeFile);
-      const ready = checks.broker && checks.store && checks.smsc;
+      const ready = checks.broker && checks.store && (checks.smsc || checks.cluster === true);
       return reply.code(ready ? 200 : 503).send({ ready, checks, connections: connectionStates(sources) });
     });
     app.get('/metrics', async (_request, reply) => {
@@ -148,6 +148,7 @@ async function readiness(sources: HttpSources, storeFile: StoreFileCheck) {
     broker: sources.brokerListening(),
     store,
     smsc: sources.links.some((l) => l.bound),
+    ...(sources.clusterMember ? { cluster: sources.clusterMember() } : {}),
   };
 }
 

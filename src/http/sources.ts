@@ -45,6 +45,11 @@ export interface HttpSources {
   requeue: (id: number, expiresAt: number) => Promise<SmsRecord | undefined>;
   /** how long a new or retried SMS may wait before it is failed as expired */
   maxAgeMs: (priority: Priority) => number;
+  /**
+   * In a cluster: whether this instance takes part (its heartbeat is current). `/readyz` then counts it ready
+   * without a bound connection of its own: another instance holds them, and this one takes over if it dies.
+   */
+  clusterMember?: (() => boolean) | undefined;
   /** the store's file, checked by /readyz: a deleted or replaced database file is not ready. Default: none. */
   storeFile?: string | undefined;
   /** open alerts; absent until an alerts module exists */
