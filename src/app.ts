@@ -78,7 +78,6 @@ export class App {
   constructor(private readonly options: AppOptions) {
     const { config, logger } = options;
     this.log = logger.child({ module: 'app' });
-    this.topics = createTopics(config.base_topic);
     this.events = new Events(this.log);
     this.store = options.store ?? createStore(config.store, logger);
     const loaded = loadConfigSet(
@@ -111,6 +110,7 @@ export class App {
           logger,
         })
       : undefined;
+    this.topics = createTopics(config.base_topic, this.cluster?.instanceId);
     const cluster = this.cluster;
     this.sender = new Sender({
       connections: config.smpp.connections.map((c, i) => ({

@@ -10,9 +10,13 @@ export interface Topics {
   responseSmsSend: string;
 }
 
-export function createTopics(base = 'sms-bridge'): Topics {
+/**
+ * `instanceId`: in a cluster each instance has its own state topic, `<base>/state/<instance>`, so that the will of
+ * one that dies does not say `offline` for the others.
+ */
+export function createTopics(base = 'sms-bridge', instanceId?: string): Topics {
   return {
-    state: `${base}/state`,
+    state: instanceId === undefined ? `${base}/state` : `${base}/state/${instanceId}`,
     smsOutbound: (smsId) => `${base}/sms/outbound/${smsId}`,
     smsInbound: `${base}/sms/inbound`,
     alert: (alertId) => `${base}/alerts/${alertId}`,

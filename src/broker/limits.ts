@@ -62,7 +62,7 @@ export function brokerLimits(mqtt: BridgeConfig['mqtt']): BrokerLimits {
 
 /** Filters of the topics only the bridge publishes to (see README "MQTT topics"); clients are refused there. */
 export function bridgeTopicFilters(base: string): string[] {
-  return [`${base}/state`, `${base}/alerts/#`, `${base}/sms/#`, `${base}/response/#`];
+  return [`${base}/state`, `${base}/state/#`, `${base}/alerts/#`, `${base}/sms/#`, `${base}/response/#`];
 }
 
 /** Commands reach a device from the bridge or an app, never as a retained message replayed on each subscribe. */

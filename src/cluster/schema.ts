@@ -14,10 +14,14 @@ export const clusterSchema = z
      * its lease, and each queued SMS is claimed by one instance. Default `false` (one instance, no leases).
      */
     enabled: z.boolean().default(false),
-    /** This instance's name in leases and claims; must differ between running instances. Default `<hostname>-<pid>`. */
+    /**
+     * This instance's name in leases, claims and its state topic `<base>/state/<instance_id>`; must differ between
+     * running instances. Default `<hostname>-<pid>`.
+     */
     instance_id: z
       .string()
       .regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters')
+      .regex(/^[^/+#]*$/, 'no "/", "+" or "#": it names the MQTT topic <base>/state/<instance_id>')
       .optional(),
     /**
      * How long a connection lease and an SMS claim last without renewal (renewed every third of it): a dead
