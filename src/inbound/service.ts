@@ -187,9 +187,12 @@ export class InboundService {
     const stored = await find();
     if (stored && stored.length >= 32) return stored;
     const made = randomBytes(32);
-    await this.options.store.transaction((tx) => tx.kv.put(SECRET_SCOPE, SECRET_KEY, made, Date.now()));
-    // two instances starting at once on an empty store: the one written last is read back by both (mostly)
-    return (await find()) ?? made;
+    // two instances starting at once on an empty store: both get the one committed first
+    return this.options.store.transaction((tx) =>
+      stored
+        ? tx.kv.put(SECRET_SCOPE, SECRET_KEY, made, Date.now()).then(() => made)
+        : tx.kv.putIfAbsent(SECRET_SCOPE, SECRET_KEY, made, Date.now()),
+    );
   }
 
   private async secret(): Promise<Buffer> {

@@ -194,6 +194,11 @@ export interface InboundRepository {
 /** Small keyed state that must survive a restart (last telemetry per device). */
 export interface KeyValueRepository {
   put(scope: string, key: string, value: Buffer, at: number): Promise<void>;
+  /**
+   * Stores `value` unless the key has one, and returns the one stored: of several instances doing this at once
+   * on one store, all get the first committed value (a per-installation secret made by whoever starts first).
+   */
+  putIfAbsent(scope: string, key: string, value: Buffer, at: number): Promise<Buffer>;
 }
 
 /** Who holds a named resource (an SMPP connection) and until when (epoch ms, the callers' clock). */

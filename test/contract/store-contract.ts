@@ -358,6 +358,27 @@ export function storeContract(name: string, target: () => ContractTarget): void 
       expect(await store.healthy()).toBe(true);
     });
 
+    it('gives every instance the first value put if absent, of several put at once', async () => {
+      const others = [await t.reopen(), await t.reopen()];
+      try {
+        const stores = [store, ...others];
+        const got = await Promise.all(
+          stores.map((s, i) =>
+            s.transaction((tx) => tx.kv.putIfAbsent('secret', 'k', Buffer.from(`value ${i}`), i)),
+          ),
+        );
+        const stored = (await store.loadKv('secret'))[0]?.value;
+        expect(stored).toBeDefined();
+        for (const value of got) expect(value).toEqual(stored);
+        // and later ones keep it
+        expect(
+          await store.transaction((tx) => tx.kv.putIfAbsent('secret', 'k', Buffer.from('late'), 9)),
+        ).toEqual(stored);
+      } finally {
+        for (const o of others) await o.stop();
+      }
+    });
+
     it('of two transactions writing one alert from the same version, one commits and one conflicts', async () => {
       await store.transaction((tx) =>
         tx.alerts.save({ alerts: [{ alert: alert(1, 1), recipients: [], base: 0 }], ...noHeld }),

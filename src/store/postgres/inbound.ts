@@ -143,6 +143,20 @@ export class PgKv implements KeyValueRepository {
     );
   }
 
+  async putIfAbsent(scope: string, key: string, value: Buffer, at: number): Promise<Buffer> {
+    // a concurrent insert of the same key makes this one wait for it, then do nothing; READ COMMITTED then
+    // lets the next statement see the row that won
+    await this.db.run(
+      'INSERT INTO kv (scope, key, value, at) VALUES ($1, $2, $3, $4) ON CONFLICT (scope, key) DO NOTHING',
+      [scope, key, value, at],
+    );
+    const row = await this.db.row<{ value: Buffer }>('SELECT value FROM kv WHERE scope = $1 AND key = $2', [
+      scope,
+      key,
+    ]);
+    return row!.value;
+  }
+
   async load(scope: string): Promise<Array<{ key: string; value: Buffer; at: number }>> {
     // COLLATE "C": the byte order SQLite's ORDER BY gives, whatever the database's locale
     return this.db.rows('SELECT key, value, at FROM kv WHERE scope = $1 ORDER BY key COLLATE "C"', [scope]);

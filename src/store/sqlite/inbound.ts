@@ -140,6 +140,15 @@ export class SqliteKv implements KeyValueRepository {
       .run(scope, key, value, at);
   }
 
+  async putIfAbsent(scope: string, key: string, value: Buffer, at: number): Promise<Buffer> {
+    this.s
+      .get('INSERT INTO kv (scope, key, value, at) VALUES (?, ?, ?, ?) ON CONFLICT (scope, key) DO NOTHING')
+      .run(scope, key, value, at);
+    return (
+      this.s.get('SELECT value FROM kv WHERE scope = ? AND key = ?').get(scope, key) as { value: Buffer }
+    ).value;
+  }
+
   load(scope: string): Array<{ key: string; value: Buffer; at: number }> {
     return this.s.get('SELECT key, value, at FROM kv WHERE scope = ? ORDER BY key').all(scope) as Array<{
       key: string;
