@@ -2,6 +2,7 @@ import { isBridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SenderStore } from '../outbox.js';
 import { PRIORITIES, type SmsRecord } from '../store/store.js';
+import { Lane } from './lane.js';
 import type { SmppLink, SubmitParams, SubmitResult } from './link.js';
 import { type MessageIdFormat, storedKeys } from './message-id.js';
 import { type LongText, type Plan, planSms, type Submit } from './plan.js';
@@ -61,7 +62,7 @@ interface Job {
  */
 interface Group {
   connections: Connection[];
-  lanes: Job[][];
+  lanes: Array<Lane<Job>>;
 }
 
 interface Connection {
@@ -188,7 +189,7 @@ export class Sender {
     const key = candidates.map((c) => c.options.id).join('\n');
     let group = this.groups.get(key);
     if (!group) {
-      group = { connections: candidates, lanes: PRIORITIES.map(() => []) };
+      group = { connections: candidates, lanes: PRIORITIES.map(() => new Lane<Job>((j) => j.sms.id)) };
       this.groups.set(key, group);
     }
     return group;
@@ -207,7 +208,7 @@ export class Sender {
     const done = new Set<Group>();
     let waitMs = Number.POSITIVE_INFINITY;
     for (;;) {
-      let best: { group: Group; lane: Job[]; rank: number; job: Job } | undefined;
+      let best: { group: Group; lane: Lane<Job>; rank: number; job: Job } | undefined;
       for (const group of this.groups.values()) {
         if (done.has(group)) continue;
         if (!group.connections.some((c) => c.options.link.bound && !blocked.has(c))) {
@@ -220,7 +221,7 @@ export class Sender {
           continue;
         }
         const lane = group.lanes[rank]!;
-        const job = lane[0]!;
+        const job = lane.peek()!;
         if (!best || rank < best.rank || (rank === best.rank && job.sms.id < best.job.sms.id))
           best = { group, lane, rank, job };
       }
@@ -252,7 +253,7 @@ export class Sender {
   private expire(now: number): void {
     for (const group of this.groups.values()) {
       for (const lane of group.lanes) {
-        while (lane.length > 0 && lane[0]!.sms.expiresAt <= now) {
+        while (lane.length > 0 && lane.peek()!.sms.expiresAt <= now) {
           const job = lane.shift()!;
           this.track(
             this.finish(
@@ -488,15 +489,7 @@ export class Sender {
       this.track(this.finish(job, this.options.store.markFailed(job.sms.id, 'failed', null, reason)));
       return;
     }
-    const lane = group.lanes[PRIORITIES.indexOf(job.sms.priority)]!;
-    let lo = 0;
-    let hi = lane.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (lane[mid]!.sms.id < job.sms.id) lo = mid + 1;
-      else hi = mid;
-    }
-    lane.splice(lo, 0, job);
+    group.lanes[PRIORITIES.indexOf(job.sms.priority)]!.insert(job);
   }
 
   /** 0x58 / 0x14: pause the connection, then come back at half the rate and ramp up again on success. */
