@@ -68,6 +68,11 @@ export class Cluster {
   private senderRunning = false;
   private stopping = false;
   private readonly leaseOrder: string[];
+  /** owned connections not bound yet: since when (monotonic ms) */
+  private readonly unboundSince = new Map<string, number>();
+  /** connections handed over for not binding here: not taken again before (monotonic ms); given back at the next beat */
+  private readonly passUntil = new Map<string, number>();
+  private readonly handBack = new Set<string>();
 
   constructor(private readonly o: ClusterOptions) {
     this.instanceId = o.config.instance_id ?? defaultInstanceId();
@@ -182,18 +187,21 @@ export class Cluster {
     const started = performance.now();
     const now = Date.now();
     const release = this.mustRelease;
+    const handBack = [...this.handBack];
+    const passing = (id: string) => (this.passUntil.get(id) ?? 0) > started;
     let leases: Map<string, Lease>;
     try {
       leases = await this.o.store.transaction(async (tx) => {
         if (release) await tx.claims.release(this.instanceId);
         else await tx.claims.renew(this.instanceId, this.ttl, now);
+        for (const id of handBack) await tx.leases.release(leaseName(id), this.instanceId);
         const out = new Map<string, Lease>();
         // in one order for every instance (lease rows are locked as they are written: no deadlock); at most
         // one more connection per heartbeat, so instances starting together share the connections out
         let gained = false;
         for (const id of this.leaseOrder) {
           const mine = this.owned.has(id);
-          if (!mine && gained) continue;
+          if (!mine && (gained || passing(id))) continue;
           const lease = await tx.leases.acquire(leaseName(id), this.instanceId, this.ttl, now);
           if (lease.owner === this.instanceId) {
             out.set(id, lease);
@@ -226,13 +234,35 @@ export class Cluster {
       }
       this.claimer.start();
     }
+    for (const id of handBack) this.handBack.delete(id);
     const gained = [...leases.keys()].filter((id) => !this.owned.has(id));
     for (const id of gained) {
       this.owned.add(id);
+      this.unboundSince.set(id, performance.now());
       this.link(id)?.start();
       this.log.info({ connection: id }, 'connection owned: binding');
     }
     if (gained.length > 0) this.claimer.kick();
+    this.handOverUnbound();
+  }
+
+  /** Gives back the connections held but not bound for `unbound_handover`: another instance may bind them. */
+  private handOverUnbound(): void {
+    const now = performance.now();
+    const after = this.o.config.unbound_handover;
+    const stale: string[] = [];
+    for (const id of this.owned) {
+      if (this.link(id)?.bound) this.unboundSince.delete(id);
+      else if (!this.unboundSince.has(id)) this.unboundSince.set(id, now);
+      else if (now - this.unboundSince.get(id)! >= after) stale.push(id);
+    }
+    if (stale.length === 0) return;
+    for (const id of stale) {
+      this.unboundSince.delete(id);
+      this.passUntil.set(id, now + after);
+      this.handBack.add(id);
+    }
+    this.lose(stale, `not bound for ${after} ms: handed over to another instance`);
   }
 
   private expire(): void {
@@ -247,6 +277,7 @@ export class Cluster {
   private lose(ids: string[], reason: string): void {
     for (const id of ids) {
       this.owned.delete(id);
+      this.unboundSince.delete(id);
       this.link(id)
         ?.stop()
         .catch((err: unknown) => this.log.warn({ err, connection: id }, 'unbind failed'));

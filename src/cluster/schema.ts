@@ -43,6 +43,12 @@ export const clusterSchema = z
      * connection is down) is published by the instance holding the `commands` lease. Default `15s`.
      */
     command_adopt_after: durationSchema.prefault('15s'),
+    /**
+     * A connection this instance holds but has not bound for this long (the SMSC refuses this host, or cannot be
+     * reached from it) is handed over: its lease is given back and not taken again for as long, so that another
+     * instance tries, and the SMS claimed for it go to whoever binds it. Default `30s`.
+     */
+    unbound_handover: durationSchema.prefault('30s'),
     /** Queued SMS this instance claims and holds in memory at most, waiting for its connections. Default `500`. */
     max_claimed: z.number().int().min(1).max(100_000).default(500),
   })
