@@ -29,6 +29,7 @@ describe('cluster config', () => {
       max_claimed: 500,
       alert_refresh: 5_000,
       command_adopt_after: 15_000,
+      unbound_handover: 30_000,
     });
   });
   it('refuses a poll not shorter than the lease, and leases under a second', () => {
@@ -37,5 +38,7 @@ describe('cluster config', () => {
     expect(issues({ lease_ttl: '2s', poll: '2s' })).toEqual(['poll']);
     expect(issues({ lease_ttl: '500ms', poll: '100ms' })).toEqual(['lease_ttl']);
     expect(issues({ instance_id: 'has space' })).toEqual(['instance_id']);
+    // it names an MQTT topic level: <base>/state/<instance_id>
+    for (const bad of ['a/b', 'a+', '#']) expect(issues({ instance_id: bad })).toEqual(['instance_id']);
   });
 });
