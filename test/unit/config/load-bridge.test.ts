@@ -102,6 +102,7 @@ describe('bridge config defaults', () => {
         max_claimed: 500,
         alert_refresh: 5_000,
         command_adopt_after: 15_000,
+        unbound_handover: 30_000,
       },
     });
   });
