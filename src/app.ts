@@ -201,6 +201,7 @@ export class App {
             tls: { ca: m.ca, cert: m.cert, key: m.key, rejectUnauthorized: m.reject_unauthorized ?? true },
             intake,
             filters: () => [...ruleFilters(this.rules), this.topics.requestSmsSend],
+            independent: [this.topics.requestSmsSend],
             filterMemory: subscriptionMemory(this.store, m.client_id ?? `${config.base_topic}-${hostname()}`),
             stateTopic: this.topics.state,
             logger,
