@@ -28,6 +28,13 @@ export interface AlertEngineOptions {
    * reads the book back before it is refused. Undefined: this instance is the only writer.
    */
   refreshMs?: number | undefined;
+  /**
+   * At most this many decisions committing at once; the others wait here, in arrival order. PostgreSQL: fewer
+   * than the pool's connections, so lease renewals, claims and send results are not queued behind alert
+   * decisions in the pool (each waits for a connection, and a renewal that waits too long loses the lease).
+   * Undefined: no limit (SQLite group-commits every transaction of a turn together).
+   */
+  maxTransactions?: number | undefined;
 }
 
 /** How many times one decision is made again after another writer changed the alerts it touched. */
@@ -72,6 +79,9 @@ export class AlertEngine {
   /** set while the book is being read back after a failed commit */
   private recovering: Promise<void> | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
+  private running = 0;
+  /** decisions waiting for a turn (`maxTransactions`): at most what intake has in flight */
+  private readonly turns: Array<() => void> = [];
 
   constructor(private readonly options: AlertEngineOptions) {
     this.log = options.logger.child({ module: 'alerts' });
@@ -268,7 +278,7 @@ export class AlertEngine {
     const batch = new Batch();
     let prepared: Prepared | undefined;
     let result: T | undefined;
-    const work = this.options.store.transaction(async (tx) => {
+    const work = this.transaction(async (tx) => {
       book.refresh(query, await tx.alerts.lockLive(query));
       const count = opens(book);
       book.supply(count > 0 ? await tx.alerts.allocate(count) : []);
@@ -300,13 +310,28 @@ export class AlertEngine {
   private commit(batch: Batch, now: number): Promise<SmsRecord[]> {
     if (isEmpty(batch)) return Promise.resolve([]);
     const prepared = this.prepare(batch, now);
-    const work = this.options.store.transaction((tx) => this.write(tx, batch, prepared));
+    const work = this.transaction((tx) => this.write(tx, batch, prepared));
     return this.settle(
       work,
       batch,
       () => prepared,
       () => false,
     );
+  }
+
+  /** `store.transaction`, at most `maxTransactions` at once. */
+  private async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const max = this.options.maxTransactions;
+    if (max === undefined) return this.options.store.transaction(fn);
+    if (this.running >= max) await new Promise<void>((resolve) => this.turns.push(resolve));
+    else this.running++;
+    try {
+      return await this.options.store.transaction(fn);
+    } finally {
+      const next = this.turns.shift();
+      if (next) next();
+      else this.running--;
+    }
   }
 
   private prepare(batch: Batch, now: number): Prepared {
@@ -433,7 +458,12 @@ export class AlertEngine {
   }
 
   private background(work: Promise<unknown>): void {
-    const p = work.catch((err: unknown) => this.log.error({ err }, 'alert state not committed'));
+    const p = work.catch((err: unknown) => {
+      // another instance's timer made the same decision first (every instance that knows an alert arms it)
+      if (err instanceof BridgeError && err.code === 'ERR_STORE_CONFLICT')
+        this.log.debug({ err }, 'alert decision lost to another instance');
+      else this.log.error({ err }, 'alert state not committed');
+    });
     this.track(p);
   }
 
