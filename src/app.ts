@@ -148,6 +148,7 @@ export class App {
       maxAgeMs: () => config.smpp.max_age,
       logger,
       refreshMs: cluster ? config.cluster.alert_refresh : undefined,
+      shared: cluster !== undefined,
       // two of the pool's connections stay free for leases, claims and send results
       maxTransactions: config.store.url
         ? Math.max(1, (config.store.pool_size ?? POOL_SIZE_DEFAULT) - 2)

@@ -29,6 +29,12 @@ export interface AlertEngineOptions {
    */
   refreshMs?: number | undefined;
   /**
+   * Other instances write the same store: each message and `ACK` reads the alerts it touches from the store under
+   * lock, and new alerts take their ids and refs from the store. Default false: the book is the truth (one writer,
+   * no read per message).
+   */
+  shared?: boolean | undefined;
+  /**
    * At most this many decisions committing at once; the others wait here, in arrival order. PostgreSQL: fewer
    * than the pool's connections, so lease renewals, claims and send results are not queued behind alert
    * decisions in the pool (each waits for a connection, and a renewal that waits too long loses the lease).
@@ -279,16 +285,20 @@ export class AlertEngine {
     let prepared: Prepared | undefined;
     let result: T | undefined;
     const work = this.transaction(async (tx) => {
-      book.refresh(query, await tx.alerts.lockLive(query));
-      const count = opens(book);
-      book.supply(count > 0 ? await tx.alerts.allocate(count) : []);
+      if (this.options.shared) {
+        book.refresh(query, await tx.alerts.lockLive(query));
+        const count = opens(book);
+        book.supply(count > 0 ? await tx.alerts.allocate(count) : []);
+      }
       result = decide(book, batch);
       this.armSooner(batch.alerts);
       if (isEmpty(batch)) return [];
       prepared = this.prepare(batch, now);
       return this.write(tx, batch, prepared);
     });
+    // one writer: the retry does not read the store, so the book is read back
     const local = () =>
+      this.options.shared === true &&
       [...batch.alerts].every(
         (a) =>
           query.keys?.some((k) => k.ruleId === a.ruleId && k.deviceId === a.deviceId) ||

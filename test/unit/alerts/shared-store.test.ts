@@ -61,6 +61,7 @@ describe('alert engines of two instances on one store', () => {
       maxAgeMs: () => 3_600_000,
       logger,
       refreshMs,
+      shared: true,
     });
     await e.start();
     engines.push(e);
