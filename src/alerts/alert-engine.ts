@@ -86,7 +86,7 @@ export class AlertEngine {
   private recovering: Promise<void> | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private running = 0;
-  /** decisions waiting for a turn (`maxTransactions`): at most what intake has in flight */
+  /** decisions waiting for a turn (`maxTransactions`): intake's in flight, ACKs, alert SMS states, timers */
   private readonly turns: Array<() => void> = [];
 
   constructor(private readonly options: AlertEngineOptions) {
