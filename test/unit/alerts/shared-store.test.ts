@@ -48,7 +48,7 @@ describe('alert engines of two instances on one store', () => {
   let sent: SmsRecord[];
   const engines: AlertEngine[] = [];
 
-  const engine = async (refreshMs?: number) => {
+  const engine = async (refreshMs?: number, maxTransactions?: number) => {
     const logger = silentLogger();
     const events = new Events(logger);
     events.on('sms.status', (sms) => {
@@ -62,6 +62,7 @@ describe('alert engines of two instances on one store', () => {
       logger,
       refreshMs,
       shared: true,
+      maxTransactions,
     });
     await e.start();
     engines.push(e);
@@ -130,6 +131,25 @@ describe('alert engines of two instances on one store', () => {
       [3, '3', 'pump-9', 1],
     ]);
     expect(conflicts).toBe(0);
+  });
+
+  it('commits at most maxTransactions decisions at once, the others in the order they came', async () => {
+    let open = 0;
+    let most = 0;
+    const commit = store.transaction.bind(store);
+    store.transaction = async (fn) => {
+      most = Math.max(most, ++open);
+      try {
+        return await commit(fn);
+      } finally {
+        open--;
+      }
+    };
+    const a = await engine(undefined, 2);
+    const devices = Array.from({ length: 10 }, (_, i) => `pump-${i}`);
+    await Promise.all(devices.map((d) => fire(a, d)));
+    expect(most).toBe(2);
+    expect(sent.filter((s) => s.to === '+447700900001').map((s) => s.text.split(' ')[0])).toEqual(devices);
   });
 
   it('an ACK handled by one instance stops the escalation the other armed', async () => {
