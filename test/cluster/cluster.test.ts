@@ -24,7 +24,7 @@ const DEVICES = 50;
 /** 100 each: 5,000 in all; CLUSTER_TEST_PER_DEVICE=20 for a quicker run */
 const PER_DEVICE = Number(process.env.CLUSTER_TEST_PER_DEVICE ?? 100);
 const TOTAL = DEVICES * PER_DEVICE;
-const LEASE_TTL_MS = 3_000;
+const LEASE_TTL_MS = 5_000;
 const WINDOW = 20;
 /** messages a bridge holds unacknowledged at most (its Receive Maximum, RECEIVE_MAXIMUM in src/broker/external.ts) */
 const MQTT_INFLIGHT = 100;
