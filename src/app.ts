@@ -29,6 +29,7 @@ import { smppClientOptions } from './smpp/from-config.js';
 import { Sender } from './smpp/sender.js';
 import { SmppClient } from './smpp/session.js';
 import { createStore } from './store/index.js';
+import { POOL_SIZE_DEFAULT } from './store/postgres/postgres-store.js';
 import type { NewSms, SmsRecord, Store } from './store/store.js';
 import { createTopics, type Topics } from './topics.js';
 
@@ -147,6 +148,11 @@ export class App {
       maxAgeMs: () => config.smpp.max_age,
       logger,
       refreshMs: cluster ? config.cluster.alert_refresh : undefined,
+      shared: cluster !== undefined,
+      // two of the pool's connections stay free for leases, claims and send results
+      maxTransactions: config.store.url
+        ? Math.max(1, (config.store.pool_size ?? POOL_SIZE_DEFAULT) - 2)
+        : undefined,
     });
     this.intake = new Intake({
       alerts: this.alerts,
@@ -201,6 +207,7 @@ export class App {
             tls: { ca: m.ca, cert: m.cert, key: m.key, rejectUnauthorized: m.reject_unauthorized ?? true },
             intake,
             filters: () => [...ruleFilters(this.rules), this.topics.requestSmsSend],
+            independent: [this.topics.requestSmsSend],
             filterMemory: subscriptionMemory(this.store, m.client_id ?? `${config.base_topic}-${hostname()}`),
             stateTopic: this.topics.state,
             logger,

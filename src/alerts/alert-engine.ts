@@ -2,8 +2,8 @@ import { BridgeError } from '../errors.js';
 import type { AlertEvent, Events } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { Resolution, RuleMatch, RuleSet } from '../rules/engine.js';
-import type { AlertChange, AlertRecipientRecord, AlertRecord } from '../store/alert-types.js';
-import type { NewSms, Priority, SmsRecord, Store } from '../store/store.js';
+import type { AlertChange, AlertRecipientRecord, AlertRecord, HeldRecord } from '../store/alert-types.js';
+import type { LiveAlertQuery, NewSms, Priority, SmsRecord, Store, Tx } from '../store/store.js';
 import { Batch, type Outgoing } from './batch.js';
 import { AlertBook } from './book.js';
 import { DAY } from './clock.js';
@@ -28,6 +28,19 @@ export interface AlertEngineOptions {
    * reads the book back before it is refused. Undefined: this instance is the only writer.
    */
   refreshMs?: number | undefined;
+  /**
+   * Other instances write the same store: each message and `ACK` reads the alerts it touches from the store under
+   * lock, and new alerts take their ids and refs from the store. Default false: the book is the truth (one writer,
+   * no read per message).
+   */
+  shared?: boolean | undefined;
+  /**
+   * At most this many decisions committing at once; the others wait here, in arrival order. PostgreSQL: fewer
+   * than the pool's connections, so lease renewals, claims and send results are not queued behind alert
+   * decisions in the pool (each waits for a connection, and a renewal that waits too long loses the lease).
+   * Undefined: no limit (SQLite group-commits every transaction of a turn together).
+   */
+  maxTransactions?: number | undefined;
 }
 
 /** How many times one decision is made again after another writer changed the alerts it touched. */
@@ -37,6 +50,22 @@ interface Snapshot {
   alert: AlertRecord;
   recipients: Map<string, AlertRecipientRecord>;
   base: number;
+}
+
+interface Prepared {
+  snapshots: Map<number, Snapshot>;
+  items: NewSms[];
+  heldAdded: HeldRecord[];
+}
+
+function isEmpty(batch: Batch): boolean {
+  return (
+    batch.alerts.size === 0 &&
+    batch.sms.length === 0 &&
+    batch.heldAdded.length === 0 &&
+    batch.heldRemoved.length === 0 &&
+    batch.heldMoved.length === 0
+  );
 }
 
 /**
@@ -56,7 +85,9 @@ export class AlertEngine {
   /** set while the book is being read back after a failed commit */
   private recovering: Promise<void> | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
-  private lastRead = 0;
+  private running = 0;
+  /** decisions waiting for a turn (`maxTransactions`): intake's in flight, ACKs, alert SMS states, timers */
+  private readonly turns: Array<() => void> = [];
 
   constructor(private readonly options: AlertEngineOptions) {
     this.log = options.logger.child({ module: 'alerts' });
@@ -65,7 +96,6 @@ export class AlertEngine {
   /** Loads the open alerts and re-arms their timers: a schedule survives a restart. */
   async start(): Promise<void> {
     this.book = new AlertBook(await this.options.store.loadAlerts(Date.now()));
-    this.lastRead = Date.now();
     if (this.book.alerts.size > 0) this.log.info({ open: this.book.alerts.size }, 'alerts resumed');
     this.arm();
     const every = this.options.refreshMs;
@@ -103,19 +133,25 @@ export class AlertEngine {
     return this.retrying(() => this.decide(matches, resolutions, now));
   }
 
-  private async decide(matches: RuleMatch[], resolutions: Resolution[], now: Date): Promise<SmsRecord[]> {
-    const book = await this.ready();
-    const rules = this.options.rules();
-    const batch = new Batch();
+  private decide(matches: RuleMatch[], resolutions: Resolution[], now: Date): Promise<SmsRecord[]> {
     const at = now.getTime();
     const resolved = new Set(resolutions.map((r) => `${r.rule.id}\u0000${r.device?.id ?? ''}`));
-    for (const r of resolutions) book.resolve(rules, r, at, batch);
-    for (const m of matches) {
-      // a message that both matches and resolves a rule resolves it
-      if (!resolved.has(`${m.rule.id}\u0000${m.device?.id ?? ''}`)) book.match(rules, m, at, batch);
-    }
-    this.armSooner(batch.alerts);
-    return this.commit(batch, at);
+    const keys = [...resolutions, ...matches].map((x) => ({
+      ruleId: x.rule.id,
+      deviceId: x.device?.id ?? '',
+    }));
+    // a message that both matches and resolves a rule resolves it
+    const opening = matches.filter((m) => !resolved.has(`${m.rule.id}\u0000${m.device?.id ?? ''}`));
+    return this.locked(
+      { keys },
+      (book) => opening.filter((m) => !book.liveByKey(m.rule.id, m.device?.id)).length,
+      (book, batch) => {
+        const rules = this.options.rules();
+        for (const r of resolutions) book.resolve(rules, r, at, batch);
+        for (const m of opening) book.match(rules, m, at, batch);
+      },
+      at,
+    ).then(({ records }) => records);
   }
 
   /** `ACK <ref>` from `byPhone` (E.164): stops the escalation and tells the others who were told. */
@@ -124,55 +160,59 @@ export class AlertEngine {
   }
 
   private async decideAck(ref: string, byPhone: string): Promise<AckResult> {
-    let book = await this.ready();
-    const rules = this.options.rules();
     const now = Date.now();
     const bare = ref.replace(/^#/, '');
-    // opened by another instance since this one last read the store?
-    if (!book.byRefOf(bare) && this.options.refreshMs !== undefined && now - this.lastRead > 1_000) {
-      this.reread();
-      book = await this.ready();
-    }
-    const alert = book.byRefOf(bare);
-    if (!alert) return { ok: false, code: 'unknown_ref', reply: ackReplies.unknown(ref), notified: 0 };
-    if (alert.state === 'acked') {
-      return {
-        ok: false,
-        code: 'already_acked',
-        reply: ackReplies.already(alert),
-        alertId: alert.id,
-        notified: 0,
-      };
-    }
-    if (!alert.recipients.has(byPhone) && !mayAck(rules, alert.ruleId, byPhone)) {
-      return {
-        ok: false,
-        code: 'not_allowed',
-        reply: ackReplies.notAllowed(alert),
-        alertId: alert.id,
-        notified: 0,
-      };
-    }
-    const contact = rules.contactByPhone(byPhone);
-    const who = contact?.name ?? contact?.id ?? byPhone;
-    const batch = new Batch();
-    alert.state = 'acked';
-    alert.ackedBy = who;
-    alert.ackedPhone = byPhone;
-    alert.ackedAt = now;
-    alert.updatedAt = now;
-    alert.nextEscalationAt = null;
-    alert.receiptDueAt = null;
-    book.unhold(alert.id, batch);
-    batch.alerts.add(alert);
-    batch.events.add(alert);
-    const text = ackNotice(who, alert);
-    for (const r of alert.recipients.values()) {
-      if (r.toldAt !== null && r.phone !== byPhone) book.notice(rules, alert, r.phone, text, now, batch);
-    }
-    this.armSooner([alert]);
-    const records = await this.commit(batch, now);
-    this.log.info({ alert: alert.id, ref: alert.ref, by: who }, 'alert acked');
+    let acked: Alert | undefined;
+    const { result, records } = await this.locked(
+      { refs: [bare] },
+      () => 0,
+      (book, batch): AckResult | undefined => {
+        const rules = this.options.rules();
+        // read from the store under lock: an alert another instance opened or acked is seen as it is
+        const alert = book.byRefOf(bare);
+        if (!alert) return { ok: false, code: 'unknown_ref', reply: ackReplies.unknown(ref), notified: 0 };
+        if (alert.state === 'acked') {
+          return {
+            ok: false,
+            code: 'already_acked',
+            reply: ackReplies.already(alert),
+            alertId: alert.id,
+            notified: 0,
+          };
+        }
+        if (!alert.recipients.has(byPhone) && !mayAck(rules, alert.ruleId, byPhone)) {
+          return {
+            ok: false,
+            code: 'not_allowed',
+            reply: ackReplies.notAllowed(alert),
+            alertId: alert.id,
+            notified: 0,
+          };
+        }
+        const contact = rules.contactByPhone(byPhone);
+        const who = contact?.name ?? contact?.id ?? byPhone;
+        alert.state = 'acked';
+        alert.ackedBy = who;
+        alert.ackedPhone = byPhone;
+        alert.ackedAt = now;
+        alert.updatedAt = now;
+        alert.nextEscalationAt = null;
+        alert.receiptDueAt = null;
+        book.unhold(alert.id, batch);
+        batch.alerts.add(alert);
+        batch.events.add(alert);
+        const text = ackNotice(who, alert);
+        for (const r of alert.recipients.values()) {
+          if (r.toldAt !== null && r.phone !== byPhone) book.notice(rules, alert, r.phone, text, now, batch);
+        }
+        acked = alert;
+        return undefined;
+      },
+      now,
+    );
+    if (result) return result;
+    const alert = acked!;
+    this.log.info({ alert: alert.id, ref: alert.ref, by: alert.ackedBy }, 'alert acked');
     return {
       ok: true,
       code: 'acked',
@@ -227,13 +267,84 @@ export class AlertEngine {
   }
 
   /**
-   * Commits one decision: alert rows (as they are now, at their next version), held and sent rows, and the SMS,
-   * linked to the recipients they tell, in one transaction. Events only after the commit.
+   * A decision made inside its transaction on what the store holds: the live alerts it touches (`query`) are
+   * read under lock and replace the book's copies, ids and refs for the alerts it opens (`opens`, counted on
+   * the refreshed book) come from the store, then `decide` runs (synchronously) and its batch is written.
+   * So instances sharing a store decide one after another per alert instead of losing to each other. A
+   * conflict left (two instances opening one alert at once) fails the transaction and `retrying` decides
+   * again; the book needs no read-back unless the decision changed state beyond the alerts it locked.
+   */
+  private async locked<T>(
+    query: LiveAlertQuery,
+    opens: (book: AlertBook) => number,
+    decide: (book: AlertBook, batch: Batch) => T,
+    now: number,
+  ): Promise<{ result: T; records: SmsRecord[] }> {
+    const book = await this.ready();
+    const batch = new Batch();
+    let prepared: Prepared | undefined;
+    let result: T | undefined;
+    const work = this.transaction(async (tx) => {
+      if (this.options.shared) {
+        book.refresh(query, await tx.alerts.lockLive(query));
+        const count = opens(book);
+        book.supply(count > 0 ? await tx.alerts.allocate(count) : []);
+      }
+      result = decide(book, batch);
+      this.armSooner(batch.alerts);
+      if (isEmpty(batch)) return [];
+      prepared = this.prepare(batch, now);
+      return this.write(tx, batch, prepared);
+    });
+    // one writer: the retry does not read the store, so the book is read back
+    const local = () =>
+      this.options.shared === true &&
+      [...batch.alerts].every(
+        (a) =>
+          query.keys?.some((k) => k.ruleId === a.ruleId && k.deviceId === a.deviceId) ||
+          query.refs?.includes(a.ref),
+      ) &&
+      // the dispatcher's caps count sends in memory
+      batch.sent.length === 0 &&
+      batch.heldAdded.length === 0 &&
+      batch.heldRemoved.length === 0 &&
+      batch.heldMoved.length === 0;
+    const records = await this.settle(work, batch, () => prepared, local);
+    return { result: result as T, records };
+  }
+
+  /**
+   * Commits one decision made on the book: alert rows (as they are now, at their next version), held and sent
+   * rows, and the SMS, linked to the recipients they tell, in one transaction. Events only after the commit.
    */
   private commit(batch: Batch, now: number): Promise<SmsRecord[]> {
-    if (batch.alerts.size === 0 && batch.sms.length === 0 && batch.heldAdded.length === 0) {
-      if (batch.heldRemoved.length === 0 && batch.heldMoved.length === 0) return Promise.resolve([]);
+    if (isEmpty(batch)) return Promise.resolve([]);
+    const prepared = this.prepare(batch, now);
+    const work = this.transaction((tx) => this.write(tx, batch, prepared));
+    return this.settle(
+      work,
+      batch,
+      () => prepared,
+      () => false,
+    );
+  }
+
+  /** `store.transaction`, at most `maxTransactions` at once. */
+  private async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const max = this.options.maxTransactions;
+    if (max === undefined) return this.options.store.transaction(fn);
+    if (this.running >= max) await new Promise<void>((resolve) => this.turns.push(resolve));
+    else this.running++;
+    try {
+      return await this.options.store.transaction(fn);
+    } finally {
+      const next = this.turns.shift();
+      if (next) next();
+      else this.running--;
     }
+  }
+
+  private prepare(batch: Batch, now: number): Prepared {
     for (const d of batch.dropped) {
       this.log.warn({ to: d.phone, alert: d.alertId, why: d.why }, 'alert SMS not sent: over a cap');
     }
@@ -248,45 +359,62 @@ export class AlertEngine {
         base,
       });
     }
-    const items = batch.sms.map((o) => this.toSms(o, now));
-    const heldAdded = batch.heldAdded.map((h) => ({ ...h }));
-    const work = this.options.store.transaction(async (tx) => {
-      const records = items.length > 0 ? await tx.outbox.enqueue(items) : [];
-      records.forEach((sms, i) => {
-        const out = batch.sms[i]!;
-        for (const t of out.tells) {
-          const r = snapshots.get(t.alertId)?.recipients.get(t.phone);
-          if (r) r.smsId = sms.id;
-        }
-        this.book?.linkSms(out, sms.id);
-      });
-      const change: AlertChange = {
-        alerts: [...snapshots.values()].map((s) => ({
-          alert: s.alert,
-          recipients: [...s.recipients.values()],
-          base: s.base,
-        })),
-        heldAdded,
-        heldRemoved: batch.heldRemoved,
-        heldMoved: batch.heldMoved,
-        sent: batch.sent,
-      };
-      await tx.alerts.save(change);
-      return records;
+    return {
+      snapshots,
+      items: batch.sms.map((o) => this.toSms(o, now)),
+      heldAdded: batch.heldAdded.map((h) => ({ ...h })),
+    };
+  }
+
+  private async write(tx: Tx, batch: Batch, { snapshots, items, heldAdded }: Prepared): Promise<SmsRecord[]> {
+    const records = items.length > 0 ? await tx.outbox.enqueue(items) : [];
+    records.forEach((sms, i) => {
+      const out = batch.sms[i]!;
+      for (const t of out.tells) {
+        const r = snapshots.get(t.alertId)?.recipients.get(t.phone);
+        if (r) r.smsId = sms.id;
+      }
+      this.book?.linkSms(out, sms.id);
     });
+    const change: AlertChange = {
+      alerts: [...snapshots.values()].map((s) => ({
+        alert: s.alert,
+        recipients: [...s.recipients.values()],
+        base: s.base,
+      })),
+      heldAdded,
+      heldRemoved: batch.heldRemoved,
+      heldMoved: batch.heldMoved,
+      sent: batch.sent,
+    };
+    await tx.alerts.save(change);
+    return records;
+  }
+
+  /**
+   * Events after the commit. A failed commit leaves the book ahead of the store: it is read back, unless
+   * `local()` says the decision touched only alerts the retry reads again under lock (a conflict).
+   */
+  private settle(
+    work: Promise<SmsRecord[]>,
+    batch: Batch,
+    prepared: () => Prepared | undefined,
+    local: () => boolean,
+  ): Promise<SmsRecord[]> {
     const done = work.then(
       (records) => {
+        const snapshots = prepared()?.snapshots;
         for (const alert of batch.events) {
-          const s = snapshots.get(alert.id);
+          const s = snapshots?.get(alert.id);
           if (s) this.options.events.emit('alert.changed', toEvent(s.alert));
         }
         for (const sms of records) this.options.events.emit('sms.status', sms);
         return records;
       },
       (err: unknown) => {
-        if (!(err instanceof BridgeError && err.code === 'ERR_STORE_CONFLICT'))
-          this.log.error({ err }, 'alert state not committed; reading it back from the store');
-        this.reread();
+        const conflict = err instanceof BridgeError && err.code === 'ERR_STORE_CONFLICT';
+        if (!conflict) this.log.error({ err }, 'alert state not committed; reading it back from the store');
+        if (!conflict || !local()) this.reread();
         throw err;
       },
     );
@@ -304,9 +432,7 @@ export class AlertEngine {
       await this.settled();
       for (;;) {
         try {
-          const at = Date.now();
-          this.book = new AlertBook(await this.options.store.loadAlerts(at));
-          this.lastRead = at;
+          this.book = new AlertBook(await this.options.store.loadAlerts(Date.now()));
           break;
         } catch (loadErr) {
           this.log.error({ err: loadErr }, 'cannot read the alert state back; retrying in 1 s');
@@ -342,7 +468,12 @@ export class AlertEngine {
   }
 
   private background(work: Promise<unknown>): void {
-    const p = work.catch((err: unknown) => this.log.error({ err }, 'alert state not committed'));
+    const p = work.catch((err: unknown) => {
+      // another instance's timer made the same decision first (every instance that knows an alert arms it)
+      if (err instanceof BridgeError && err.code === 'ERR_STORE_CONFLICT')
+        this.log.debug({ err }, 'alert decision lost to another instance');
+      else this.log.error({ err }, 'alert state not committed');
+    });
     this.track(p);
   }
 

@@ -1,5 +1,6 @@
 import type { CompiledRule, Resolution, RuleMatch, RuleSet } from '../rules/engine.js';
-import type { LoadedAlerts } from '../store/alert-types.js';
+import type { LoadedAlert, LoadedAlerts } from '../store/alert-types.js';
+import type { LiveAlertQuery } from '../store/store.js';
 import type { Batch, Outgoing } from './batch.js';
 import { DAY } from './clock.js';
 import { Dispatcher } from './dispatcher.js';
@@ -28,20 +29,47 @@ export class AlertBook {
   private readonly dispatcher: Dispatcher;
   private nextAlertId: number;
   private lastRef: number;
+  /** ids and ref numbers the store allocated for the decision being made (`supply`) */
+  private allocated: Array<{ id: number; ref: number }> = [];
 
   constructor(state: LoadedAlerts) {
     this.nextAlertId = state.nextAlertId;
     this.lastRef = state.lastRef;
-    for (const loaded of state.alerts) {
-      const a: Alert = { ...loaded.alert, recipients: new Map(loaded.recipients.map((r) => [r.phone, r])) };
-      this.add(a);
-      for (const r of a.recipients.values()) if (r.smsId !== null) this.index(r.smsId, a.id, r.phone);
-    }
+    for (const loaded of state.alerts) this.load(loaded);
     this.dispatcher = new Dispatcher(state);
   }
 
   byRefOf(ref: string): Alert | undefined {
     return this.byRef.get(ref);
+  }
+
+  liveByKey(ruleId: string, deviceId: string | undefined): Alert | undefined {
+    return this.byKey.get(key(ruleId, deviceId));
+  }
+
+  /**
+   * Replaces what the book holds for these keys and refs with what the store holds (read under lock in the
+   * decision's transaction): alerts resolved or replaced elsewhere are dropped, those opened elsewhere added.
+   */
+  refresh(query: LiveAlertQuery, fresh: readonly LoadedAlert[]): void {
+    for (const k of query.keys ?? []) {
+      const a = this.byKey.get(key(k.ruleId, k.deviceId));
+      if (a) this.forget(a);
+    }
+    for (const ref of query.refs ?? []) {
+      const a = this.byRef.get(ref);
+      if (a) this.forget(a);
+    }
+    for (const loaded of fresh) {
+      const stale = this.alerts.get(loaded.alert.id);
+      if (stale) this.forget(stale);
+      this.load(loaded);
+    }
+  }
+
+  /** Ids and ref numbers from the store for the alerts the next decision opens. */
+  supply(allocated: Array<{ id: number; ref: number }>): void {
+    this.allocated = allocated;
   }
 
   match(rules: RuleSet, m: RuleMatch, now: number, batch: Batch): void {
@@ -63,10 +91,11 @@ export class AlertBook {
         this.dispatcher.deliver(rules, existing, r, 0, now, batch);
       return;
     }
-    const ref = this.allocRef();
+    const from = this.allocated.shift();
+    const ref = this.allocRef(from?.ref);
     const first = rule.escalate[0];
     const alert: Alert = {
-      id: this.nextAlertId++,
+      id: from?.id ?? this.nextAlertId++,
       ref,
       ruleId: rule.id,
       deviceId: m.device?.id ?? '',
@@ -218,6 +247,18 @@ export class AlertBook {
     this.dispatcher.unhold(alertId, batch);
   }
 
+  private load(loaded: LoadedAlert): void {
+    const a: Alert = { ...loaded.alert, recipients: new Map(loaded.recipients.map((r) => [r.phone, r])) };
+    this.add(a);
+    for (const r of a.recipients.values()) if (r.smsId !== null) this.index(r.smsId, a.id, r.phone);
+  }
+
+  private forget(a: Alert): void {
+    this.alerts.delete(a.id);
+    if (this.byKey.get(key(a.ruleId, a.deviceId)) === a) this.byKey.delete(key(a.ruleId, a.deviceId));
+    if (this.byRef.get(a.ref) === a) this.byRef.delete(a.ref);
+  }
+
   private add(a: Alert): void {
     this.alerts.set(a.id, a);
     this.byKey.set(key(a.ruleId, a.deviceId), a);
@@ -226,6 +267,7 @@ export class AlertBook {
 
   private index(smsId: number, alertId: number, phone: string): void {
     const list = this.smsIndex.get(smsId) ?? [];
+    if (list.some((x) => x.alertId === alertId && x.phone === phone)) return;
     list.push({ alertId, phone });
     this.smsIndex.set(smsId, list);
   }
@@ -233,11 +275,14 @@ export class AlertBook {
   /**
    * Small numbers a person can type, counting up and wrapping, so a stale `ACK 7` rarely meets a new 7.
    * The range grows a digit whenever it is 90% taken, so finding a free ref stays a few tries in a storm.
+   * `counter`, the store's (shared by every instance), picks the place in the range: instances opening alerts
+   * at once start from different numbers, so they collide only when the range wraps onto a ref one of them
+   * does not know yet (the loser's transaction fails on the unique ref and it decides again).
    */
-  private allocRef(): string {
+  private allocRef(counter?: number): string {
     let limit = MAX_SHORT_REF;
     while (this.byRef.size >= limit * 0.9) limit = limit * 10 + 9;
-    let n = this.lastRef;
+    let n = counter === undefined ? this.lastRef : (counter - 1) % limit;
     for (;;) {
       n = n >= limit ? 1 : n + 1;
       if (!this.byRef.has(String(n))) {

@@ -31,6 +31,12 @@ export interface ExternalBrokerOptions {
   /** the filters whose messages go to `intake` (rules, resolve topics, the API request topic); re-read by `resync()` */
   filters: () => readonly string[];
   /**
+   * Topics whose messages are independent of each other (the API request topic: each is its own SMS), so they
+   * commit concurrently; messages of any other topic are taken one after another per device (or per topic).
+   * Default: none.
+   */
+  independent?: readonly string[] | undefined;
+  /**
    * Where the filters subscribed in the persistent session are remembered (the store), so that those a previous
    * run subscribed and the rules no longer want are dropped at start: MQTT cannot list a session's subscriptions,
    * and a left-over filter overlapping a new one would have its messages handled twice. Default: not remembered.
@@ -328,7 +334,7 @@ export class ExternalBroker implements BridgeBroker {
    * message and all before it settled ([MQTT-4.6.0-2]: PUBACKs in the order of the PUBLISHes).
    */
   private acks: Array<{ id: number; state: 'pending' | 'ok' | 'failed' }> = [];
-  /** per device (or topic): its last message's intake, so that one device's messages commit in order */
+  /** per device (or topic, but not `independent` ones): its last message's intake, so that one device's messages commit in order */
   private readonly chains = new Map<string, Promise<unknown>>();
   private inFlight = 0;
   /** set while the packet pump waits for a free slot (at most RECEIVE_MAXIMUM messages in flight) */
@@ -362,12 +368,15 @@ export class ExternalBroker implements BridgeBroker {
         : undefined;
     const acks = this.acks;
     if (ack) acks.push(ack);
-    const key = deviceTopics.deviceIdOf(message.topic) ?? message.topic;
+    const key = this.options.independent?.includes(message.topic)
+      ? undefined
+      : (deviceTopics.deviceIdOf(message.topic) ?? message.topic);
     const wanted = this.intakeFilters.match(message.topic).length > 0;
     const run = () =>
       this.gate.run(() => (wanted ? this.options.intake(message, null) : undefined) ?? Promise.resolve()) ??
       Promise.reject(new BridgeError('ERR_SHUTTING_DOWN', 'the bridge is shutting down'));
-    const settled = (this.chains.get(key) ?? Promise.resolve()).then(run).then(
+    const after = key === undefined ? undefined : this.chains.get(key);
+    const settled = (after ?? Promise.resolve()).then(run).then(
       () => true,
       (err: unknown) => {
         if (this.stopping || this.gate.closed) return false;
@@ -380,10 +389,10 @@ export class ExternalBroker implements BridgeBroker {
         return false;
       },
     );
-    this.chains.set(key, settled);
+    if (key !== undefined) this.chains.set(key, settled);
     this.inFlight++;
     void settled.then((ok) => {
-      if (this.chains.get(key) === settled) this.chains.delete(key);
+      if (key !== undefined && this.chains.get(key) === settled) this.chains.delete(key);
       this.inFlight--;
       if (ack) {
         ack.state = ok ? 'ok' : 'failed';
@@ -394,8 +403,21 @@ export class ExternalBroker implements BridgeBroker {
       this.slotFree = undefined;
       next?.();
     });
-    if (this.inFlight < RECEIVE_MAXIMUM) done(DEFERRED);
-    else this.slotFree = () => done(DEFERRED);
+    const take = () => {
+      if (this.hasSlot()) done(DEFERRED);
+      else this.slotFree = take;
+    };
+    take();
+  }
+
+  /**
+   * Room for one more message: fewer than RECEIVE_MAXIMUM intakes unsettled and PUBACKs owed. Owed PUBACKs count
+   * too: a slow message holds back the PUBACKs of those committed after it, and Mosquitto 2.0.11 (measured) goes on
+   * sending past our Receive Maximum while PUBACKs flow, so without this a bridge killed then had hundreds of
+   * messages committed and not acknowledged (each committed again after the restart).
+   */
+  private hasSlot(): boolean {
+    return this.inFlight < RECEIVE_MAXIMUM && this.acks.length < RECEIVE_MAXIMUM;
   }
 
   /** Sends the PUBACKs now due, in order; those of a connection that closed are dropped (the broker resends). */

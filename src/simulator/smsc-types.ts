@@ -70,4 +70,6 @@ export interface InjectMo {
   /** raw octets instead of `text` (UDH included when esmClass has 0x40) */
   shortMessage?: Buffer;
   tlvs?: smpp.Tlvs<Buffer>;
+  /** on the session bound with this system_id (default: the first receiver bound) */
+  systemId?: string;
 }

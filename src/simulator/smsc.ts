@@ -129,7 +129,7 @@ export class SmscSimulator extends EventEmitter<SimulatorEvents> {
     const to = toSmppAddress(mo.to);
     // SMPP 3.4 §5.3.2.32: too long for short_message goes whole into message_payload.
     const long = encoded.bytes.length > 254;
-    return this.deliver(undefined, {
+    return this.deliver(mo.systemId, {
       source_addr_ton: from.ton,
       source_addr_npi: from.ton === 1 ? 1 : 0,
       source_addr: from.addr,

@@ -69,8 +69,13 @@ export interface AlertChange {
   sent: ReadonlyArray<{ phone: string; at: number }>;
 }
 
+export interface LoadedAlert {
+  alert: AlertRecord;
+  recipients: AlertRecipientRecord[];
+}
+
 export interface LoadedAlerts {
-  alerts: Array<{ alert: AlertRecord; recipients: AlertRecipientRecord[] }>;
+  alerts: LoadedAlert[];
   held: HeldRecord[];
   sent: Array<{ phone: string; at: number }>;
   nextAlertId: number;

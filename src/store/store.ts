@@ -4,10 +4,10 @@
  * SQLite (`sqlite/`) is the default adapter; a PostgreSQL one implements the same interfaces. No module
  * outside `store/` sees SQL, a statement or a driver type.
  */
-import type { AlertChange, LoadedAlerts } from './alert-types.js';
+import type { AlertChange, LoadedAlert, LoadedAlerts } from './alert-types.js';
 import type { BrokerStateRepository } from './broker-state.js';
 
-export type { AlertChange, LoadedAlerts } from './alert-types.js';
+export type { AlertChange, LoadedAlert, LoadedAlerts } from './alert-types.js';
 
 export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -140,6 +140,22 @@ export interface AlertRepository {
    * one the decision started from; otherwise the whole transaction fails with ERR_STORE_CONFLICT.
    */
   save(change: AlertChange): Promise<void>;
+  /**
+   * The live (not resolved) alerts with these rule and device keys or refs, with their recipients, locked until
+   * the transaction ends (PostgreSQL `FOR UPDATE`, in id order; SQLite has one writer): a decision made on them
+   * inside the transaction is made on what is committed and does not lose to another instance's.
+   */
+  lockLive(query: LiveAlertQuery): Promise<LoadedAlert[]>;
+  /**
+   * `count` new alert ids and ref numbers, from the database so that instances sharing it never draw the same
+   * (PostgreSQL sequences; SQLite: after the newest alert). Ref numbers only grow; the caller wraps them.
+   */
+  allocate(count: number): Promise<Array<{ id: number; ref: number }>>;
+}
+
+export interface LiveAlertQuery {
+  keys?: ReadonlyArray<{ ruleId: string; deviceId: string }>;
+  refs?: readonly string[];
 }
 
 export interface InboundAudit {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBridgeError } from '../../src/errors.js';
 import { matchReceipt, recordSubmit } from '../../src/smpp/receipt-match.js';
 import type { AlertChange, AlertRecord } from '../../src/store/alert-types.js';
-import type { NewSms, Store } from '../../src/store/store.js';
+import type { NewSms, Store, Tx } from '../../src/store/store.js';
 
 /**
  * The Store contract (in the spirit of aedes-persistence's abstract tests): every adapter runs this suite.
@@ -272,6 +272,92 @@ export function storeContract(name: string, target: () => ContractTarget): void 
       );
       await save(alert(2, 1));
       expect((await store.loadAlerts(Date.now())).alerts.map((a) => a.alert.id)).toEqual([2]);
+    });
+
+    it('allocates alert ids and ref numbers, never the same twice, also to concurrent transactions', async () => {
+      const open = (tx: Tx, got: Array<{ id: number; ref: number }>) =>
+        tx.alerts.save({
+          alerts: got.map((x) => ({
+            alert: alert(x.id, 1, { ref: String(x.ref), deviceId: `d${x.id}` }),
+            recipients: [],
+            base: 0,
+          })),
+          ...noHeld,
+        });
+      const [first] = await store.transaction(async (tx) => {
+        const got = await tx.alerts.allocate(1);
+        await open(tx, got);
+        return got;
+      });
+      // each transaction opens the alerts it drew (SQLite allocates after the newest alert)
+      const drawn = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          store.transaction(async (tx) => {
+            const got = await tx.alerts.allocate(2);
+            await open(tx, got);
+            return got;
+          }),
+        ),
+      );
+      const flat = drawn.flat();
+      expect(new Set(flat.map((x) => x.id)).size).toBe(12);
+      expect(new Set(flat.map((x) => x.ref)).size).toBe(12);
+      expect(Math.min(...flat.map((x) => x.id))).toBeGreaterThan(first!.id);
+      expect(Math.min(...flat.map((x) => x.ref))).toBeGreaterThan(first!.ref);
+      expect(await store.transaction((tx) => tx.alerts.allocate(0))).toEqual([]);
+    });
+
+    it('reads live alerts by rule and device or by ref under a lock a concurrent decision waits for', async () => {
+      const r = {
+        phone: '+447700900001',
+        contactId: 'a',
+        name: 'A',
+        step: 0,
+        smsId: null,
+        toldAt: 5,
+        smsState: null,
+      };
+      await store.transaction((tx) =>
+        tx.alerts.save({
+          alerts: [
+            { alert: alert(1, 1), recipients: [r], base: 0 },
+            { alert: alert(2, 1, { deviceId: 'e', state: 'resolved' }), recipients: [], base: 0 },
+            { alert: alert(3, 1, { deviceId: 'f' }), recipients: [], base: 0 },
+          ],
+          ...noHeld,
+        }),
+      );
+      const live = await store.transaction((tx) =>
+        tx.alerts.lockLive({
+          keys: [
+            { ruleId: 'r', deviceId: 'd' },
+            { ruleId: 'r', deviceId: 'e' },
+          ],
+          refs: ['3', '2', '1'],
+        }),
+      );
+      expect(live.map((a) => a.alert.id)).toEqual([1, 3]);
+      expect(live[0]!.recipients).toEqual([r]);
+      expect(await store.transaction((tx) => tx.alerts.lockLive({}))).toEqual([]);
+      // the first holds alert 1 while it decides; the second reads it only once the first committed
+      let decided!: () => void;
+      const deciding = new Promise<void>((resolve) => {
+        decided = resolve;
+      });
+      const first = store.transaction(async (tx) => {
+        await tx.alerts.lockLive({ keys: [{ ruleId: 'r', deviceId: 'd' }] });
+        await deciding;
+        await tx.alerts.save({
+          alerts: [{ alert: alert(1, 2, { count: 2 }), recipients: [], base: 1 }],
+          ...noHeld,
+        });
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const second = store.transaction((tx) => tx.alerts.lockLive({ refs: ['1'] }));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      decided();
+      await first;
+      expect((await second).map((a) => [a.alert.count, a.alert.version])).toEqual([[2, 2]]);
     });
 
     it('never unlinks a recipient from its SMS with an older snapshot', async () => {

@@ -19,6 +19,7 @@ import { tempDir, waitFor, writeBridgeConfig } from '../helpers/harness.js';
 import { hasMosquitto, type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');
+const API = 'sms-bridge/request/sms/send';
 
 const RULES = `
 contacts:
@@ -252,6 +253,34 @@ describe.skipIf(!hasMosquitto)('external broker: guarantee 1 (PUBACK after commi
     await b.publishAsync('devices/pump-2/alerts/seq', JSON.stringify({ n: 2 }), { qos: 1 });
     await waitFor(() => acked.length === 2, 'two PUBACKs from the bridge');
     // [MQTT-4.6.0-2] in the order of the PUBLISHes, and the second was committed before the first was acknowledged
+    expect(acked.map((x) => x.id)).toEqual(published);
+    expect(acked[0]!.committed).toBe(2);
+  });
+
+  it('commits send-API requests (no device) concurrently, not one after another, PUBACKs still in order', async () => {
+    const broker = await mosquitto();
+    const { port } = await simulator();
+    const published: number[] = [];
+    const acked: Array<{ id: number; committed: number }> = [];
+    let dir = '';
+    const url = await mqttProxy(
+      broker.port,
+      (packet) => {
+        if (packet.cmd === 'puback') acked.push({ id: packet.messageId ?? -1, committed: committedSms(dir) });
+      },
+      (packet) => {
+        if (packet.cmd === 'publish' && packet.topic === API) published.push(packet.messageId ?? -1);
+      },
+    );
+    const started = await startApp(url, port, { faulty: () => undefined });
+    dir = started.dir;
+    const store = started.store!;
+    const app = await client(broker.url, { clientId: 'app-1' });
+    // the first request's transaction starts late; the second commits meanwhile
+    store.add({ op: 'transaction', nth: (store.calls.get('transaction') ?? 0) + 1, kind: 'delay', ms: 700 });
+    await app.publishAsync(API, JSON.stringify({ to: '+447700900001', text: 'one' }), { qos: 1 });
+    await app.publishAsync(API, JSON.stringify({ to: '+447700900001', text: 'two' }), { qos: 1 });
+    await waitFor(() => acked.length === 2, 'two PUBACKs from the bridge');
     expect(acked.map((x) => x.id)).toEqual(published);
     expect(acked[0]!.committed).toBe(2);
   });

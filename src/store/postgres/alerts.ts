@@ -4,10 +4,11 @@ import type {
   AlertRecipientRecord,
   AlertRecord,
   HeldRecord,
+  LoadedAlert,
   LoadedAlerts,
 } from '../alert-types.js';
 import { type AlertRow, alertFromRow, alertToRow } from '../rows.js';
-import type { AlertRepository } from '../store.js';
+import type { AlertRepository, LiveAlertQuery } from '../store.js';
 import { type Db, sqlState, UNIQUE_VIOLATION } from './db.js';
 
 const DAY = 86_400_000;
@@ -140,14 +141,44 @@ export class PgAlerts implements AlertRepository {
     }
   }
 
-  async load(now: number): Promise<LoadedAlerts> {
-    const rows = await this.db.rows<AlertRow>(`SELECT * FROM alert WHERE state <> 'resolved' ORDER BY id`);
-    const recipientRows = await this.db.rows<Record<string, unknown>>(
-      `SELECT r.* FROM alert_recipient r JOIN alert a ON a.id = r.alert_id WHERE a.state <> 'resolved'
-       ORDER BY r.alert_id, r.phone`,
+  /**
+   * `FOR UPDATE` in id order (the sort is below the lock, so two decisions lock shared alerts in one order and
+   * cannot deadlock); under READ COMMITTED a row changed by the transaction it waited for is read as committed,
+   * and one resolved meanwhile is left out. The recipients are read after the lock, so they are current too.
+   */
+  async lockLive(query: LiveAlertQuery): Promise<LoadedAlert[]> {
+    const keys = query.keys ?? [];
+    const refs = query.refs ?? [];
+    if (keys.length === 0 && refs.length === 0) return [];
+    const rows = await this.db.rows<AlertRow>(
+      `SELECT * FROM alert WHERE state <> 'resolved'
+        AND ((rule_id, device_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) OR ref = ANY($3::text[]))
+        ORDER BY id FOR UPDATE`,
+      [keys.map((k) => k.ruleId), keys.map((k) => k.deviceId), refs],
     );
+    if (rows.length === 0) return [];
+    const byAlert = await this.recipients(
+      'SELECT * FROM alert_recipient WHERE alert_id = ANY($1::bigint[]) ORDER BY alert_id, phone',
+      [rows.map((r) => r.id)],
+    );
+    return rows.map((row) => ({ alert: alertFromRow(row), recipients: byAlert.get(row.id) ?? [] }));
+  }
+
+  /** Sequences: never rolled back, never the same number twice, whichever instance asks. */
+  async allocate(count: number): Promise<Array<{ id: number; ref: number }>> {
+    if (count <= 0) return [];
+    return this.db.rows<{ id: number; ref: number }>(
+      `SELECT nextval('alert_id_seq') AS id, nextval('alert_ref_seq') AS ref FROM generate_series(1, $1)`,
+      [count],
+    );
+  }
+
+  private async recipients(
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<Map<number, AlertRecipientRecord[]>> {
     const byAlert = new Map<number, AlertRecipientRecord[]>();
-    for (const r of recipientRows) {
+    for (const r of await this.db.rows<Record<string, unknown>>(sql, params)) {
       const list = byAlert.get(r.alert_id as number) ?? [];
       list.push({
         phone: r.phone as string,
@@ -160,6 +191,15 @@ export class PgAlerts implements AlertRepository {
       });
       byAlert.set(r.alert_id as number, list);
     }
+    return byAlert;
+  }
+
+  async load(now: number): Promise<LoadedAlerts> {
+    const rows = await this.db.rows<AlertRow>(`SELECT * FROM alert WHERE state <> 'resolved' ORDER BY id`);
+    const byAlert = await this.recipients(
+      `SELECT r.* FROM alert_recipient r JOIN alert a ON a.id = r.alert_id WHERE a.state <> 'resolved'
+       ORDER BY r.alert_id, r.phone`,
+    );
     const alerts = rows.map((row) => ({ alert: alertFromRow(row), recipients: byAlert.get(row.id) ?? [] }));
     const held = (await this.db.rows<Record<string, unknown>>('SELECT * FROM alert_held ORDER BY id')).map(
       (r): HeldRecord => ({

@@ -238,6 +238,14 @@ export const MIGRATIONS: string[] = [
   CREATE UNIQUE INDEX alert_live_key ON alert (rule_id, device_id) WHERE state <> 'resolved';
   CREATE UNIQUE INDEX alert_live_ref ON alert (ref) WHERE state <> 'resolved';
   `,
+  // alert ids and ref numbers from the database, so instances opening alerts at once never draw the same
+  `
+  CREATE SEQUENCE alert_id_seq;
+  SELECT setval('alert_id_seq', COALESCE((SELECT MAX(id) FROM alert), 0) + 1, false);
+  CREATE SEQUENCE alert_ref_seq;
+  SELECT setval('alert_ref_seq', COALESCE((SELECT ref::bigint FROM alert WHERE ref ~ '^[0-9]{1,12}$'
+    ORDER BY id DESC LIMIT 1), 0) + 1, false);
+  `,
 ];
 
 /** Any fixed number, the same in every instance: the key of the advisory lock migrations run under. */

@@ -1,7 +1,13 @@
 import { BridgeError } from '../../errors.js';
-import type { AlertChange, AlertRecipientRecord, HeldRecord, LoadedAlerts } from '../alert-types.js';
+import type {
+  AlertChange,
+  AlertRecipientRecord,
+  HeldRecord,
+  LoadedAlert,
+  LoadedAlerts,
+} from '../alert-types.js';
 import { type AlertRow, alertFromRow, alertToRow } from '../rows.js';
-import type { AlertRepository } from '../store.js';
+import type { AlertRepository, LiveAlertQuery } from '../store.js';
 import type { Statements } from './statements.js';
 
 const DAY = 86_400_000;
@@ -105,10 +111,37 @@ export class SqliteAlerts implements AlertRepository {
     }
   }
 
-  load(now: number): LoadedAlerts {
-    const rows = this.s.get(`SELECT * FROM alert WHERE state <> 'resolved' ORDER BY id`).all() as AlertRow[];
+  /** One writer: what is read here stays as read until this transaction ends. */
+  async lockLive(query: LiveAlertQuery): Promise<LoadedAlert[]> {
+    const byKey = this.s.get(
+      `SELECT * FROM alert WHERE state <> 'resolved' AND rule_id = ? AND device_id = ?`,
+    );
+    const byRef = this.s.get(`SELECT * FROM alert WHERE state <> 'resolved' AND ref = ?`);
+    const rows = new Map<number, AlertRow>();
+    for (const k of query.keys ?? []) {
+      const row = byKey.get(k.ruleId, k.deviceId) as AlertRow | undefined;
+      if (row) rows.set(row.id, row);
+    }
+    for (const ref of query.refs ?? []) {
+      const row = byRef.get(ref) as AlertRow | undefined;
+      if (row) rows.set(row.id, row);
+    }
+    return [...rows.values()].sort((a, b) => a.id - b.id).map((row) => this.withRecipients(row));
+  }
+
+  /** After the newest alert: the transactions of one SQLite file run one at a time. */
+  async allocate(count: number): Promise<Array<{ id: number; ref: number }>> {
+    const last = this.s.get('SELECT id, ref FROM alert ORDER BY id DESC LIMIT 1').get() as
+      | { id: number; ref: string }
+      | undefined;
+    const id = last?.id ?? 0;
+    const ref = last ? Number(last.ref) || 0 : 0;
+    return Array.from({ length: count }, (_, i) => ({ id: id + i + 1, ref: ref + i + 1 }));
+  }
+
+  private withRecipients(row: AlertRow): LoadedAlert {
     const recipients = this.s.get('SELECT * FROM alert_recipient WHERE alert_id = ?');
-    const alerts = rows.map((row) => ({
+    return {
       alert: alertFromRow(row),
       recipients: (recipients.all(row.id) as Array<Record<string, unknown>>).map(
         (r): AlertRecipientRecord => ({
@@ -121,7 +154,12 @@ export class SqliteAlerts implements AlertRepository {
           toldAt: r.told_at as number | null,
         }),
       ),
-    }));
+    };
+  }
+
+  load(now: number): LoadedAlerts {
+    const rows = this.s.get(`SELECT * FROM alert WHERE state <> 'resolved' ORDER BY id`).all() as AlertRow[];
+    const alerts = rows.map((row) => this.withRecipients(row));
     const held = (
       this.s.get('SELECT * FROM alert_held ORDER BY id').all() as Array<Record<string, unknown>>
     ).map(

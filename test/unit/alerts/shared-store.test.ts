@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AlertEngine } from '../../../src/alerts/alert-engine.js';
+import { isBridgeError } from '../../../src/errors.js';
 import { Events } from '../../../src/events.js';
 import { silentLogger } from '../../../src/logger.js';
 import { compileRules } from '../../../src/rules/compile.js';
@@ -47,7 +48,7 @@ describe('alert engines of two instances on one store', () => {
   let sent: SmsRecord[];
   const engines: AlertEngine[] = [];
 
-  const engine = async (refreshMs?: number) => {
+  const engine = async (refreshMs?: number, maxTransactions?: number) => {
     const logger = silentLogger();
     const events = new Events(logger);
     events.on('sms.status', (sms) => {
@@ -60,6 +61,8 @@ describe('alert engines of two instances on one store', () => {
       maxAgeMs: () => 3_600_000,
       logger,
       refreshMs,
+      shared: true,
+      maxTransactions,
     });
     await e.start();
     engines.push(e);
@@ -102,6 +105,51 @@ describe('alert engines of two instances on one store', () => {
     // and b opens the next alert with the next id and ref, not a's
     expect(await fire(b, 'pump-8')).toHaveLength(2);
     expect(sent.at(-1)?.text).toBe('pump-8 hot. ACK 2');
+  });
+
+  it('decides on the stored alert and opens with ids and refs from the store: no decision lost, none retried', async () => {
+    let conflicts = 0;
+    const commit = store.transaction.bind(store);
+    store.transaction = (fn) =>
+      commit(fn).catch((err: unknown) => {
+        if (isBridgeError(err, 'ERR_STORE_CONFLICT')) conflicts++;
+        throw err;
+      });
+    const a = await engine();
+    const b = await engine();
+    expect(await fire(a, 'pump-7')).toHaveLength(2);
+    await advance(60_000);
+    // b's book has never seen pump-7: it reads it under lock in its transaction and counts the repeat
+    expect(await fire(b, 'pump-7')).toEqual([]);
+    // each opens an alert the other's book does not know: ids and refs drawn from the store do not collide
+    expect(await fire(b, 'pump-8')).toHaveLength(2);
+    expect(await fire(a, 'pump-9')).toHaveLength(2);
+    const { alerts } = await store.loadAlerts(Date.now());
+    expect(alerts.map((x) => [x.alert.id, x.alert.ref, x.alert.deviceId, x.alert.count])).toEqual([
+      [1, '1', 'pump-7', 2],
+      [2, '2', 'pump-8', 1],
+      [3, '3', 'pump-9', 1],
+    ]);
+    expect(conflicts).toBe(0);
+  });
+
+  it('commits at most maxTransactions decisions at once, the others in the order they came', async () => {
+    let open = 0;
+    let most = 0;
+    const commit = store.transaction.bind(store);
+    store.transaction = async (fn) => {
+      most = Math.max(most, ++open);
+      try {
+        return await commit(fn);
+      } finally {
+        open--;
+      }
+    };
+    const a = await engine(undefined, 2);
+    const devices = Array.from({ length: 10 }, (_, i) => `pump-${i}`);
+    await Promise.all(devices.map((d) => fire(a, d)));
+    expect(most).toBe(2);
+    expect(sent.filter((s) => s.to === '+447700900001').map((s) => s.text.split(' ')[0])).toEqual(devices);
   });
 
   it('an ACK handled by one instance stops the escalation the other armed', async () => {
