@@ -61,6 +61,12 @@ function portOf(server: Server | undefined): number {
   return typeof address === 'object' && address ? address.port : 0;
 }
 
+function untrackFrom(sockets: Set<Socket>): (this: Socket) => void {
+  return function untrack(this: Socket) {
+    sockets.delete(this);
+  };
+}
+
 /** aedes 1.x on TCP. Intake runs in `authorizePublish`, the only hook aedes runs before a QoS 1 PUBACK. */
 export class EmbeddedBroker implements BridgeBroker {
   private aedes: Aedes | undefined;
@@ -115,11 +121,14 @@ export class EmbeddedBroker implements BridgeBroker {
     };
   }
 
+  /** one 'close' listener for every socket (`this` is the socket) rather than a closure and `once` wrapper each */
+  private readonly untrack = untrackFrom(this.sockets);
+
   /** Counts a listener's sockets so that `stop()` can end them all. */
   private track(server: Server): Server {
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      socket.on('close', this.untrack);
     });
     return server;
   }
