@@ -121,6 +121,9 @@ export class EmbeddedBroker implements BridgeBroker {
     };
   }
 
+  /** shared by every connection's packet size guard */
+  private readonly packetRefused = (err: Error, address: string | undefined) =>
+    this.warn({ address, err: err.message }, 'MQTT connection closed: packet refused');
   /** one 'close' listener for every socket (`this` is the socket) rather than a closure and `once` wrapper each */
   private readonly untrack = untrackFrom(this.sockets);
 
@@ -373,9 +376,7 @@ export class EmbeddedBroker implements BridgeBroker {
 
   /** Hands a connection to aedes behind the packet size check, which runs before any login. */
   private accept(aedes: Aedes, conn: Duplex, address: string | undefined, request?: IncomingMessage): void {
-    guardPacketSize(conn, this.limits.maxPacketSize, (err) =>
-      this.warn({ address, err: err.message }, 'MQTT connection closed: packet refused'),
-    );
+    guardPacketSize(conn, this.limits.maxPacketSize, this.packetRefused, address);
     const client = aedes.handle(conn, request);
     addresses.set(client, address ?? 'unknown');
   }
