@@ -21,7 +21,7 @@ import { ClientIdClaims } from './identity.js';
 import { type BrokerLimits, DEFAULT_BROKER_LIMITS, RetainedLedger, reservedTopics } from './limits.js';
 import { authError, createLogin } from './login.js';
 import { LoginGuard, LogLimiter } from './login-guard.js';
-import { guardPacketSize } from './packet-guard.js';
+import { guardedAddress, guardPacketSize } from './packet-guard.js';
 import type { BrokerPersistence } from './persistence.js';
 
 export interface EmbeddedBrokerOptions {
@@ -52,7 +52,6 @@ interface ExtraListener {
 
 const principals = new WeakMap<Client, Principal>();
 const emptyIdWithSession = new WeakSet<Client>();
-const addresses = new WeakMap<Client, string>();
 /** [MQTT-1.5.3-2] a UTF-8 string with U+0000 must make the receiver close the connection */
 const hasNul = (text: string | undefined): boolean => text?.includes('\u0000') === true;
 
@@ -178,7 +177,7 @@ export class EmbeddedBroker implements BridgeBroker {
       access,
       guard,
       claims,
-      addressOf: (client) => addresses.get(client) ?? 'unknown',
+      addressOf: (client) => guardedAddress(client.conn) ?? 'unknown',
       onLogin: (client, principal) => principals.set(client, principal),
       warn: (fields, message) => this.warn(fields, message),
       log,
@@ -377,8 +376,7 @@ export class EmbeddedBroker implements BridgeBroker {
   /** Hands a connection to aedes behind the packet size check, which runs before any login. */
   private accept(aedes: Aedes, conn: Duplex, address: string | undefined, request?: IncomingMessage): void {
     guardPacketSize(conn, this.limits.maxPacketSize, this.packetRefused, address);
-    const client = aedes.handle(conn, request);
-    addresses.set(client, address ?? 'unknown');
+    aedes.handle(conn, request);
   }
 
   private warn(fields: Record<string, unknown>, message: string): void {

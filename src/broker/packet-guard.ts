@@ -110,3 +110,8 @@ export function guardPacketSize(
   (conn as GuardedDuplex)[GUARD] = new ReadGuard(limit, conn.read, onRefused, address);
   conn.read = guardedRead as Duplex['read'];
 }
+
+/** The address given to `guardPacketSize` for `conn` (what the bridge logs about a client). */
+export function guardedAddress(conn: Duplex): string | undefined {
+  return (conn as Partial<GuardedDuplex>)[GUARD]?.address;
+}
