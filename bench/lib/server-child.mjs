@@ -116,6 +116,12 @@ process.on('message', (msg) => {
   } else if (msg.cmd === 'stats') {
     if (msg.gc && global.gc) global.gc();
     process.send({ type: 'stats', ...stats() });
+  } else if (msg.cmd === 'heapsnapshot') {
+    // bench/heap-diff.mjs: what the process keeps, after a full GC when --expose-gc is on
+    if (global.gc) global.gc();
+    import('node:v8').then((v8) =>
+      process.send({ type: 'heapsnapshot', file: v8.writeHeapSnapshot(msg.file) }),
+    );
   } else if (msg.cmd === 'stop') {
     const done = () => process.send({ type: 'stopped' }, () => process.exit(0));
     Promise.resolve(stopBroker?.()).then(done, done);
