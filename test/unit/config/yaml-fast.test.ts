@@ -157,7 +157,7 @@ describe('fastYamlValue', () => {
       fc.property(value, style, (v, options) => {
         expectAgrees(stringify(v, options as never));
       }),
-      { numRuns: 3000 },
+      { numRuns: 1000 },
     );
   });
 
