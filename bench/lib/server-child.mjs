@@ -2,6 +2,7 @@
 // argv[2] is a JSON spec; IPC commands: stats, stop.
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 
 const spec = JSON.parse(process.argv[2]);
 // another build of the bridge (an absolute path) for before/after runs; default: this checkout's dist/
@@ -116,6 +117,10 @@ process.on('message', (msg) => {
   } else if (msg.cmd === 'stats') {
     if (msg.gc && global.gc) global.gc();
     process.send({ type: 'stats', ...stats() });
+  } else if (msg.cmd === 'heapsnapshot') {
+    // bench/heap-diff.mjs: what the process keeps, after a full GC when --expose-gc is on
+    if (global.gc) global.gc();
+    process.send({ type: 'heapsnapshot', file: writeHeapSnapshot(msg.file) });
   } else if (msg.cmd === 'stop') {
     const done = () => process.send({ type: 'stopped' }, () => process.exit(0));
     Promise.resolve(stopBroker?.()).then(done, done);

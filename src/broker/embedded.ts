@@ -21,7 +21,7 @@ import { ClientIdClaims } from './identity.js';
 import { type BrokerLimits, DEFAULT_BROKER_LIMITS, RetainedLedger, reservedTopics } from './limits.js';
 import { authError, createLogin } from './login.js';
 import { LoginGuard, LogLimiter } from './login-guard.js';
-import { guardPacketSize } from './packet-guard.js';
+import { guardedAddress, guardPacketSize } from './packet-guard.js';
 import type { BrokerPersistence } from './persistence.js';
 
 export interface EmbeddedBrokerOptions {
@@ -52,13 +52,18 @@ interface ExtraListener {
 
 const principals = new WeakMap<Client, Principal>();
 const emptyIdWithSession = new WeakSet<Client>();
-const addresses = new WeakMap<Client, string>();
 /** [MQTT-1.5.3-2] a UTF-8 string with U+0000 must make the receiver close the connection */
 const hasNul = (text: string | undefined): boolean => text?.includes('\u0000') === true;
 
 function portOf(server: Server | undefined): number {
   const address = server?.address();
   return typeof address === 'object' && address ? address.port : 0;
+}
+
+function untrackFrom(sockets: Set<Socket>): (this: Socket) => void {
+  return function untrack(this: Socket) {
+    sockets.delete(this);
+  };
 }
 
 /** aedes 1.x on TCP. Intake runs in `authorizePublish`, the only hook aedes runs before a QoS 1 PUBACK. */
@@ -115,11 +120,17 @@ export class EmbeddedBroker implements BridgeBroker {
     };
   }
 
+  /** shared by every connection's packet size guard */
+  private readonly packetRefused = (err: Error, address: string | undefined) =>
+    this.warn({ address, err: err.message }, 'MQTT connection closed: packet refused');
+  /** one 'close' listener for every socket (`this` is the socket) rather than a closure and `once` wrapper each */
+  private readonly untrack = untrackFrom(this.sockets);
+
   /** Counts a listener's sockets so that `stop()` can end them all. */
   private track(server: Server): Server {
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      socket.on('close', this.untrack);
     });
     return server;
   }
@@ -166,7 +177,7 @@ export class EmbeddedBroker implements BridgeBroker {
       access,
       guard,
       claims,
-      addressOf: (client) => addresses.get(client) ?? 'unknown',
+      addressOf: (client) => guardedAddress(client.conn) ?? 'unknown',
       onLogin: (client, principal) => principals.set(client, principal),
       warn: (fields, message) => this.warn(fields, message),
       log,
@@ -364,11 +375,8 @@ export class EmbeddedBroker implements BridgeBroker {
 
   /** Hands a connection to aedes behind the packet size check, which runs before any login. */
   private accept(aedes: Aedes, conn: Duplex, address: string | undefined, request?: IncomingMessage): void {
-    guardPacketSize(conn, this.limits.maxPacketSize, (err) =>
-      this.warn({ address, err: err.message }, 'MQTT connection closed: packet refused'),
-    );
-    const client = aedes.handle(conn, request);
-    addresses.set(client, address ?? 'unknown');
+    guardPacketSize(conn, this.limits.maxPacketSize, this.packetRefused, address);
+    aedes.handle(conn, request);
   }
 
   private warn(fields: Record<string, unknown>, message: string): void {

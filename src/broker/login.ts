@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { Client } from 'aedes';
 import type { Logger } from '../logger.js';
 import { type Access, accountKey, type Principal } from './bus.js';
@@ -62,7 +63,7 @@ export function createLogin(deps: LoginDeps) {
             done(authError(taken ? 'client id not authorized' : 'server unavailable', taken ? 5 : 3), null);
             return;
           }
-          client.conn.once('close', () => claims.release(client.id, owner));
+          releaseOnClose(client.conn, claims, client.id, owner);
           onLogin(client, principal);
           done(null, true);
         },
@@ -72,4 +73,13 @@ export function createLogin(deps: LoginDeps) {
         },
       );
   };
+}
+
+/**
+ * A function of its own so that the listener, which lives as long as the connection, holds the claim and
+ * nothing of the login's scope: a closure made in there kept the CONNECT packet (password included) and
+ * aedes' connect state alive for every connected client (~1 KB each, bench/: RSS with idle clients).
+ */
+function releaseOnClose(conn: Duplex, claims: ClientIdClaims, clientId: string, owner: string): void {
+  conn.once('close', () => claims.release(clientId, owner));
 }

@@ -62,30 +62,56 @@ export class PacketSizeScanner {
   }
 }
 
+/** A connection's scanner and what its guarded `read` needs, kept on the connection itself. */
+class ReadGuard extends PacketSizeScanner {
+  refused = false;
+
+  constructor(
+    limit: number,
+    readonly read: Duplex['read'],
+    readonly onRefused: (err: PacketRefusedError, address: string | undefined) => void,
+    readonly address: string | undefined,
+  ) {
+    super(limit);
+  }
+}
+
+const GUARD = Symbol('packet size guard');
+type GuardedDuplex = Duplex & { [GUARD]: ReadGuard };
+
+/** One function for every connection (`this` is the connection): no closure and context per connection. */
+function guardedRead(this: GuardedDuplex, size?: number): unknown {
+  const guard = this[GUARD];
+  if (guard.refused) return null;
+  const chunk: unknown = guard.read.call(this, size);
+  if (chunk === null || !(chunk instanceof Uint8Array)) return chunk;
+  const err = guard.scan(chunk);
+  if (err === undefined) return chunk;
+  guard.refused = true;
+  guard.onRefused(err, guard.address);
+  this.destroy();
+  return null;
+}
+
 /**
  * Puts the size check in front of whoever reads `conn`: aedes reads with `conn.read()` on 'readable' (and a
  * flowing stream is read through `read()` too), so every byte it parses passes `scan` first. Wrapping the
- * instance's `read` costs one closure and a scanner per connection; the Transform + `Duplex.from` it replaces
- * added four stream objects per connection and two stream hops per chunk (bench/: ingest and RSS, BENCHMARKS.md).
- * `onRefused` runs once when a packet is refused; the connection is then destroyed and reads as ended.
+ * instance's `read` costs one object per connection (the scanner, which holds the original `read`); the
+ * Transform + `Duplex.from` it replaces added four stream objects per connection and two stream hops per chunk,
+ * and a closure per connection cost ~200 bytes more (bench/: ingest and RSS, BENCHMARKS.md). `onRefused` runs
+ * once, with `address`, when a packet is refused; the connection is then destroyed and reads as ended.
  */
 export function guardPacketSize(
   conn: Duplex,
   limit: number,
-  onRefused: (err: PacketRefusedError) => void,
+  onRefused: (err: PacketRefusedError, address: string | undefined) => void,
+  address?: string,
 ): void {
-  const scanner = new PacketSizeScanner(limit);
-  const read = conn.read;
-  let refused = false;
-  conn.read = function guardedRead(this: Duplex, size?: number) {
-    if (refused) return null;
-    const chunk: unknown = read.call(this, size);
-    if (chunk === null || !(chunk instanceof Uint8Array)) return chunk;
-    const err = scanner.scan(chunk);
-    if (err === undefined) return chunk;
-    refused = true;
-    onRefused(err);
-    conn.destroy();
-    return null;
-  };
+  (conn as GuardedDuplex)[GUARD] = new ReadGuard(limit, conn.read, onRefused, address);
+  conn.read = guardedRead as Duplex['read'];
+}
+
+/** The address given to `guardPacketSize` for `conn` (what the bridge logs about a client). */
+export function guardedAddress(conn: Duplex): string | undefined {
+  return (conn as Partial<GuardedDuplex>)[GUARD]?.address;
 }

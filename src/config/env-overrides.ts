@@ -1,5 +1,5 @@
-import { parse as parseYamlText } from 'yaml';
 import type { z } from 'zod';
+import { yamlLib } from './yaml.js';
 
 /** zigbee2mqtt's convention: `SMS_BRIDGE_CONFIG_MQTT_PORT=1884` sets `mqtt.port`. */
 export const ENV_OVERRIDE_PREFIX = 'SMS_BRIDGE_CONFIG_';
@@ -98,7 +98,7 @@ function valueFor(leaf: Def, raw: string): unknown {
   if (leaf.type === 'string') return raw;
   let value: unknown;
   try {
-    value = parseYamlText(raw);
+    value = yamlLib().parse(raw);
   } catch {
     return raw;
   }

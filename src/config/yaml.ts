@@ -1,35 +1,50 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
-import {
-  type Document,
-  isAlias,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  parseDocument,
-  parse as parseYamlText,
-  Scalar,
-  visit,
-} from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter, Node } from 'yaml';
 import { BridgeError, type FileIssue } from '../errors.js';
+import { fastYamlValue } from './yaml-fast.js';
 
 export type YamlPath = ReadonlyArray<string | number>;
 
+const require = createRequire(import.meta.url);
+let yamlModule: typeof import('yaml') | undefined;
+/**
+ * `yaml` (its CommonJS build), loaded on first use: a valid file is read by the fast path, so a start-up that
+ * finds nothing to report never loads it.
+ */
+export function yamlLib(): typeof import('yaml') {
+  yamlModule ??= require('yaml') as typeof import('yaml');
+  return yamlModule;
+}
+
 /** A parsed YAML file that can say where any path of its value sits. */
 export class YamlSource {
+  private parsed: { doc: Document; lineCounter: LineCounter } | undefined;
+
   constructor(
     readonly file: string,
-    readonly doc: Document,
-    private readonly lineCounter: LineCounter,
-  ) {}
+    private readonly text: string,
+    parsed?: { doc: Document; lineCounter: LineCounter },
+  ) {
+    this.parsed = parsed;
+  }
+
+  /** `yaml`'s located Document of the text, built when first needed (to locate a problem). */
+  get doc(): Document {
+    return this.located().doc;
+  }
+
+  private located(): { doc: Document; lineCounter: LineCounter } {
+    this.parsed ??= parseLocated(this.text);
+    return this.parsed;
+  }
 
   /**
    * Line and column (1-based) of the node at `path`. A missing key points at the map that should hold it;
    * `atKey` points at the key instead of its value (for unknown or duplicate keys).
    */
   locate(path: YamlPath, atKey = false): { line: number; col: number } {
+    const { isAlias, isMap, isScalar, isSeq } = yamlLib();
     let node: unknown = this.doc.contents;
     let offset = rangeStart(node) ?? 0;
     for (let i = 0; i < path.length; i++) {
@@ -70,7 +85,7 @@ export class YamlSource {
   }
 
   position(offset: number): { line: number; col: number } {
-    const pos = this.lineCounter.linePos(offset);
+    const pos = this.located().lineCounter.linePos(offset);
     return { line: pos.line, col: pos.col };
   }
 }
@@ -81,7 +96,9 @@ function rangeStart(node: unknown): number | undefined {
 }
 
 function isEmptyScalar(node: unknown): boolean {
-  return isScalar(node) && node.value === null && node.range != null && node.range[0] === node.range[1];
+  return (
+    yamlLib().isScalar(node) && node.value === null && node.range != null && node.range[0] === node.range[1]
+  );
 }
 
 export interface ParseYamlOptions {
@@ -97,11 +114,25 @@ export interface ParsedYaml {
   issues: FileIssue[];
 }
 
-/** Parses YAML text, keeping positions so that later checks can point at file:line:col. Never throws. */
-export function parseYaml(file: string, text: string, options: ParseYamlOptions = {}): ParsedYaml {
+function parseLocated(text: string): { doc: Document; lineCounter: LineCounter } {
+  const { LineCounter, parseDocument } = yamlLib();
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const source = new YamlSource(file, doc, lineCounter);
+  return { doc: parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true }), lineCounter };
+}
+
+/**
+ * Parses YAML text, keeping positions so that later checks can point at file:line:col. Never throws. The
+ * value comes from the fast path when it can (no `${` to interpolate); positions and every syntax error come
+ * from `yaml`, as before.
+ */
+export function parseYaml(file: string, text: string, options: ParseYamlOptions = {}): ParsedYaml {
+  if (!(options.env && text.includes('${'))) {
+    const fast = fastYamlValue(text);
+    if (fast) return { source: new YamlSource(file, text), value: fast.value, issues: [] };
+  }
+  const located = parseLocated(text);
+  const doc = located.doc;
+  const source = new YamlSource(file, text, located);
   const issues: FileIssue[] = doc.errors.map((err) => {
     const { line, col } = source.position(err.pos[0]);
     return { file, line, col, path: '', message: `YAML syntax error: ${err.message}` };
@@ -155,6 +186,7 @@ const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{/g;
  * number); quote it to keep a string.
  */
 function interpolateEnv(source: YamlSource, env: NodeJS.ProcessEnv, issues: FileIssue[]): void {
+  const { Scalar, visit } = yamlLib();
   visit(source.doc, {
     Scalar(key, node, ancestors) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
@@ -184,6 +216,7 @@ function interpolateEnv(source: YamlSource, env: NodeJS.ProcessEnv, issues: File
 }
 
 function pathOf(ancestors: readonly unknown[], node: unknown): Array<string | number> {
+  const { isPair, isScalar, isSeq } = yamlLib();
   const chain = [...ancestors, node];
   const path: Array<string | number> = [];
   chain.forEach((item, i) => {
@@ -200,7 +233,7 @@ function isSingleReference(text: string): boolean {
 /** `1884` -> 1884, `true` -> true; anything else stays the string it was. */
 export function typedScalar(text: string): string | number | boolean {
   try {
-    const value: unknown = parseYamlText(text);
+    const value: unknown = yamlLib().parse(text);
     return typeof value === 'number' || typeof value === 'boolean' ? value : text;
   } catch {
     return text;

@@ -144,6 +144,20 @@ describe('attack 1: a client id belongs to its account', () => {
     await s.connect({ ...pump, clientId: 'pump-7-diag' });
   });
 
+  it('frees a clean session’s client id when its connection closes, for another account to use', async () => {
+    const s = await start({
+      devices: await registry(['pump-7']),
+      accounts: [await scadaAccount(['#'])],
+    });
+    const scada = { username: 'scada', password: 'scada-secret', clientId: 'console-1' };
+    const pump = { username: 'pump-7', password: 'pump-7-secret', clientId: 'console-1' };
+    const first = await s.connect(scada);
+    expect(await refusal(s.connect(pump))).toBe(5);
+    first.stream.destroy(); // the connection drops, no DISCONNECT
+    await closed(first);
+    await waitFor(async () => (await refusal(s.connect(pump))) === undefined, 'console-1 free again');
+  });
+
   it('passes every forwarded message through the ACL: a denied topic is not delivered under #', async () => {
     const s = await start({ accounts: [await scadaAccount(['#', '!secret/#'])] });
     const app = await s.connect({ username: 'scada', password: 'scada-secret' });

@@ -1,5 +1,14 @@
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { BridgeError } from '../../errors.js';
+
+const require = createRequire(import.meta.url);
+let pgModule: typeof pg | undefined;
+/** `pg`, loaded when a PostgreSQL store is used: a bridge on SQLite never loads it (~5% of its start-up). */
+export function pgLib(): typeof pg {
+  pgModule ??= require('pg') as typeof pg;
+  return pgModule;
+}
 
 /** What the repositories run statements on: one transaction's client, or the pool for reads. */
 export interface Db {
@@ -17,7 +26,7 @@ export const pgTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8
       ? (v: string) => Number(v)
-      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      : pgLib().types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 /**

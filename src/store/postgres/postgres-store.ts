@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { BridgeError } from '../../errors.js';
 import type { BrokerStateRepository } from '../broker-state.js';
@@ -7,7 +7,7 @@ import { type StoreReadSide, StoreReads } from '../store-reads.js';
 import { PgAlerts } from './alerts.js';
 import { PgBrokerStateRepository } from './broker-state.js';
 import { PgClaims } from './claims.js';
-import { pgTypes, Statements } from './db.js';
+import { pgLib, pgTypes, Statements } from './db.js';
 import { PgInbound, PgKv, PgLeases } from './inbound.js';
 import { migrate } from './migrations.js';
 import { PgOutbox } from './outbox.js';
@@ -66,7 +66,7 @@ export class PostgresStore extends StoreReads implements Store {
     const max = this.options.poolSize ?? POOL_SIZE_DEFAULT;
     if (!Number.isInteger(max) || max < 1 || max > POOL_SIZE_MAX)
       throw new BridgeError('ERR_STORE', `store.pool_size must be 1..${POOL_SIZE_MAX}, not ${max}`);
-    const pool = new pg.Pool({
+    const pool = new (pgLib().Pool)({
       connectionString: this.options.url,
       max,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
@@ -141,7 +141,7 @@ export class PostgresStore extends StoreReads implements Store {
       try {
         await client.query(sql);
       } catch (err) {
-        if (!(err instanceof pg.DatabaseError)) broken = err as Error;
+        if (!(err instanceof pgLib().DatabaseError)) broken = err as Error;
         throw err;
       }
     };
