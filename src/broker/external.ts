@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { createRequire } from 'node:module';
+import type * as Mqtt from 'mqtt';
+import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RuleSet } from '../rules/engine.js';
@@ -51,6 +53,14 @@ export interface ExternalBrokerOptions {
   connectTimeoutMs?: number;
   /** between reconnection attempts. Default 1 s. */
   reconnectPeriodMs?: number;
+}
+
+const require = createRequire(import.meta.url);
+let mqttModule: typeof Mqtt | undefined;
+/** mqtt.js (~55 modules) is loaded when an external broker connects, not at every start in embedded mode. */
+function mqttLib(): typeof Mqtt {
+  mqttModule ??= require('mqtt') as typeof Mqtt;
+  return mqttModule;
 }
 
 /** QoS 1 messages the broker may have in flight to the intake connection (MQTT 5 Receive Maximum). */
@@ -252,7 +262,7 @@ export class ExternalBroker implements BridgeBroker {
   private async connect(role: 'intake' | 'out'): Promise<MqttClient> {
     for (;;) {
       const version = this.version;
-      const client = mqtt.connect(this.options.url, this.clientOptions(role, version));
+      const client = mqttLib().connect(this.options.url, this.clientOptions(role, version));
       if (role === 'intake') client.handleMessage = (packet, done) => this.onMessage(packet, done);
       else client.on('message', (_topic, _payload, packet) => this.onBroadcast(packet));
       const outcome = await new Promise<'ok' | 'version' | Error>((resolve) => {
