@@ -213,7 +213,17 @@ export class Dispatcher {
       list = [];
       this.sent.set(phone, list);
     }
-    while (list.length > 0 && list[0]! <= now - DAY) list.shift();
+    // Sends older than a day are dropped in one splice once they are half the list (found by binary search):
+    // checks walk from the newest and stop at their window, and a shift() per send is O(n) once a list is long
+    // (see smpp/lane.ts), which a phone sent thousands of SMS a day reaches.
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid]! <= now - DAY) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0 && lo * 2 >= list.length) list.splice(0, lo);
     return list;
   }
 }

@@ -46,7 +46,7 @@ export function gate(input: GateInput): GateDecision {
   if (input.heldUntil !== undefined && !urgent)
     return { kind: 'hold', until: input.heldUntil, why: 'digest' };
   const digest = policies.digest;
-  if (digest && countSince(sent, now - digest.window) >= digest.max) {
+  if (digest && reached(sent, now - digest.window, digest.max)) {
     const until = Math.min(now + digest.window, input.heldUntil ?? Number.POSITIVE_INFINITY);
     return { kind: 'hold', until, why: 'digest' };
   }
@@ -73,17 +73,21 @@ export function capCheck(
   if (!caps) return { kind: 'send' };
   const exempt = priority === 'critical' && caps.critical_exceeds;
   if (exempt) return { kind: 'send' };
-  if (caps.per_hour !== undefined && countSince(sent, now - HOUR) >= caps.per_hour)
+  if (caps.per_hour !== undefined && reached(sent, now - HOUR, caps.per_hour))
     return { kind: 'drop', why: 'cap_hour' };
-  if (caps.per_day !== undefined && countSince(sent, now - DAY) >= caps.per_day)
+  if (caps.per_day !== undefined && reached(sent, now - DAY, caps.per_day))
     return { kind: 'drop', why: 'cap_day' };
   return { kind: 'send' };
 }
 
-function countSince(sent: readonly number[], since: number): number {
-  let n = 0;
-  for (let i = sent.length - 1; i >= 0 && sent[i]! > since; i--) n++;
-  return n;
+/**
+ * Whether `sent` (send times, oldest first) has at least `n` after `since`: walks back from the newest and stops
+ * at `n`, so a phone sent thousands of SMS a day costs a cap check `n` steps, not one per send.
+ */
+function reached(sent: readonly number[], since: number, n: number): boolean {
+  let count = 0;
+  for (let i = sent.length - 1; i >= 0 && sent[i]! > since; i--) if (++count >= n) return true;
+  return count >= n;
 }
 
 /** Contacts of `ids` at `now`: rotations give this week's entry; deduplicated by phone. */
