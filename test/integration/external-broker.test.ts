@@ -120,6 +120,28 @@ function committedSms(dir: string): number {
 }
 
 /**
+ * A bridge behind a proxy (`mqttProxy`) that records its PUBACKs, each with the SMS committed when it left, and
+ * the message ids of the PUBLISHes it was sent on the topics `counted` picks, in order.
+ */
+async function pubackOrder(brokerPort: number, smscPort: number, counted: (topic: string) => boolean) {
+  const published: number[] = [];
+  const acked: Array<{ id: number; committed: number }> = [];
+  let dir = '';
+  const url = await mqttProxy(
+    brokerPort,
+    (packet) => {
+      if (packet.cmd === 'puback') acked.push({ id: packet.messageId ?? -1, committed: committedSms(dir) });
+    },
+    (packet) => {
+      if (packet.cmd === 'publish' && counted(packet.topic)) published.push(packet.messageId ?? -1);
+    },
+  );
+  const started = await startApp(url, smscPort, { faulty: () => undefined });
+  dir = started.dir;
+  return { published, acked, started };
+}
+
+/**
  * A TCP proxy in front of the broker that parses what the bridge sends (MQTT 5), so that a test sees the
  * bridge's PUBACKs when they leave it.
  */
@@ -229,21 +251,9 @@ describe.skipIf(!hasMosquitto)('external broker: guarantee 1 (PUBACK after commi
   it('commits messages of different devices together and sends their PUBACKs in the order they came', async () => {
     const broker = await mosquitto();
     const { port } = await simulator();
-    const published: number[] = [];
-    const acked: Array<{ id: number; committed: number }> = [];
-    let dir = '';
-    const url = await mqttProxy(
-      broker.port,
-      (packet) => {
-        if (packet.cmd === 'puback') acked.push({ id: packet.messageId ?? -1, committed: committedSms(dir) });
-      },
-      (packet) => {
-        if (packet.cmd === 'publish' && packet.topic.startsWith('devices/'))
-          published.push(packet.messageId ?? -1);
-      },
+    const { published, acked, started } = await pubackOrder(broker.port, port, (topic) =>
+      topic.startsWith('devices/'),
     );
-    const started = await startApp(url, port, { faulty: () => undefined });
-    dir = started.dir;
     const store = started.store!;
     const a = await client(broker.url, { clientId: 'pump-1' });
     const b = await client(broker.url, { clientId: 'pump-2' });
@@ -260,20 +270,7 @@ describe.skipIf(!hasMosquitto)('external broker: guarantee 1 (PUBACK after commi
   it('commits send-API requests (no device) concurrently, not one after another, PUBACKs still in order', async () => {
     const broker = await mosquitto();
     const { port } = await simulator();
-    const published: number[] = [];
-    const acked: Array<{ id: number; committed: number }> = [];
-    let dir = '';
-    const url = await mqttProxy(
-      broker.port,
-      (packet) => {
-        if (packet.cmd === 'puback') acked.push({ id: packet.messageId ?? -1, committed: committedSms(dir) });
-      },
-      (packet) => {
-        if (packet.cmd === 'publish' && packet.topic === API) published.push(packet.messageId ?? -1);
-      },
-    );
-    const started = await startApp(url, port, { faulty: () => undefined });
-    dir = started.dir;
+    const { published, acked, started } = await pubackOrder(broker.port, port, (topic) => topic === API);
     const store = started.store!;
     const app = await client(broker.url, { clientId: 'app-1' });
     // the first request's transaction starts late; the second commits meanwhile
