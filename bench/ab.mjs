@@ -11,6 +11,7 @@ import { SmscSimulator } from '../dist/simulator/smsc.js';
 import { rssOnce } from './footprint.mjs';
 import { measureOne } from './ingest.mjs';
 import {
+  arg,
   log,
   manyRules,
   median,
@@ -21,8 +22,6 @@ import {
   writeBridge,
 } from './lib/common.mjs';
 
-const arg = (name, fallback) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const runs = Number(arg('runs', '3'));
 const clients = Number(arg('clients', '1000'));
 const idleClients = Number(arg('idle-clients', '10000'));

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { silentLogger } from '../dist/logger.js';
 import { SmscSimulator } from '../dist/simulator/smsc.js';
 import {
+  arg,
   log,
   manyRules,
   removeDir,
@@ -17,8 +18,6 @@ import {
   writeBridge,
 } from './lib/common.mjs';
 
-const arg = (name, fallback) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const clients = Number(arg('clients', '2000'));
 const dist = arg('dist') ? resolve(arg('dist')) : undefined;
 const top = Number(arg('top', '30'));

@@ -6,11 +6,9 @@
 import { resolve } from 'node:path';
 import { silentLogger } from '../dist/logger.js';
 import { SmscSimulator } from '../dist/simulator/smsc.js';
-import { log, manyRules, median, removeDir, startServer, tempDir, writeBridge } from './lib/common.mjs';
+import { arg, log, manyRules, median, removeDir, startServer, tempDir, writeBridge } from './lib/common.mjs';
 import { publishPacket, rawConnect } from './lib/mqtt-raw.mjs';
 
-const arg = (name, fallback) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const rounds = Number(arg('rounds', '5'));
 const qos = Number(arg('qos', '0'));
 const clients = Number(arg('clients', '50'));

@@ -7,6 +7,10 @@ import { fileURLToPath } from 'node:url';
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 export const log = (line) => process.stderr.write(`${line}\n`);
+
+/** `--name=value` from the command line, else `fallback`. */
+export const arg = (name, fallback) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 /** `unref`: a timeout raced against the real outcome, which must not keep the process alive after it. */
 export const sleep = (ms, unref = false) =>
   new Promise((r) => {
