@@ -1,5 +1,5 @@
 /** Rows as both SQL adapters read and write them, and their records: one mapping for SQLite and PostgreSQL. */
-import type { AlertRecord, AlertState } from './alert-types.js';
+import type { AlertRecipientRecord, AlertRecord, AlertState, HeldRecord } from './alert-types.js';
 import type { DeviceCommand, ParkedReceipt, Priority, SmsRecord, SmsState } from './store.js';
 
 export interface AlertRow {
@@ -212,4 +212,24 @@ export function fromParked(r: ParkedRow): ParkedReceipt {
     errorCode: r.error_code,
     receivedAt: r.received_at,
   };
+}
+
+/** An alert recipient's row values, in the order of `alert_recipient (alert_id, phone, contact_id, name, step, sms_id, sms_state, told_at)`. */
+export function recipientValues(alertId: number, r: AlertRecipientRecord): unknown[] {
+  return [alertId, r.phone, r.contactId ?? null, r.name ?? null, r.step, r.smsId, r.smsState, r.toldAt];
+}
+
+/** A held SMS's row values, in the order of `alert_held`'s columns (id, phone, contact_id, name, alert_id, step, priority, held_at, flush_at). */
+export function heldValues(h: HeldRecord): unknown[] {
+  return [
+    h.id,
+    h.phone,
+    h.contactId ?? null,
+    h.name ?? null,
+    h.alertId,
+    h.step,
+    h.priority,
+    h.heldAt,
+    h.flushAt,
+  ];
 }

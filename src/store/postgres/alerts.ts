@@ -7,7 +7,7 @@ import type {
   LoadedAlert,
   LoadedAlerts,
 } from '../alert-types.js';
-import { type AlertRow, alertFromRow, alertToRow } from '../rows.js';
+import { type AlertRow, alertFromRow, alertToRow, heldValues, recipientValues } from '../rows.js';
 import type { AlertRepository, LiveAlertQuery } from '../store.js';
 import { type Db, sqlState, UNIQUE_VIOLATION } from './db.js';
 
@@ -96,32 +96,11 @@ export class PgAlerts implements AlertRepository {
         written = await this.db.run(UPDATE_ALERT, [alert.id, ...values.slice(5), base]);
       }
       if (written !== 1) throw conflict(alert, base);
-      for (const r of recipients) {
-        await this.db.run(RECIPIENT, [
-          alert.id,
-          r.phone,
-          r.contactId ?? null,
-          r.name ?? null,
-          r.step,
-          r.smsId,
-          r.smsState,
-          r.toldAt,
-        ]);
-      }
+      for (const r of recipients) await this.db.run(RECIPIENT, recipientValues(alert.id, r));
     }
     for (const h of change.heldAdded) {
       // a held id another instance took since this decision's book was read: the decision is stale
-      await this.insert(HOLD, h.alertId, [
-        h.id,
-        h.phone,
-        h.contactId ?? null,
-        h.name ?? null,
-        h.alertId,
-        h.step,
-        h.priority,
-        h.heldAt,
-        h.flushAt,
-      ]);
+      await this.insert(HOLD, h.alertId, heldValues(h));
     }
     if (change.heldRemoved.length > 0) {
       const removed = await this.db.run('DELETE FROM alert_held WHERE id = ANY($1::bigint[])', [

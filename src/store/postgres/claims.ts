@@ -1,7 +1,6 @@
+import { destinationSql, PRIORITY_RANK } from '../claims-sql.js';
 import type { ClaimRepository, Destinations, SmsRecord } from '../store.js';
 import { type Db, type SmsRow, toRecord } from './db.js';
-
-const PRIORITY_RANK = `CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END`;
 
 /**
  * Claims on queued SMS (cluster mode). `FOR UPDATE SKIP LOCKED`: instances claiming at once each lock the rows
@@ -48,15 +47,13 @@ export class PgClaims implements ClaimRepository {
 /** SQL over `to_number` for these destinations (parameters from `$first`); undefined when they allow none. */
 function destinationFilter(d: Destinations, first: number): { sql: string; params: string[] } | undefined {
   const params: string[] = [];
-  const starts = (prefixes: readonly string[]) =>
-    prefixes.map((p) => {
+  const sql = destinationSql(
+    d,
+    (p) => {
       params.push(p);
       return `left(to_number, ${p.length}) = $${first + params.length - 1}`;
-    });
-  const any = starts(d.prefixes);
-  if (d.otherwise !== undefined) {
-    const none = starts(d.otherwise);
-    any.push(none.length === 0 ? 'TRUE' : `NOT (${none.join(' OR ')})`);
-  }
-  return any.length === 0 ? undefined : { sql: any.join(' OR '), params };
+    },
+    'TRUE',
+  );
+  return sql === undefined ? undefined : { sql, params };
 }

@@ -6,7 +6,7 @@ import type {
   LoadedAlert,
   LoadedAlerts,
 } from '../alert-types.js';
-import { type AlertRow, alertFromRow, alertToRow } from '../rows.js';
+import { type AlertRow, alertFromRow, alertToRow, heldValues, recipientValues } from '../rows.js';
 import type { AlertRepository, LiveAlertQuery } from '../store.js';
 import type { Statements } from './statements.js';
 
@@ -51,35 +51,10 @@ export class SqliteAlerts implements AlertRepository {
           `alert ${alert.id} is not at version ${base} in the store; the decision is retried`,
         );
       }
-      for (const r of recipients) {
-        recipient.run(
-          alert.id,
-          r.phone,
-          r.contactId ?? null,
-          r.name ?? null,
-          r.step,
-          r.smsId,
-          r.smsState,
-          r.toldAt,
-        );
-      }
+      for (const r of recipients) recipient.run(recipientValues(alert.id, r));
     }
     for (const h of change.heldAdded) {
-      this.insert(
-        'INSERT INTO alert_held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [
-          h.id,
-          h.phone,
-          h.contactId ?? null,
-          h.name ?? null,
-          h.alertId,
-          h.step,
-          h.priority,
-          h.heldAt,
-          h.flushAt,
-        ],
-        h.alertId,
-      );
+      this.insert('INSERT INTO alert_held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', heldValues(h), h.alertId);
     }
     const unhold = this.s.get('DELETE FROM alert_held WHERE id = ?');
     for (const id of change.heldRemoved) {

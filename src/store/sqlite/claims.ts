@@ -1,8 +1,7 @@
+import { destinationSql, PRIORITY_RANK } from '../claims-sql.js';
 import { SMS_COLUMNS, smsFromValues } from '../rows.js';
 import type { ClaimRepository, Destinations, SmsRecord } from '../store.js';
 import type { Statements } from './statements.js';
-
-const PRIORITY_RANK = `CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END`;
 
 /**
  * Claims on queued SMS (cluster mode). SQLite serialises writers, so the select and the update in one
@@ -45,16 +44,16 @@ export class SqliteClaims implements ClaimRepository {
   }
 }
 
-/** SQL over `to_number` for these destinations; undefined when they allow none. */
+/** SQL over `to_number` for these destinations, with its parameters; `where` undefined when they allow none. */
 function destinationFilter(d: Destinations): { where: string | undefined; args: Array<string | number> } {
-  const starts = (prefixes: readonly string[]) => prefixes.map(() => 'substr(to_number, 1, ?) = ?');
-  const pairs = (prefixes: readonly string[]) => prefixes.flatMap((p) => [p.length, p]);
-  const any = starts(d.prefixes);
-  const args = pairs(d.prefixes);
-  if (d.otherwise !== undefined) {
-    const none = starts(d.otherwise);
-    any.push(none.length === 0 ? '1' : `NOT (${none.join(' OR ')})`);
-    args.push(...pairs(d.otherwise));
-  }
-  return { where: any.length === 0 ? undefined : any.join(' OR '), args };
+  const args: Array<string | number> = [];
+  const where = destinationSql(
+    d,
+    (p) => {
+      args.push(p.length, p);
+      return 'substr(to_number, 1, ?) = ?';
+    },
+    '1',
+  );
+  return { where, args };
 }
