@@ -73,4 +73,23 @@ describe('phone numbers in logs', () => {
     logger.info({ password: 'secret', account: { password_hash: 'scrypt:x' } }, 'x');
     expect(lines[0]).toMatchObject({ password: '[redacted]', account: { password_hash: '[redacted]' } });
   });
+
+  it('passwords redacted in bindings, in an error, with phone numbers shown; the logged objects untouched', () => {
+    for (const show of [false, true]) {
+      const { logger, lines } = capture(show);
+      const account = { name: 'ops', password: 'secret', password_hash: 'scrypt:x' };
+      const err = Object.assign(new Error('login failed'), { password: 'secret' });
+      logger.child({ password: 'bound' }).info({ account, err, other: { n: 1 } }, 'x');
+      expect(lines[0]).toMatchObject({
+        password: '[redacted]',
+        account: { name: 'ops', password: '[redacted]', password_hash: '[redacted]' },
+        err: { message: 'login failed', password: '[redacted]' },
+        other: { n: 1 },
+      });
+      expect(JSON.stringify(lines[0])).not.toContain('secret');
+      expect(JSON.stringify(lines[0])).not.toContain('scrypt');
+      expect(account.password).toBe('secret');
+      expect(err.password).toBe('secret');
+    }
+  });
 });
