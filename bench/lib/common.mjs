@@ -77,6 +77,9 @@ export async function startServer(spec, { cpuProf, exposeGc } = {}) {
   const execArgv = [];
   if (cpuProf) execArgv.push('--cpu-prof', `--cpu-prof-dir=${cpuProf}`);
   if (exposeGc) execArgv.push('--expose-gc');
+  // extra V8/Node flags for the server process, e.g. BENCH_SERVER_FLAGS='--trace-gc --max-semi-space-size=16'
+  if (process.env.BENCH_SERVER_FLAGS)
+    execArgv.push(...process.env.BENCH_SERVER_FLAGS.split(/\s+/).filter(Boolean));
   const spawnedAt = performance.now();
   const w = wrap(
     fork(join(here, 'server-child.mjs'), [JSON.stringify(spec)], { execArgv, stdio: 'inherit' }),

@@ -1,5 +1,8 @@
 // The system under test in its own process: the bridge (dist/, as `npm start` runs it) or bare aedes.
 // argv[2] is a JSON spec; IPC commands: stats, stop.
+
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
@@ -24,7 +27,7 @@ async function startBridge() {
   const tImported = performance.now();
   const config = loadBridgeConfig(spec.configFile);
   const logger = createLogger(
-    { level: spec.logLevel ?? 'info', pretty: false },
+    { level: spec.logLevel ?? process.env.BENCH_LOG_LEVEL ?? 'info', pretty: false },
     // a file for runs that count what the bridge warned about (bench/cluster.mjs); default nowhere
     pino.default.destination({ dest: spec.logFile ?? '/dev/null', sync: spec.logFile !== undefined }),
   );
@@ -122,19 +125,46 @@ process.on('message', (msg) => {
     if (global.gc) global.gc();
     process.send({ type: 'heapsnapshot', file: writeHeapSnapshot(msg.file) });
   } else if (msg.cmd === 'stop') {
-    const done = () => process.send({ type: 'stopped' }, () => process.exit(0));
+    const done = () => allocProfile().then(() => process.send({ type: 'stopped' }, () => process.exit(0)));
     Promise.resolve(stopBroker?.()).then(done, done);
   }
 });
 
+// BENCH_ALLOC_PROF=<file.heapprofile>: V8's sampling heap profiler from ready to stop, counting objects that
+// scavenges and mark-compacts collected too, so it shows where the allocation that keeps the GC busy comes from
+// (`--heap-prof` keeps only what is still alive at exit). Open the file in Chrome's DevTools, Memory tab.
+let inspector;
+const allocProfile = async () => {
+  if (!inspector) return;
+  const post = (method, params) =>
+    new Promise((resolve, reject) =>
+      inspector.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  const { profile } = await post('HeapProfiler.stopSampling');
+  writeFileSync(process.env.BENCH_ALLOC_PROF, JSON.stringify(profile));
+  inspector = undefined;
+};
+const startAllocProfile = () => {
+  if (!process.env.BENCH_ALLOC_PROF) return;
+  inspector = new Session();
+  inspector.connect();
+  inspector.post('HeapProfiler.startSampling', {
+    samplingInterval: 16384,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+};
+
 (spec.mode === 'bridge' ? startBridge() : startAedes()).then(
-  (info) =>
+  (info) => {
+    startAllocProfile();
     process.send({
       type: 'ready',
       sinceProcessStartMs: performance.now(),
       cpuMs: cpuMicros() / 1000,
       ...info,
-    }),
+    });
+  },
   (err) => {
     process.send({ type: 'error', error: String(err?.stack ?? err) });
     process.exit(1);
