@@ -74,7 +74,11 @@ async function throughputOnce({ total, synchronous, cpuProf }) {
       });
     });
     const load = await startLoad(server.ready.port, clients, 'alerts-');
+    // this process runs the SMSC simulator: its CPU and the load generator's, the rest of the machine's work
+    const cpuHere = () => (({ user, system }) => user + system)(process.cpuUsage());
+    const loadCpu = async () => (await load.ask({ cmd: 'cpu' }, 'cpu', 10_000)).cpuUs;
     try {
+      const [simBefore, loadBefore] = [cpuHere(), await loadCpu()];
       const before = await server.stats();
       const burst = await load.ask(
         { cmd: 'burst', perClient, window: 20, prefix: 'a', kind: 'bench', payload: '{"n":{n}}' },
@@ -83,9 +87,13 @@ async function throughputOnce({ total, synchronous, cpuProf }) {
       );
       await Promise.race([allIn, sleep(120_000, true)]);
       const after = await server.stats();
+      const [simAfter, loadAfter] = [cpuHere(), await loadCpu()];
       const seconds = (lastSubmitAt - burst.firstAt) / 1000;
       return {
         n,
+        // the SMSC simulator (with this driver) and the 50 MQTT publishers, per SMS: on the same 2 cores
+        simCpuUsPerSms: (simAfter - simBefore) / n,
+        loadCpuUsPerSms: (loadAfter - loadBefore) / n,
         // the bridge process's CPU per SMS (intake, commit, submit, status events), idle time excluded
         cpuUsPerSms: (after.cpuUs - before.cpuUs) / n,
         // the event loop's busy time per SMS: CPU plus anything that blocks it (a synchronous fsync)

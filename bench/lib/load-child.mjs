@@ -135,6 +135,11 @@ process.on('message', (msg) => {
         (err) => reply({ type: 'error', error: String(err) }),
       );
       break;
+    case 'cpu': {
+      const u = process.cpuUsage();
+      reply({ type: 'cpu', cpuUs: u.user + u.system });
+      break;
+    }
     case 'stop':
       running = false;
       reply({ type: 'stopped', sent, acked });

@@ -18,7 +18,7 @@ let countFn = () => count;
 
 async function startBridge() {
   const t0 = performance.now();
-  const [{ App }, { loadBridgeConfig }, { createLogger }, pino] = await Promise.all([
+  const [{ App }, { loadBridgeConfig }, { createLogger, logDestination }, pino] = await Promise.all([
     import(`${dist}/app.js`),
     import(`${dist}/config/load-bridge.js`),
     import(`${dist}/logger.js`),
@@ -29,7 +29,10 @@ async function startBridge() {
   const logger = createLogger(
     { level: spec.logLevel ?? process.env.BENCH_LOG_LEVEL ?? 'info', pretty: false },
     // a file for runs that count what the bridge warned about (bench/cluster.mjs); default nowhere
-    pino.default.destination({ dest: spec.logFile ?? '/dev/null', sync: spec.logFile !== undefined }),
+    spec.logFile
+      ? pino.default.destination({ dest: spec.logFile, sync: true })
+      : // as the build logs to stdout (builds from before logDestination: pino's default destination)
+        (logDestination ?? ((dest) => pino.default.destination({ dest, sync: false })))('/dev/null'),
   );
   app = new App({ config, logger, cwd: spec.cwd, watch: false });
   await app.start();
