@@ -1,5 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createLogger, type Logger, maskPhone } from '../../src/logger.js';
+import { createLogger, LOG_WRITE_BYTES, type Logger, logDestination, maskPhone } from '../../src/logger.js';
 
 /** A real pino logger writing JSON lines into memory. */
 function capture(showPhoneNumbers = false): { logger: Logger; lines: Array<Record<string, unknown>> } {
@@ -90,6 +93,35 @@ describe('phone numbers in logs', () => {
       expect(JSON.stringify(lines[0])).not.toContain('scrypt');
       expect(account.password).toBe('secret');
       expect(err.password).toBe('secret');
+    }
+  });
+});
+
+describe('logDestination', () => {
+  it('writes every line, in order, in chunks of LOG_WRITE_BYTES', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bridge-log-'));
+    try {
+      const file = join(dir, 'out.log');
+      const dest = logDestination(file) as ReturnType<typeof logDestination> & {
+        flushSync(): void;
+        end(): void;
+      };
+      await new Promise((resolve) => (dest as unknown as NodeJS.EventEmitter).once('ready', resolve));
+      const logger = createLogger({ level: 'info' }, dest);
+      const n = 5000;
+      for (let i = 0; i < n; i++) logger.info({ sms_id: i, to: '+447700900001' }, 'SMS queued');
+      dest.flushSync();
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines.length).toBe(n);
+      expect(lines.map((l) => l.sms_id)).toEqual(Array.from({ length: n }, (_, i) => i));
+      expect(lines[0].to).toBe('+44770090****');
+      expect(n * 100).toBeGreaterThan(LOG_WRITE_BYTES); // the lines did span many writes
+      dest.end();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
