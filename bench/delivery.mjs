@@ -119,11 +119,15 @@ export async function runThroughput({ runs, total }) {
     }
   }
   const pick = (k, f) => median(out[k].map((m) => m[f]));
-  return {
-    full: { smsPerSec: pick('full', 'smsPerSec'), committedPerSec: pick('full', 'committedPerSec') },
-    normal: { smsPerSec: pick('normal', 'smsPerSec'), committedPerSec: pick('normal', 'committedPerSec') },
-    raw: out,
-  };
+  const of = (k) => ({
+    smsPerSec: pick(k, 'smsPerSec'),
+    committedPerSec: pick(k, 'committedPerSec'),
+    // CPU per SMS of the bridge, of the SMSC simulator (this process) and of the publishers: the 2 cores' budget
+    cpuUsPerSms: pick(k, 'cpuUsPerSms'),
+    simCpuUsPerSms: pick(k, 'simCpuUsPerSms'),
+    loadCpuUsPerSms: pick(k, 'loadCpuUsPerSms'),
+  });
+  return { full: of('full'), normal: of('normal'), raw: out };
 }
 
 /** One run of benchmark 2 (for A/B comparisons of the write path, `bench/write-ab.mjs`). */

@@ -78,7 +78,7 @@ function table(m, r) {
     const t = r.throughput;
     add(
       '2. alert -> SMS, synchronous=full',
-      `**${f0(t.full.smsPerSec)} SMS/s** at the SMSC (committed + PUBACKed ${f0(t.full.committedPerSec)}/s)`,
+      `**${f0(t.full.smsPerSec)} SMS/s** at the SMSC (committed + PUBACKed ${f0(t.full.committedPerSec)}/s); CPU per SMS: bridge ${f0(t.full.cpuUsPerSms)} us, SMSC simulator ${f0(t.full.simCpuUsPerSms)} us, publishers ${f0(t.full.loadCpuUsPerSms)} us`,
       '>= 14,000 SMS/s (milestone 7,000)',
       ok(t.full.smsPerSec >= 14_000),
     );
