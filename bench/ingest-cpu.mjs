@@ -2,7 +2,7 @@
 // written at once (QoS 0 or a window of QoS 1), so the server always has a full read buffer and its CPU per
 // message does not depend on how fast a load generator gets scheduled. Bare aedes and builds alternate.
 //   node bench/ingest-cpu.mjs [--base=.scratch/base] [--also=c1=.scratch/c1,...] [--rounds=5] [--qos=0]
-//     [--clients=50] [--messages=4000] (per client) [--profile=DIR]
+//     [--clients=50] [--messages=4000] (per client) [--profile=DIR [--profile-of=new|base|aedes]]
 import { resolve } from 'node:path';
 import { silentLogger } from '../dist/logger.js';
 import { SmscSimulator } from '../dist/simulator/smsc.js';
@@ -66,8 +66,9 @@ async function pass(conns, server) {
   return (after.cpu - before.cpu) / (conns.length * perClient);
 }
 
-// --profile=DIR: one run of this build under --cpu-prof instead of the comparison
+// --profile=DIR: one run of one entrant (default `new`) under --cpu-prof instead of the comparison
 const profileDir = arg('profile') ? resolve(arg('profile')) : undefined;
+const profiled = entrants.find((e) => e.name === (arg('profile-of') ?? 'new'));
 
 async function once(e) {
   const dir = tempDir();
@@ -95,7 +96,7 @@ async function once(e) {
 
 const got = Object.fromEntries(entrants.map((e) => [e.name, []]));
 if (profileDir) {
-  log(`  profiled: ${(await once({ ...entrants.at(-1), cpuProf: profileDir })).toFixed(2)} CPU µs/msg`);
+  log(`  profiled: ${(await once({ ...profiled, cpuProf: profileDir })).toFixed(2)} CPU µs/msg`);
   await sim.stop();
   process.exit(0);
 }
