@@ -12,12 +12,16 @@ import { RE2JS } from 're2js';
  * `constructor` or `__proto__` would reach the prototype; this one does not.
  */
 function ownField(name: string, _get: unknown, data: unknown, type: 'unescaped' | 'single-quoted'): unknown {
+  // most names are one level: no split (an array per field read) for them
+  if (type === 'single-quoted' || !name.includes('.')) return own(data, name);
   let value = data;
-  for (const key of type === 'single-quoted' ? [name] : name.split('.')) {
-    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
-    value = (value as Record<string, unknown>)[key];
-  }
+  for (const key of name.split('.')) value = own(value, key);
   return value;
+}
+
+function own(value: unknown, key: string): unknown {
+  if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+  return (value as Record<string, unknown>)[key];
 }
 
 /**

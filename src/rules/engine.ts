@@ -140,6 +140,13 @@ const NO_ROUTE: Route = Object.freeze({
   withResolveWhen: [],
 }) as unknown as Route;
 
+/** `ctx.device`, else `{ id }` from a `devices/<id>/...` topic */
+function deviceOf(topic: string, ctx: EvaluateContext): RuleMatch['device'] {
+  if (ctx.device) return ctx.device;
+  const id = deviceTopics.deviceIdOf(topic);
+  return id === undefined ? undefined : { id };
+}
+
 export class CompiledRuleSet implements RuleSet {
   readonly rules: readonly CompiledRule[];
   private readonly rulesById: ReadonlyMap<string, CompiledRule>;
@@ -149,6 +156,8 @@ export class CompiledRuleSet implements RuleSet {
   private anyResolveWhen = false;
   /** topic -> what matches it; a rule set is immutable (a reload builds a new one), so entries never go stale */
   private readonly routes = new TopicCache<Route>();
+  private lastTopic: string | undefined;
+  private lastRoute: Route = NO_ROUTE;
 
   constructor(
     entries: readonly RuleEntry[],
@@ -176,6 +185,15 @@ export class CompiledRuleSet implements RuleSet {
   }
 
   private route(topic: string): Route {
+    // intake asks canMatch, evaluate and resolutions about the same message in a row
+    if (topic === this.lastTopic) return this.lastRoute;
+    const route = this.lookup(topic);
+    this.lastTopic = topic;
+    this.lastRoute = route;
+    return route;
+  }
+
+  private lookup(topic: string): Route {
     const cached = this.routes.get(topic);
     if (cached) return cached;
     const candidates = this.byTopic.match(topic);
@@ -234,9 +252,8 @@ export class CompiledRuleSet implements RuleSet {
       }
       return json;
     };
-    const deviceId = ctx.device?.id ?? deviceTopics.deviceIdOf(topic);
-    const device = ctx.device ?? (deviceId === undefined ? undefined : { id: deviceId });
-    // formatted once a rule matches: most messages match none, and formatting a date is not free
+    // looked up and formatted once a rule matches: most messages match none
+    let device: RuleMatch['device'] | null = null;
     let time: string | undefined;
 
     for (const { rule, condition, template } of candidates) {
@@ -271,10 +288,12 @@ export class CompiledRuleSet implements RuleSet {
             `rule ${rule.id}: the payload on ${topic} is not JSON; payload fields render empty`,
           );
       }
+      if (device === null) device = deviceOf(topic, ctx);
       time ??= formatTime(ctx.now);
       const at = time;
+      const about = device;
       const view = (alertRef: string): TemplateView => ({
-        device: device ? { id: device.id, name: device.name ?? device.id } : undefined,
+        device: about ? { id: about.id, name: about.name ?? about.id } : undefined,
         payload: payloadValue,
         rawPayload: raw,
         topic,
@@ -293,7 +312,7 @@ export class CompiledRuleSet implements RuleSet {
         text,
         truncated: text !== full,
         priority: rule.priority,
-        device,
+        device: about,
         render,
       });
     }
@@ -302,14 +321,12 @@ export class CompiledRuleSet implements RuleSet {
 
   resolutions(topic: string, payload: Buffer, ctx: EvaluateContext): Resolution[] {
     const route = this.route(topic);
-    if (route === NO_ROUTE) return [];
-    const deviceId = ctx.device?.id ?? deviceTopics.deviceIdOf(topic);
-    const device = ctx.device ?? (deviceId === undefined ? undefined : { id: deviceId });
+    const withWhen = this.anyResolveWhen ? route.withResolveWhen : NO_ROUTE.withResolveWhen;
+    if (route.byResolveTopic.length === 0 && withWhen.length === 0) return [];
+    const device = deviceOf(topic, ctx);
     const out: Resolution[] = route.byResolveTopic.map((rule) => ({ rule, device, reason: 'resolve_topic' }));
-    if (!this.anyResolveWhen) return out;
-    if (payload.length > (ctx.maxPayloadBytes ?? DEFAULT_MAX_RULE_PAYLOAD_BYTES)) return out;
-    const withWhen = route.withResolveWhen;
     if (withWhen.length === 0) return out;
+    if (payload.length > (ctx.maxPayloadBytes ?? DEFAULT_MAX_RULE_PAYLOAD_BYTES)) return out;
     let data: unknown;
     try {
       data = JSON.parse(payload.toString('utf8'));
