@@ -1,5 +1,6 @@
 import { compileExpression } from 'filtrex';
 import { RE2JS } from 're2js';
+import { PayloadFields } from './payload-fields.js';
 
 /**
  * `when:` conditions: filtrex expressions over the fields of a JSON payload (`temp > 90 and state == "running"`).
@@ -14,12 +15,14 @@ import { RE2JS } from 're2js';
 function ownField(name: string, _get: unknown, data: unknown, type: 'unescaped' | 'single-quoted'): unknown {
   // most names are one level: no split (an array per field read) for them
   if (type === 'single-quoted' || !name.includes('.')) return own(data, name);
-  let value = data;
-  for (const key of name.split('.')) value = own(value, key);
+  const [first, ...rest] = name.split('.');
+  let value = own(data, first!);
+  for (const key of rest) value = own(value, key);
   return value;
 }
 
 function own(value: unknown, key: string): unknown {
+  if (value instanceof PayloadFields) return value.get(key);
   if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
   return (value as Record<string, unknown>)[key];
 }
@@ -103,7 +106,9 @@ const KNOWN_FUNCTIONS = new Set<string>(CONDITION_FUNCTIONS);
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'of', 'if', 'then', 'else', 'mod']);
 
 export type ConditionResult = { ok: true; match: boolean } | { ok: false; error: string };
-export type Condition = (data: Record<string, unknown>) => ConditionResult;
+/** A JSON object payload: parsed, or its fields read as needed (see PayloadFields). */
+export type Payload = Record<string, unknown> | PayloadFields;
+export type Condition = (data: Payload) => ConditionResult;
 
 /** Compiles `expression`; throws an Error saying what is wrong with it. */
 export function compileCondition(expression: string): Condition {

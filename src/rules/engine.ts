@@ -1,6 +1,7 @@
 import { deviceTopics } from '../topics.js';
-import type { Condition } from './condition.js';
+import type { Condition, Payload } from './condition.js';
 import { fitToParts } from './fit-text.js';
+import { PayloadFields } from './payload-fields.js';
 import { type Contact, Directory, type Recipient } from './recipients.js';
 import type { PoliciesInput, Priority, RotationInput } from './schema.js';
 import { type CompiledTemplate, formatTime, type TemplateView } from './template.js';
@@ -241,10 +242,11 @@ export class CompiledRuleSet implements RuleSet {
       return { matches, diagnostics };
     }
 
-    const raw = payload.toString('utf8');
+    let raw: string | undefined;
     let json: Json | undefined;
     const parseJson = (): Json => {
       if (json) return json;
+      raw ??= payload.toString('utf8');
       try {
         json = { ok: true, value: JSON.parse(raw) };
       } catch {
@@ -252,13 +254,16 @@ export class CompiledRuleSet implements RuleSet {
       }
       return json;
     };
+    // a plain JSON object is read field by field, without JSON.parse; anything else is parsed as before
+    let fields: PayloadFields | undefined | null = null;
     // looked up and formatted once a rule matches: most messages match none
     let device: RuleMatch['device'] | null = null;
     let time: string | undefined;
 
     for (const { rule, condition, template } of candidates) {
       if (condition) {
-        const parsed = parseJson();
+        if (fields === null) fields = PayloadFields.scan(payload);
+        const parsed: Json = fields ? { ok: true, value: fields } : parseJson();
         if (!parsed.ok) {
           diagnostics.push(
             `rule ${rule.id}: the payload on ${topic} is not JSON, so 'when' cannot be checked`,
@@ -272,13 +277,14 @@ export class CompiledRuleSet implements RuleSet {
           );
           continue;
         }
-        const result = condition(data as Record<string, unknown>);
+        const result = condition(data as Payload);
         if (!result.ok) {
           diagnostics.push(`rule ${rule.id}: 'when: ${rule.when}' failed on ${topic}: ${result.error}`);
           continue;
         }
         if (!result.match) continue;
       }
+      raw ??= payload.toString('utf8');
       let payloadValue: unknown = raw;
       if (template.needsJson) {
         const parsed = parseJson();
@@ -292,10 +298,11 @@ export class CompiledRuleSet implements RuleSet {
       time ??= formatTime(ctx.now);
       const at = time;
       const about = device;
+      const rawText = raw;
       const view = (alertRef: string): TemplateView => ({
         device: about ? { id: about.id, name: about.name ?? about.id } : undefined,
         payload: payloadValue,
-        rawPayload: raw,
+        rawPayload: rawText,
         topic,
         time: at,
         rule: { id: rule.id },
@@ -327,15 +334,17 @@ export class CompiledRuleSet implements RuleSet {
     const out: Resolution[] = route.byResolveTopic.map((rule) => ({ rule, device, reason: 'resolve_topic' }));
     if (withWhen.length === 0) return out;
     if (payload.length > (ctx.maxPayloadBytes ?? DEFAULT_MAX_RULE_PAYLOAD_BYTES)) return out;
-    let data: unknown;
-    try {
-      data = JSON.parse(payload.toString('utf8'));
-    } catch {
-      return out;
+    let data: unknown = PayloadFields.scan(payload);
+    if (data === undefined) {
+      try {
+        data = JSON.parse(payload.toString('utf8'));
+      } catch {
+        return out;
+      }
     }
     if (data === null || typeof data !== 'object' || Array.isArray(data)) return out;
     for (const { rule, resolveCondition } of withWhen) {
-      const result = resolveCondition!(data as Record<string, unknown>);
+      const result = resolveCondition!(data as Payload);
       if (result.ok && result.match) out.push({ rule, device, reason: 'resolve_when' });
     }
     return out;
