@@ -106,6 +106,9 @@ const KNOWN_FUNCTIONS = new Set<string>(CONDITION_FUNCTIONS);
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'of', 'if', 'then', 'else', 'mod']);
 
 export type ConditionResult = { ok: true; match: boolean } | { ok: false; error: string };
+// shared: a condition runs for every message its rule's topic matches
+const MATCH: ConditionResult = Object.freeze({ ok: true, match: true });
+const NO_MATCH: ConditionResult = Object.freeze({ ok: true, match: false });
 /** A JSON object payload: parsed, or its fields read as needed (see PayloadFields). */
 export type Payload = Record<string, unknown> | PayloadFields;
 export type Condition = (data: Payload) => ConditionResult;
@@ -128,7 +131,7 @@ export function compileCondition(expression: string): Condition {
     }
     // filtrex 3 returns runtime errors (wrong type, unknown property) rather than throwing them
     if (value instanceof Error) return { ok: false, error: value.message };
-    return { ok: true, match: Boolean(value) };
+    return value ? MATCH : NO_MATCH;
   };
 }
 

@@ -141,6 +141,14 @@ const NO_ROUTE: Route = Object.freeze({
   withResolveWhen: [],
 }) as unknown as Route;
 
+function parseJson(text: string): Json {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
 /** `ctx.device`, else `{ id }` from a `devices/<id>/...` topic */
 function deviceOf(topic: string, ctx: EvaluateContext): RuleMatch['device'] {
   if (ctx.device) return ctx.device;
@@ -244,16 +252,6 @@ export class CompiledRuleSet implements RuleSet {
 
     let raw: string | undefined;
     let json: Json | undefined;
-    const parseJson = (): Json => {
-      if (json) return json;
-      raw ??= payload.toString('utf8');
-      try {
-        json = { ok: true, value: JSON.parse(raw) };
-      } catch {
-        json = { ok: false };
-      }
-      return json;
-    };
     // a plain JSON object is read field by field, without JSON.parse; anything else is parsed as before
     let fields: PayloadFields | undefined | null = null;
     // looked up and formatted once a rule matches: most messages match none
@@ -263,19 +261,23 @@ export class CompiledRuleSet implements RuleSet {
     for (const { rule, condition, template } of candidates) {
       if (condition) {
         if (fields === null) fields = PayloadFields.scan(payload);
-        const parsed: Json = fields ? { ok: true, value: fields } : parseJson();
-        if (!parsed.ok) {
-          diagnostics.push(
-            `rule ${rule.id}: the payload on ${topic} is not JSON, so 'when' cannot be checked`,
-          );
-          continue;
-        }
-        const data = parsed.value;
-        if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-          diagnostics.push(
-            `rule ${rule.id}: the payload on ${topic} is not a JSON object, so 'when' cannot be checked`,
-          );
-          continue;
+        let data: unknown = fields;
+        if (fields === undefined) {
+          raw ??= payload.toString('utf8');
+          json ??= parseJson(raw);
+          if (!json.ok) {
+            diagnostics.push(
+              `rule ${rule.id}: the payload on ${topic} is not JSON, so 'when' cannot be checked`,
+            );
+            continue;
+          }
+          data = json.value;
+          if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+            diagnostics.push(
+              `rule ${rule.id}: the payload on ${topic} is not a JSON object, so 'when' cannot be checked`,
+            );
+            continue;
+          }
         }
         const result = condition(data as Payload);
         if (!result.ok) {
@@ -287,8 +289,8 @@ export class CompiledRuleSet implements RuleSet {
       raw ??= payload.toString('utf8');
       let payloadValue: unknown = raw;
       if (template.needsJson) {
-        const parsed = parseJson();
-        if (parsed.ok) payloadValue = parsed.value;
+        json ??= parseJson(raw);
+        if (json.ok) payloadValue = json.value;
         else
           diagnostics.push(
             `rule ${rule.id}: the payload on ${topic} is not JSON; payload fields render empty`,

@@ -165,6 +165,9 @@ function numberAt(b: Buffer, start: number, end: number): number {
 }
 
 export class PayloadFields {
+  private lastName: string | undefined;
+  private lastValue: unknown;
+
   private constructor(
     private readonly bytes: Buffer,
     /** per field: key start, key end, value start, value end (exclusive), in payload order */
@@ -219,6 +222,14 @@ export class PayloadFields {
 
   /** The value `JSON.parse` would give the field `name` (the last one, as there), undefined when absent. */
   get(name: string): unknown {
+    // the rules on one topic tend to read the same field (several thresholds on `temp`)
+    if (name === this.lastName) return this.lastValue;
+    this.lastValue = this.find(name);
+    this.lastName = name;
+    return this.lastValue;
+  }
+
+  private find(name: string): unknown {
     const b = this.bytes;
     const at = this.positions;
     for (let f = at.length - 4; f >= 0; f -= 4) {
