@@ -122,6 +122,7 @@ export function compileCondition(expression: string): Condition {
   } catch (err) {
     throw new Error(explainSyntaxError((err as Error).message));
   }
+  fn = comparison(expression) ?? fn;
   return (data) => {
     let value: unknown;
     try {
@@ -133,6 +134,24 @@ export function compileCondition(expression: string): Condition {
     if (value instanceof Error) return { ok: false, error: value.message };
     return value ? MATCH : NO_MATCH;
   };
+}
+
+/** `field op number`, as filtrex lexes it (its identifier and number tokens; `\s+` between) */
+const COMPARISON = /^\s*([a-zA-Z$_][.a-zA-Z0-9$_]*)\s*(==|!=|>=|<=|<|>)\s*([0-9]+(?:\.[0-9]+)?)\s*$/;
+
+/**
+ * The most common `when` (`temp > 90`) without filtrex's per-call closures: the same field read and the same
+ * operator on the same number, so the same answer and the same errors. Undefined for any other expression.
+ */
+function comparison(expression: string): ((data: unknown) => unknown) | undefined {
+  const m = COMPARISON.exec(expression);
+  if (!m) return undefined;
+  const name = m[1]!;
+  // filtrex lexes a keyword followed by a non-word character (`in.x`, `mod`) as the keyword
+  if (KEYWORDS.has(name.split('.')[0]!.toLowerCase())) return undefined;
+  const operator = STRICT_OPERATORS[m[2] as '==' | '!=' | '>=' | '<=' | '<' | '>'];
+  const literal = Number(m[3]);
+  return (data) => operator(ownField(name, undefined, data, 'unescaped'), literal);
 }
 
 // filtrex only notices an unknown function when the call is evaluated, which a short-circuit may skip.
