@@ -2,7 +2,8 @@
 // written at once (QoS 0 or a window of QoS 1), so the server always has a full read buffer and its CPU per
 // message does not depend on how fast a load generator gets scheduled. Bare aedes and builds alternate.
 //   node bench/ingest-cpu.mjs [--base=.scratch/base] [--also=c1=.scratch/c1,...] [--rounds=5] [--qos=0]
-//     [--clients=50] [--messages=4000] (per client) [--profile=DIR]
+//     [--clients=50] [--messages=4000] (per client) [--profile=DIR [--profile-of=new|base|aedes]]
+//     [--telemetry-rules=2] (of the 1,000 rules, how many watch the benchmark's topic: 0 gives the cost of the rest)
 import { resolve } from 'node:path';
 import { silentLogger } from '../dist/logger.js';
 import { SmscSimulator } from '../dist/simulator/smsc.js';
@@ -13,6 +14,7 @@ const rounds = Number(arg('rounds', '5'));
 const qos = Number(arg('qos', '0'));
 const clients = Number(arg('clients', '50'));
 const perClient = Number(arg('messages', '4000'));
+const telemetryRules = Number(arg('telemetry-rules', '2'));
 const PAYLOAD = '{"temp":21.5,"state":"running","rpm":1450}';
 
 const entrants = [
@@ -66,14 +68,15 @@ async function pass(conns, server) {
   return (after.cpu - before.cpu) / (conns.length * perClient);
 }
 
-// --profile=DIR: one run of this build under --cpu-prof instead of the comparison
+// --profile=DIR: one run of one entrant (default `new`) under --cpu-prof instead of the comparison
 const profileDir = arg('profile') ? resolve(arg('profile')) : undefined;
+const profiled = entrants.find((e) => e.name === (arg('profile-of') ?? 'new'));
 
 async function once(e) {
   const dir = tempDir();
   const spec = { mode: e.mode, countTopic: 'devices/+/telemetry', dist: e.dist };
   if (e.mode === 'bridge') {
-    spec.configFile = writeBridge(dir, { smscPort, rules: manyRules(1000) });
+    spec.configFile = writeBridge(dir, { smscPort, rules: manyRules(1000, { telemetryRules }) });
     spec.cwd = dir;
   }
   const server = await startServer(spec, { cpuProf: e.cpuProf });
@@ -95,7 +98,7 @@ async function once(e) {
 
 const got = Object.fromEntries(entrants.map((e) => [e.name, []]));
 if (profileDir) {
-  log(`  profiled: ${(await once({ ...entrants.at(-1), cpuProf: profileDir })).toFixed(2)} CPU µs/msg`);
+  log(`  profiled: ${(await once({ ...profiled, cpuProf: profileDir })).toFixed(2)} CPU µs/msg`);
   await sim.stop();
   process.exit(0);
 }

@@ -1,6 +1,6 @@
 import type { BusMessage } from './broker/bus.js';
 import type { Logger } from './logger.js';
-import type { Resolution, RuleMatch, RuleSet } from './rules/engine.js';
+import type { EvaluateContext, Resolution, RuleMatch, RuleSet } from './rules/engine.js';
 import type { SmsRecord } from './store/store.js';
 import { deviceTopics } from './topics.js';
 
@@ -24,6 +24,38 @@ export interface IntakeOptions {
 export interface AlertProcessor {
   /** Resolves once the SMS it decided on are committed (and announced as `sms.status` events). */
   process(matches: RuleMatch[], resolutions: Resolution[], now: Date): Promise<SmsRecord[]>;
+}
+
+/**
+ * A message's device and time, looked up when a rule first needs them: most messages that reach the rules
+ * match none, and neither a registry lookup nor a `Date` is free at tens of thousands of messages a second.
+ */
+class MessageContext implements EvaluateContext {
+  private found: { id: string; name?: string | undefined } | undefined | null = null;
+  private at: Date | undefined;
+  readonly maxPayloadBytes: number | undefined;
+  readonly maxParts: number | undefined;
+
+  constructor(
+    private readonly topic: string,
+    private readonly options: IntakeOptions,
+  ) {
+    this.maxPayloadBytes = options.maxPayloadBytes;
+    this.maxParts = options.maxParts;
+  }
+
+  get device(): { id: string; name?: string | undefined } | undefined {
+    if (this.found === null) {
+      const id = deviceTopics.deviceIdOf(this.topic);
+      this.found = id === undefined ? undefined : (this.options.devices.device(id) ?? { id });
+    }
+    return this.found;
+  }
+
+  get now(): Date {
+    this.at ??= new Date();
+    return this.at;
+  }
 }
 
 const DIAGNOSTIC_LOG_INTERVAL_MS = 60_000;
@@ -51,18 +83,15 @@ export class Intake {
   readonly handle = (message: BusMessage, clientId: string | null): Promise<void> | undefined => {
     this.messagesIn++;
     const rules = this.options.rules();
-    if (!rules.canMatch(message.topic)) return undefined;
-    const now = new Date();
-    const deviceId = deviceTopics.deviceIdOf(message.topic);
-    const device = deviceId ? (this.options.devices.device(deviceId) ?? { id: deviceId }) : undefined;
-    const { maxPayloadBytes, maxParts } = this.options;
-    const ctx = { device, now, maxPayloadBytes, maxParts };
-    const { matches, diagnostics } = rules.evaluate(message.topic, message.payload, ctx);
-    if (diagnostics.length > 0) this.report(message.topic, clientId, diagnostics);
-    const resolutions = rules.resolutions(message.topic, message.payload, ctx);
+    const topic = message.topic;
+    if (!rules.canMatch(topic)) return undefined;
+    const ctx = new MessageContext(topic, this.options);
+    const { matches, diagnostics } = rules.evaluate(topic, message.payload, ctx);
+    if (diagnostics.length > 0) this.report(topic, clientId, diagnostics);
+    const resolutions = rules.resolutions(topic, message.payload, ctx);
     if (matches.length === 0 && resolutions.length === 0) return undefined;
     this.ruleHits += matches.length;
-    return this.options.alerts.process(matches, resolutions, now).then(noop);
+    return this.options.alerts.process(matches, resolutions, ctx.now).then(noop);
   };
 
   /** Bad payloads are said once a minute per topic, not once per message. */

@@ -76,6 +76,7 @@ export interface Access {
     username: string | undefined,
     password: Buffer | undefined,
   ): Promise<Principal | null>;
+  /** Must answer the same for a principal and topic while it is connected: the broker remembers the last yes. */
   canPublish(principal: Principal, topic: string): boolean;
   canSubscribe(principal: Principal, filter: string): boolean;
   /** May a message on `topic` be delivered to this client (its subscription may be wider than its ACL)? */

@@ -50,7 +50,18 @@ interface ExtraListener {
   close?: () => void;
 }
 
-const principals = new WeakMap<Client, Principal>();
+/**
+ * Who a client logged in as, and the last topic it published to that passed every check that depends on the
+ * topic alone (NUL, ACL, the bridge's topics): a device publishes to few topics, mostly one, and its ACL answer
+ * for a topic does not change while it is connected (`Access.canPublish`).
+ */
+interface Session {
+  readonly principal: Principal;
+  /** `accountKey(principal)`, the owner of its retained messages */
+  readonly owner: string;
+  cleared: string | undefined;
+}
+const sessions = new WeakMap<Client, Session>();
 const emptyIdWithSession = new WeakSet<Client>();
 /** [MQTT-1.5.3-2] a UTF-8 string with U+0000 must make the receiver close the connection */
 const hasNul = (text: string | undefined): boolean => text?.includes('\u0000') === true;
@@ -91,6 +102,8 @@ export class EmbeddedBroker implements BridgeBroker {
   private readonly limits: BrokerLimits;
   /** retained messages and who set them; the bridge's own count as `bridge` */
   private retained: RetainedLedger;
+  /** why a client may not publish to a topic only the bridge publishes to */
+  private readonly reservedTopicProblem: (topic: string, retain: boolean) => string | undefined;
   /** password checks made, for tests */
   private loginGuard: LoginGuard | undefined;
   /** warn lines about refused logins, packets and client ids: a flood must not become a flood of log lines */
@@ -100,6 +113,7 @@ export class EmbeddedBroker implements BridgeBroker {
     this.log = options.logger.child({ module: 'broker' });
     this.limits = options.limits ?? DEFAULT_BROKER_LIMITS;
     this.retained = new RetainedLedger(this.limits.retained);
+    this.reservedTopicProblem = reservedTopics(options.bridgeTopics ?? []);
     const intake = options.intake;
     // Intake goes through the gate so that shutdown can refuse new publishes and wait for the ones in flight.
     this.options = {
@@ -167,18 +181,17 @@ export class EmbeddedBroker implements BridgeBroker {
     const { access, intake } = this.options;
     const log = this.log;
     const limits = this.limits;
-    const reservedTopicProblem = reservedTopics(this.options.bridgeTopics ?? []);
     const guard = new LoginGuard(limits.login);
     this.loginGuard = guard;
     const claims = new ClientIdClaims(limits.maxSessionsPerAccount);
     this.retained = new RetainedLedger(limits.retained);
-    const retained = this.retained;
     const login = createLogin({
       access,
       guard,
       claims,
       addressOf: (client) => guardedAddress(client.conn) ?? 'unknown',
-      onLogin: (client, principal) => principals.set(client, principal),
+      onLogin: (client, principal) =>
+        sessions.set(client, { principal, owner: accountKey(principal), cleared: undefined }),
       warn: (fields, message) => this.warn(fields, message),
       log,
     });
@@ -203,34 +216,20 @@ export class EmbeddedBroker implements BridgeBroker {
       },
       authorizePublish: (client, packet, callback) => {
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        const topic = packet.topic;
         let owner = 'bridge';
         if (client) {
-          if (hasNul(packet.topic)) {
-            callback(new Error('U+0000 in a topic name [MQTT-1.5.3-2]'));
-            return;
+          const session = sessions.get(client);
+          if (session === undefined || session.cleared !== topic || packet.retain) {
+            const problem = this.publishProblem(client, session, topic, packet.retain, payload.length);
+            if (problem !== undefined) {
+              callback(new Error(problem));
+              return;
+            }
           }
-          const principal = principals.get(client);
-          if (!principal || !access.canPublish(principal, packet.topic)) {
-            this.refuse(client, 'publish', packet.topic);
-            callback(new Error(`publish to ${packet.topic} not allowed`));
-            return;
-          }
-          owner = accountKey(principal);
-          const problem =
-            reservedTopicProblem(packet.topic, packet.retain) ??
-            (packet.retain ? retained.problem(packet.topic, owner, payload.length) : undefined);
-          if (problem !== undefined) {
-            this.refuse(client, 'publish', packet.topic, problem);
-            callback(new Error(`publish to ${packet.topic} not allowed: ${problem}`));
-            return;
-          }
+          owner = (session as Session).owner;
         }
-        const message: BusMessage = { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain };
-        const accept = () => {
-          if (packet.retain) retained.record(packet.topic, owner, payload.length);
-          callback(null);
-          this.deliverToTaps(message);
-        };
+        const message: BusMessage = { topic, payload, qos: packet.qos, retain: packet.retain };
         let pending: Promise<void> | undefined;
         try {
           pending = intake(message, client?.id ?? null);
@@ -239,24 +238,24 @@ export class EmbeddedBroker implements BridgeBroker {
         }
         // most messages commit nothing: acknowledged in this tick, as bare aedes does
         if (pending === undefined) {
-          accept();
+          this.accepted(message, owner, callback);
           return;
         }
-        pending.then(accept, (err: unknown) => {
-          // No PUBACK: the device keeps the message and sends it again after reconnecting.
-          log.error(
-            { err, client: client?.id, topic: packet.topic },
-            'intake failed; message not acknowledged',
-          );
-          callback(err instanceof Error ? err : new Error(String(err)));
-        });
+        pending.then(
+          () => this.accepted(message, owner, callback),
+          (err: unknown) => {
+            // No PUBACK: the device keeps the message and sends it again after reconnecting.
+            log.error({ err, client: client?.id, topic }, 'intake failed; message not acknowledged');
+            callback(err instanceof Error ? err : new Error(String(err)));
+          },
+        );
       },
       authorizeSubscribe: (client, subscription, callback) => {
         if (hasNul(subscription.topic)) {
           callback(new Error('U+0000 in a topic filter [MQTT-1.5.3-2]'), null);
           return;
         }
-        const principal = principals.get(client);
+        const principal = sessions.get(client)?.principal;
         if (!principal || !access.canSubscribe(principal, subscription.topic)) {
           this.refuse(client, 'subscribe', subscription.topic);
           // [MQTT-3.9.3] a refused subscription gets return code 0x80 in SUBACK (aedes sends it for a null sub)
@@ -267,7 +266,7 @@ export class EmbeddedBroker implements BridgeBroker {
       },
       // Every message to a client, queued ones of a resumed session and retained ones included, passes the ACL.
       authorizeForward: (client, packet) => {
-        const principal = principals.get(client);
+        const principal = sessions.get(client)?.principal;
         return principal && access.canReceive(principal, packet.topic) ? packet : null;
       },
     });
@@ -386,6 +385,40 @@ export class EmbeddedBroker implements BridgeBroker {
         dropped > 0 ? `${message} (${dropped} similar lines dropped)` : message,
       ),
     );
+  }
+
+  /**
+   * Why this client may not publish this message, refused and logged; undefined when it may. A non-retained
+   * message that passes is remembered in the session, so the next one to the same topic skips these checks.
+   */
+  private publishProblem(
+    client: Client,
+    session: Session | undefined,
+    topic: string,
+    retain: boolean,
+    bytes: number,
+  ): string | undefined {
+    if (hasNul(topic)) return 'U+0000 in a topic name [MQTT-1.5.3-2]';
+    if (session === undefined || !this.options.access.canPublish(session.principal, topic)) {
+      this.refuse(client, 'publish', topic);
+      return `publish to ${topic} not allowed`;
+    }
+    const problem =
+      this.reservedTopicProblem(topic, retain) ??
+      (retain ? this.retained.problem(topic, session.owner, bytes) : undefined);
+    if (problem !== undefined) {
+      this.refuse(client, 'publish', topic, problem);
+      return `publish to ${topic} not allowed: ${problem}`;
+    }
+    if (!retain) session.cleared = topic;
+    return undefined;
+  }
+
+  /** Acknowledges a message intake took (or had nothing to do with), then hands it to the in-process taps. */
+  private accepted(message: BusMessage, owner: string, callback: (error?: Error | null) => void): void {
+    if (message.retain) this.retained.record(message.topic, owner, message.payload.length);
+    callback(null);
+    if (this.taps.size > 0) this.deliverToTaps(message);
   }
 
   private refuse(client: Client, action: string, topic: string, reason = 'refused by ACL'): void {

@@ -1,6 +1,7 @@
 import { deviceTopics } from '../topics.js';
-import type { Condition } from './condition.js';
+import type { Condition, Payload } from './condition.js';
 import { fitToParts } from './fit-text.js';
+import { PayloadFields } from './payload-fields.js';
 import { type Contact, Directory, type Recipient } from './recipients.js';
 import type { PoliciesInput, Priority, RotationInput } from './schema.js';
 import { type CompiledTemplate, formatTime, type TemplateView } from './template.js';
@@ -140,6 +141,21 @@ const NO_ROUTE: Route = Object.freeze({
   withResolveWhen: [],
 }) as unknown as Route;
 
+function parseJson(text: string): Json {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** `ctx.device`, else `{ id }` from a `devices/<id>/...` topic */
+function deviceOf(topic: string, ctx: EvaluateContext): RuleMatch['device'] {
+  if (ctx.device) return ctx.device;
+  const id = deviceTopics.deviceIdOf(topic);
+  return id === undefined ? undefined : { id };
+}
+
 export class CompiledRuleSet implements RuleSet {
   readonly rules: readonly CompiledRule[];
   private readonly rulesById: ReadonlyMap<string, CompiledRule>;
@@ -149,6 +165,8 @@ export class CompiledRuleSet implements RuleSet {
   private anyResolveWhen = false;
   /** topic -> what matches it; a rule set is immutable (a reload builds a new one), so entries never go stale */
   private readonly routes = new TopicCache<Route>();
+  private lastTopic: string | undefined;
+  private lastRoute: Route = NO_ROUTE;
 
   constructor(
     entries: readonly RuleEntry[],
@@ -176,6 +194,15 @@ export class CompiledRuleSet implements RuleSet {
   }
 
   private route(topic: string): Route {
+    // intake asks canMatch, evaluate and resolutions about the same message in a row
+    if (topic === this.lastTopic) return this.lastRoute;
+    const route = this.lookup(topic);
+    this.lastTopic = topic;
+    this.lastRoute = route;
+    return route;
+  }
+
+  private lookup(topic: string): Route {
     const cached = this.routes.get(topic);
     if (cached) return cached;
     const candidates = this.byTopic.match(topic);
@@ -223,60 +250,61 @@ export class CompiledRuleSet implements RuleSet {
       return { matches, diagnostics };
     }
 
-    const raw = payload.toString('utf8');
+    let raw: string | undefined;
     let json: Json | undefined;
-    const parseJson = (): Json => {
-      if (json) return json;
-      try {
-        json = { ok: true, value: JSON.parse(raw) };
-      } catch {
-        json = { ok: false };
-      }
-      return json;
-    };
-    const deviceId = ctx.device?.id ?? deviceTopics.deviceIdOf(topic);
-    const device = ctx.device ?? (deviceId === undefined ? undefined : { id: deviceId });
-    // formatted once a rule matches: most messages match none, and formatting a date is not free
+    // a plain JSON object is read field by field, without JSON.parse; anything else is parsed as before
+    let fields: PayloadFields | undefined | null = null;
+    // looked up and formatted once a rule matches: most messages match none
+    let device: RuleMatch['device'] | null = null;
     let time: string | undefined;
 
     for (const { rule, condition, template } of candidates) {
       if (condition) {
-        const parsed = parseJson();
-        if (!parsed.ok) {
-          diagnostics.push(
-            `rule ${rule.id}: the payload on ${topic} is not JSON, so 'when' cannot be checked`,
-          );
-          continue;
+        if (fields === null) fields = PayloadFields.scan(payload);
+        let data: unknown = fields;
+        if (fields === undefined) {
+          raw ??= payload.toString('utf8');
+          json ??= parseJson(raw);
+          if (!json.ok) {
+            diagnostics.push(
+              `rule ${rule.id}: the payload on ${topic} is not JSON, so 'when' cannot be checked`,
+            );
+            continue;
+          }
+          data = json.value;
+          if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+            diagnostics.push(
+              `rule ${rule.id}: the payload on ${topic} is not a JSON object, so 'when' cannot be checked`,
+            );
+            continue;
+          }
         }
-        const data = parsed.value;
-        if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-          diagnostics.push(
-            `rule ${rule.id}: the payload on ${topic} is not a JSON object, so 'when' cannot be checked`,
-          );
-          continue;
-        }
-        const result = condition(data as Record<string, unknown>);
+        const result = condition(data as Payload);
         if (!result.ok) {
           diagnostics.push(`rule ${rule.id}: 'when: ${rule.when}' failed on ${topic}: ${result.error}`);
           continue;
         }
         if (!result.match) continue;
       }
+      raw ??= payload.toString('utf8');
       let payloadValue: unknown = raw;
       if (template.needsJson) {
-        const parsed = parseJson();
-        if (parsed.ok) payloadValue = parsed.value;
+        json ??= parseJson(raw);
+        if (json.ok) payloadValue = json.value;
         else
           diagnostics.push(
             `rule ${rule.id}: the payload on ${topic} is not JSON; payload fields render empty`,
           );
       }
+      if (device === null) device = deviceOf(topic, ctx);
       time ??= formatTime(ctx.now);
       const at = time;
+      const about = device;
+      const rawText = raw;
       const view = (alertRef: string): TemplateView => ({
-        device: device ? { id: device.id, name: device.name ?? device.id } : undefined,
+        device: about ? { id: about.id, name: about.name ?? about.id } : undefined,
         payload: payloadValue,
-        rawPayload: raw,
+        rawPayload: rawText,
         topic,
         time: at,
         rule: { id: rule.id },
@@ -293,7 +321,7 @@ export class CompiledRuleSet implements RuleSet {
         text,
         truncated: text !== full,
         priority: rule.priority,
-        device,
+        device: about,
         render,
       });
     }
@@ -302,23 +330,23 @@ export class CompiledRuleSet implements RuleSet {
 
   resolutions(topic: string, payload: Buffer, ctx: EvaluateContext): Resolution[] {
     const route = this.route(topic);
-    if (route === NO_ROUTE) return [];
-    const deviceId = ctx.device?.id ?? deviceTopics.deviceIdOf(topic);
-    const device = ctx.device ?? (deviceId === undefined ? undefined : { id: deviceId });
+    const withWhen = this.anyResolveWhen ? route.withResolveWhen : NO_ROUTE.withResolveWhen;
+    if (route.byResolveTopic.length === 0 && withWhen.length === 0) return [];
+    const device = deviceOf(topic, ctx);
     const out: Resolution[] = route.byResolveTopic.map((rule) => ({ rule, device, reason: 'resolve_topic' }));
-    if (!this.anyResolveWhen) return out;
-    if (payload.length > (ctx.maxPayloadBytes ?? DEFAULT_MAX_RULE_PAYLOAD_BYTES)) return out;
-    const withWhen = route.withResolveWhen;
     if (withWhen.length === 0) return out;
-    let data: unknown;
-    try {
-      data = JSON.parse(payload.toString('utf8'));
-    } catch {
-      return out;
+    if (payload.length > (ctx.maxPayloadBytes ?? DEFAULT_MAX_RULE_PAYLOAD_BYTES)) return out;
+    let data: unknown = PayloadFields.scan(payload);
+    if (data === undefined) {
+      try {
+        data = JSON.parse(payload.toString('utf8'));
+      } catch {
+        return out;
+      }
     }
     if (data === null || typeof data !== 'object' || Array.isArray(data)) return out;
     for (const { rule, resolveCondition } of withWhen) {
-      const result = resolveCondition!(data as Record<string, unknown>);
+      const result = resolveCondition!(data as Payload);
       if (result.ok && result.match) out.push({ rule, device, reason: 'resolve_when' });
     }
     return out;

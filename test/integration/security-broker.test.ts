@@ -200,6 +200,17 @@ describe('the publish ACL is checked for every topic, not only the first', () =>
     await gone;
     expect(s.intake.map((m) => m.topic)).toEqual(Array(3).fill('devices/pump-7/telemetry'));
   });
+
+  it('still checks a retained publish to a topic its plain publishes passed: commands/result is never retained', async () => {
+    const s = await start({ devices: await registry(['pump-7']) });
+    const pump = await s.connect({ username: 'pump-7', password: 'pump-7-secret' });
+    pump.on('error', () => undefined);
+    for (let i = 0; i < 3; i++) await pump.publishAsync('devices/pump-7/commands/result', `${i}`, { qos: 1 });
+    const gone = closed(pump);
+    pump.publish('devices/pump-7/commands/result', 'kept', { qos: 1, retain: true });
+    await gone;
+    expect(s.intake.map((m) => m.retain)).toEqual([false, false, false]);
+  });
 });
 
 describe('attacks 2 and 4: the maximum packet size holds before and after login', () => {

@@ -67,4 +67,39 @@ describe('compileCondition', () => {
   it('does not take a function name inside a string for a call', () => {
     expect(compileCondition('msg == "foo(1)"')({ msg: 'foo(1)' })).toEqual({ ok: true, match: true });
   });
+
+  // `field op number` is evaluated without filtrex's per-call closures; in parentheses it goes through filtrex
+  describe.each([
+    'temp > 90',
+    'temp >= 90',
+    'temp < 90.5',
+    'temp <= 90',
+    'temp == 90',
+    'temp != 90',
+    '  sensor.temp>90 ',
+    "'temp' > 90",
+    'constructor > 1',
+    '__proto__ == 1',
+    'true == 1',
+    'And > 1',
+    'temp > 007',
+  ])('%s', (expression) => {
+    it.each([
+      [{ temp: 95 }],
+      [{ temp: 90 }],
+      [{ temp: 90.5 }],
+      [{ temp: -0 }],
+      [{ temp: '95' }],
+      [{ temp: 'a' }],
+      [{ temp: [95] }],
+      [{ temp: null }],
+      [{ temp: true }],
+      [{}],
+      [{ sensor: { temp: 91 } }],
+      [{ sensor: null }],
+      [{ true: 1, And: 2, mod: { x: 2 }, constructor: 2 }],
+    ])('on %j answers as filtrex does', (data) => {
+      expect(compileCondition(expression)(data)).toEqual(compileCondition(`(${expression})`)(data));
+    });
+  });
 });
