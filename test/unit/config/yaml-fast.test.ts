@@ -122,6 +122,10 @@ describe('fastYamlValue', () => {
     ['any tab', 'a: "tab\there"'],
     ['a lone carriage return: a line break in js-yaml, text in yaml', 'a: 1\rb: 2'],
     ["an indentation indicator, read by the spec in js-yaml (' !') and not in yaml ('!')", '|1-\n !\n'],
+    [
+      'an escaped line break followed by an empty line (js-yaml and yaml differ)',
+      'q: "a \\\n  \n  b"\n',
+    ],
     ['a duplicate key', 'a: 1\na: 2'],
     ['a syntax error', 'a:\n  b: 1\n c: 2'],
   ])('declines %s', (_what, text) => {
