@@ -126,6 +126,8 @@ describe('fastYamlValue', () => {
       'an escaped line break followed by an empty line (js-yaml and yaml differ)',
       'q: "a \\\n  \n  b"\n',
     ],
+    ['a byte order mark after the start (yaml drops it, js-yaml keeps it)', '# c\n\uFEFFtype: valve\n'],
+    ['a YAML 1.1 line break (NEL)', 'a: x\u0085b'],
     ['a duplicate key', 'a: 1\na: 2'],
     ['a syntax error', 'a:\n  b: 1\n c: 2'],
   ])('declines %s', (_what, text) => {
