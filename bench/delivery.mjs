@@ -218,7 +218,7 @@ async function limitOnce({ tps, backlog, seconds, settleMs = 1000, dist }) {
       await sim.stop();
       let fireAt = 0;
       sim.on('submit', (sms) => {
-        accepted.push(Date.now());
+        accepted.push(performance.now());
         if (sms.text.startsWith('FIRE')) fireAt = performance.now();
       });
       const load = await startLoad(server.ready.port, 50, 'backlog-');
@@ -237,13 +237,14 @@ async function limitOnce({ tps, backlog, seconds, settleMs = 1000, dist }) {
       await load.exit();
       await sim.start({ port: smscPort });
       for (let i = 0; i < 1000 && sim.boundSessions().length === 0; i++) await sleep(5);
-      const settleFrom = Date.now();
+      const settleFrom = performance.now();
       const throttledBefore = sim.throttledAnswers;
       await sleep(settleMs);
-      const from = Date.now();
+      const from = performance.now();
       await sleep(seconds * 1000);
-      const to = Date.now();
-      const inWindow = accepted.filter((t) => t >= from && t < to).length;
+      const to = performance.now();
+      const window = accepted.filter((t) => t >= from && t < to);
+      const inWindow = window.length;
       const inSettle = accepted.filter((t) => t >= settleFrom && t < from).length;
       const client = await rawConnect(server.ready.port, { clientId: 'fire' });
       client.setHandler(() => undefined);
@@ -251,9 +252,13 @@ async function limitOnce({ tps, backlog, seconds, settleMs = 1000, dist }) {
       client.socket.write(publishPacket('devices/f1/alerts/fire', '{"n":1}', 1, 1).buf);
       for (let i = 0; i < 500 && fireAt === 0; i++) await sleep(2);
       client.socket.destroy();
+      const sustained = sustainedRate(window, tps);
       return {
-        achieved: (inWindow * 1000) / (to - from),
-        utilisation: (inWindow * 1000) / (to - from) / tps,
+        achieved: sustained,
+        utilisation: sustained / tps,
+        // parts counted in the window over its length: reads ~1.0 for any slot cycle up to ~1.01 s when the
+        // window starts a whole number of seconds after the bind (each slot then fits the same number of uses)
+        windowUtilisation: (inWindow * 1000) / (to - from) / tps,
         settleUtilisation: from > settleFrom ? (inSettle * 1000) / (from - settleFrom) / tps : Number.NaN,
         throttled: sim.throttledAnswers,
         throttledInWindow: sim.throttledAnswers - throttledBefore,
@@ -263,6 +268,19 @@ async function limitOnce({ tps, backlog, seconds, settleMs = 1000, dist }) {
       };
     },
   );
+}
+
+/**
+ * Parts per second sustained: part i and part i + k·tps (one-part SMS, one connection, arrival order = send
+ * order) are k uses of the same limiter slot apart, so k·tps over their spacing is the rate whatever the
+ * window's phase; averaged over the first tps parts of the window, k as large as the window allows.
+ */
+function sustainedRate(times, tps) {
+  const k = Math.floor(times.length / tps) - 1;
+  if (k < 1) return Number.NaN;
+  let sum = 0;
+  for (let f = 0; f < tps; f++) sum += (k * tps * 1000) / (times[f + k * tps] - times[f]);
+  return sum / tps;
 }
 
 /** One run of benchmark 4 (for A/B comparisons of the limiter; `dist`: another build of the bridge). */
@@ -276,7 +294,7 @@ export async function runLimits({ runs, tps, backlog, seconds }) {
     const m = await limitOnce({ tps, backlog, seconds });
     out.push(m);
     log(
-      `  limits run ${r + 1}: ${m.achieved.toFixed(1)}/${tps} parts/s, 0x58 x${m.throttled}, critical after ${m.criticalMs.toFixed(1)} ms (settle second ${m.settleUtilisation.toFixed(3)})`,
+      `  limits run ${r + 1}: ${m.achieved.toFixed(2)}/${tps} parts/s sustained (counted in the window ${m.windowUtilisation.toFixed(4)}, settle second ${m.settleUtilisation.toFixed(3)}), 0x58 x${m.throttled}, critical after ${m.criticalMs.toFixed(1)} ms`,
     );
   }
   const pick = (f) => median(out.map((m) => m[f]));
