@@ -256,8 +256,8 @@ async function limitOnce({ tps, backlog, seconds, settleMs = 1000, dist }) {
       return {
         achieved: sustained,
         utilisation: sustained / tps,
-        // parts counted in the window over its length: reads ~1.0 for any slot cycle up to ~1.01 s when the
-        // window starts a whole number of seconds after the bind (each slot then fits the same number of uses)
+        // parts counted in the window over its length: it depends on the slots' phases when the window starts
+        // a whole number of seconds after the bind (each slot fits 9 or 10 uses), up to 1.0 for a cycle of 1.01 s
         windowUtilisation: (inWindow * 1000) / (to - from) / tps,
         settleUtilisation: from > settleFrom ? (inSettle * 1000) / (from - settleFrom) / tps : Number.NaN,
         throttled: sim.throttledAnswers,
