@@ -28,7 +28,7 @@ const P = smoke
       ingest: { runs: 1, clients: 200, warmupMs: 500, measureMs: 1000 },
       throughput: { runs: 1, total: 2000 },
       latency: { runs: 1, rate: 1000, seconds: 1 },
-      limits: { runs: 1, tps: 100, backlog: 500, seconds: 2 },
+      limits: { runs: 1, tps: 100, backlog: 500, seconds: 3 },
       inbound: { runs: 1, rate: 1000, seconds: 1 },
       footprint: { runs: 1, clients: 1000, processes: 1 },
       startup: { runs: 1 },
