@@ -39,15 +39,15 @@ rules:
     priority: critical
 `;
 
-async function withBridge({ synchronous = 'full', connection, simOptions = {}, cpuProf }, body) {
+async function withBridge({ synchronous = 'full', connection, simOptions = {}, cpuProf, dist }, body) {
   const sim = new SmscSimulator({ receipts: false, logger: silentLogger(), ...simOptions });
   const { port } = await sim.start({ port: 0 });
   const dir = tempDir();
   const configFile = writeBridge(dir, { smscPort: port, rules: RULES, synchronous, connection });
-  const server = await startServer({ mode: 'bridge', configFile, cwd: dir }, { cpuProf });
+  const server = await startServer({ mode: 'bridge', configFile, cwd: dir, dist }, { cpuProf });
   try {
     for (let i = 0; i < 500 && sim.boundSessions().length === 0; i++) await sleep(10);
-    return await body({ sim, server });
+    return await body({ sim, server, smscPort: port });
   } finally {
     await server.stop();
     await sim.stop();
@@ -214,17 +214,23 @@ export async function runLatency({ runs, rate, seconds }) {
 }
 
 /**
- * 4. SMSC at `tps` parts/s (0x58 above it), bridge configured for the same: a `low` backlog, the accepted
- * rate over `seconds`, then one `critical` alert behind the backlog.
+ * 4. SMSC at `tps` parts/s (0x58 above it), bridge configured for the same: a `low` backlog committed while
+ * the SMSC is down, the SMSC back, then the accepted rate over `seconds` from `settleMs` after the bind (the
+ * first second of slots, all free at the bind, goes at the pacer's rate: reported apart as
+ * `settleUtilisation`), then one `critical` alert behind the backlog. Sending starts once the backlog is
+ * committed: with the SMSC up during the burst, the seconds after it still carried its tail (event-loop stalls
+ * of 50-180 ms in the bridge, slots bunched by them and then spread by the pacer), which measures ingest, not
+ * the limiter. 0x58 are counted over the whole run.
  */
-async function limitOnce({ tps, backlog, seconds }) {
+async function limitOnce({ tps, backlog, seconds, settleMs = 1000, dist }) {
   return withBridge(
-    { connection: `      window: 10\n      tps: ${tps}`, simOptions: { tps } },
-    async ({ sim, server }) => {
+    { connection: `      window: 10\n      tps: ${tps}`, simOptions: { tps }, dist },
+    async ({ sim, server, smscPort }) => {
       const accepted = [];
+      await sim.stop();
       let fireAt = 0;
       sim.on('submit', (sms) => {
-        accepted.push(Date.now());
+        accepted.push(performance.now());
         if (sms.text.startsWith('FIRE')) fireAt = performance.now();
       });
       const load = await startLoad(server.ready.port, 50, 'backlog-');
@@ -241,20 +247,32 @@ async function limitOnce({ tps, backlog, seconds }) {
         120_000,
       );
       await load.exit();
-      const from = Date.now();
+      await sim.start({ port: smscPort });
+      for (let i = 0; i < 1000 && sim.boundSessions().length === 0; i++) await sleep(5);
+      const settleFrom = performance.now();
       const throttledBefore = sim.throttledAnswers;
+      await sleep(settleMs);
+      const from = performance.now();
       await sleep(seconds * 1000);
-      const to = Date.now();
-      const inWindow = accepted.filter((t) => t >= from && t < to).length;
+      const to = performance.now();
+      const window = accepted.filter((t) => t >= from && t < to);
+      const inWindow = window.length;
+      const inSettle = accepted.filter((t) => t >= settleFrom && t < from).length;
       const client = await rawConnect(server.ready.port, { clientId: 'fire' });
       client.setHandler(() => undefined);
       const sentAt = performance.now();
       client.socket.write(publishPacket('devices/f1/alerts/fire', '{"n":1}', 1, 1).buf);
       for (let i = 0; i < 500 && fireAt === 0; i++) await sleep(2);
       client.socket.destroy();
+      // under two seconds of parts (a short smoke run) only the count is left
+      const sustained = sustainedRate(window, tps) || (inWindow * 1000) / (to - from);
       return {
-        achieved: (inWindow * 1000) / (to - from),
-        utilisation: (inWindow * 1000) / (to - from) / tps,
+        achieved: sustained,
+        utilisation: sustained / tps,
+        // parts counted in the window over its length: it depends on the slots' phases when the window starts
+        // a whole number of seconds after the bind (each slot fits 9 or 10 uses), up to 1.0 for a cycle of 1.01 s
+        windowUtilisation: (inWindow * 1000) / (to - from) / tps,
+        settleUtilisation: from > settleFrom ? (inSettle * 1000) / (from - settleFrom) / tps : Number.NaN,
         throttled: sim.throttledAnswers,
         throttledInWindow: sim.throttledAnswers - throttledBefore,
         backlogCommittedMs: burst.lastAckAt - burst.firstAt,
@@ -265,13 +283,31 @@ async function limitOnce({ tps, backlog, seconds }) {
   );
 }
 
+/**
+ * Parts per second sustained: part i and part i + k·tps (one-part SMS, one connection, arrival order = send
+ * order) are k uses of the same limiter slot apart, so k·tps over their spacing is the rate whatever the
+ * window's phase; averaged over the first tps parts of the window, k as large as the window allows.
+ */
+function sustainedRate(times, tps) {
+  const k = Math.floor(times.length / tps) - 1;
+  if (k < 1) return Number.NaN;
+  let sum = 0;
+  for (let f = 0; f < tps; f++) sum += (k * tps * 1000) / (times[f + k * tps] - times[f]);
+  return sum / tps;
+}
+
+/** One run of benchmark 4 (for A/B comparisons of the limiter; `dist`: another build of the bridge). */
+export function limitRun(options) {
+  return limitOnce(options);
+}
+
 export async function runLimits({ runs, tps, backlog, seconds }) {
   const out = [];
   for (let r = 0; r < runs; r++) {
     const m = await limitOnce({ tps, backlog, seconds });
     out.push(m);
     log(
-      `  limits run ${r + 1}: ${m.achieved.toFixed(1)}/${tps} parts/s, 0x58 x${m.throttled}, critical after ${m.criticalMs.toFixed(1)} ms`,
+      `  limits run ${r + 1}: ${m.achieved.toFixed(2)}/${tps} parts/s sustained (counted in the window ${m.windowUtilisation.toFixed(4)}, settle second ${m.settleUtilisation.toFixed(3)}), 0x58 x${m.throttled}, critical after ${m.criticalMs.toFixed(1)} ms`,
     );
   }
   const pick = (f) => median(out.map((m) => m[f]));

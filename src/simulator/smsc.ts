@@ -63,9 +63,12 @@ export class SmscSimulator extends EventEmitter<SimulatorEvents> {
     if (this.server) return Promise.reject(new Error('SMSC simulator already started'));
     const tls = this.options.tls;
     // smpp.createServer serves TLS (ssmpp://) when given a key and certificate
-    const server = smpp.createServer(tls ? { key: tls.key, cert: tls.cert } : {}, (session) =>
-      this.onSession(session),
-    );
+    const server = smpp.createServer(tls ? { key: tls.key, cert: tls.cert } : {}, (session) => {
+      // Answer at once: with Nagle's algorithm a submit_sm_resp written while the previous one is unacknowledged
+      // waits for the client's next submit_sm to carry that ACK, so every answer came one submit interval late.
+      session.socket.setNoDelay(true);
+      this.onSession(session);
+    });
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', (err: Error) => {

@@ -128,6 +128,9 @@ export class BindSession extends EventEmitter<BindEvents> {
     this.state = 'connecting';
     this.closeReason = undefined;
     const session = smpp.connect({ host: s.host, port: s.port, tls: s.tls !== undefined, ...s.tls });
+    // The PDUs of one turn already leave in one write (RequestTable.cork); Nagle's algorithm would hold the next
+    // turn's submit_sm until the SMSC acknowledged the last, and the limiter pays that hold once per slot.
+    session.socket.setNoDelay(true);
     const link: Link = { session, requests: new RequestTable(session, s.id, s.responseTimeoutMs, this.log) };
     this.link = link;
     // Without an error listener the library's error event would kill the process.

@@ -10,12 +10,13 @@ const MAX_SLOTS = 1000;
  * depth c refilling at r lets r + c through in one second, so it must refill below the limit) and absorbs
  * timer lateness the way a burst does, without crossing the limit.
  *
- * When did the SMSC count a part? After we wrote it and before its submit_sm_resp came back: with one-way
- * delays that vary (an SMSC busy for a moment counts an old part late, a new one on time) the send time alone
- * can put two arrivals closer than the sends. So a slot is freed from the response time less the smallest
- * round trip seen (the part of the delay every answer pays, as in LEDBAT's base delay): what is left is the
- * most the arrival can have lagged its send. Until its answer comes a slot stays taken. One millisecond per
- * second of window covers an SMSC that reads its clock in whole milliseconds.
+ * When did the SMSC count a part? After we wrote it and before its submit_sm_resp came back, and nothing
+ * narrows it further: the send time alone lets an SMSC busy for a moment count an old part late and a new one
+ * on time, and the response time less the smallest round trip seen assumes that round trip split as every
+ * later one does (an SMSC that holds its answers by Nagle's algorithm while one forward leg was slow broke
+ * that: 1-2 0x58 per run). So a slot is freed a window after its answer; until then it stays taken. That
+ * costs one round trip per slot per second. One millisecond per second of window covers an SMSC whose clock
+ * runs up to 0.1% slower than ours, or one that counts a second closed at both ends in whole milliseconds.
  *
  * The log alone would let a whole second's parts go at once and then none for a second, and a critical SMS
  * arriving after such a burst would wait that second. So sends are also paced (GCRA: one part per 1/tps, a
@@ -24,10 +25,8 @@ const MAX_SLOTS = 1000;
 export class SubmitLimiter {
   /** per slot: when its answer came (+Infinity until it does, -Infinity never used), ring by ticket % size */
   private readonly answeredAt: Float64Array;
-  private readonly sentAt: Float64Array;
   /** parts taken so far: the next ticket */
   private taken = 0;
-  private minRtt = Number.POSITIVE_INFINITY;
   /** GCRA theoretical arrival time of the next part */
   private tat = Number.NEGATIVE_INFINITY;
   private rate: number;
@@ -49,7 +48,6 @@ export class SubmitLimiter {
       this.windowMs = 1000 / maxRate;
     }
     this.answeredAt = new Float64Array(this.size).fill(Number.NEGATIVE_INFINITY);
-    this.sentAt = new Float64Array(this.size);
     this.rate = maxRate;
   }
 
@@ -85,7 +83,7 @@ export class SubmitLimiter {
       if (at === Number.POSITIVE_INFINITY) return at;
       if (at > latest) latest = at;
     }
-    return latest === Number.NEGATIVE_INFINITY ? latest : latest - this.minRtt + this.spanMs;
+    return latest === Number.NEGATIVE_INFINITY ? latest : latest + this.spanMs;
   }
 
   /**
@@ -97,10 +95,7 @@ export class SubmitLimiter {
     if (this.paceAt() > now || this.freeAt(n) > now) return -1;
     this.tat = Math.max(this.tat, now) + n * this.intervalMs;
     const ticket = this.taken;
-    for (let t = ticket; t < ticket + n; t++) {
-      this.answeredAt[t % this.size] = Number.POSITIVE_INFINITY;
-      this.sentAt[t % this.size] = now;
-    }
+    for (let t = ticket; t < ticket + n; t++) this.answeredAt[t % this.size] = Number.POSITIVE_INFINITY;
     this.taken += n;
     return ticket;
   }
@@ -111,11 +106,8 @@ export class SubmitLimiter {
    */
   settle(ticket: number, count = 1): void {
     const now = this.clock();
-    for (let t = Math.max(ticket, this.taken - this.size); t < ticket + count; t++) {
-      const i = t % this.size;
-      this.minRtt = Math.min(this.minRtt, now - this.sentAt[i]!);
-      this.answeredAt[i] = now;
-    }
+    for (let t = Math.max(ticket, this.taken - this.size); t < ticket + count; t++)
+      this.answeredAt[t % this.size] = now;
   }
 
   /** Milliseconds until n slots are free; +Infinity while one awaits its answer (its settle() is the wake-up). */

@@ -8,6 +8,7 @@ import { Sender, type SenderConnectionOptions, type SenderOptions } from '../../
 import type { SmppClient } from '../../../src/smpp/session.js';
 import { createStore, type NewSms, type SmsRecord, type Store } from '../../../src/store/index.js';
 import { tempDir, waitFor } from '../../helpers/harness.js';
+import { RawSmsc } from '../../helpers/raw-smsc.js';
 import { Cleanup, startClient, startSim, waitBound } from './helpers.js';
 
 const cleanup = new Cleanup();
@@ -271,5 +272,43 @@ describe('Sender and a missing submit_sm_resp', () => {
     expect(resubmit!.session).not.toBe(swallowed!.session);
     expect(sim.binds.map((b) => b.session)).toContain(resubmit!.session);
     expect(sim.binds.find((b) => b.session === resubmit!.session)!.at >= swallowed!.at).toBe(true);
+  });
+});
+
+describe('Sender rate limit against an SMSC that shares no code with it', () => {
+  it('never puts more than tps parts in any second of arrivals, one-part and three-part SMS alike', async () => {
+    const tps = 25;
+    // Strict: every submit_sm the SMSC reads is an arrival on a sub-millisecond clock, and a second is closed
+    // at both ends (one that came exactly 1,000 ms earlier still counts); above tps it answers 0x58.
+    const arrivals: number[] = [];
+    let throttled = 0;
+    const smsc = new RawSmsc({
+      submitStatus: () => {
+        const now = performance.now();
+        const inSecond = arrivals.filter((t) => now - t <= 1000).length;
+        if (inSecond >= tps) {
+          throttled++;
+          return 0x58; // SMPP 3.4 §5.1.3 ESME_RTHROTTLED
+        }
+        arrivals.push(now);
+        return 0;
+      },
+    });
+    const { port } = await smsc.start();
+    cleanup.add(() => smsc.stop());
+    const store = await openStore(workDir());
+    const link = startClient(cleanup, port);
+    await waitBound(link);
+    const { sender, statuses } = await startSender(store, [connection(link, { tps, window: 10 })]);
+    const items = [
+      ...Array.from({ length: 45 }, (_, i) => sms(UK, `one part ${i}`, 'low')),
+      ...Array.from({ length: 10 }, (_, i) => sms(UK, `${i} ${'x'.repeat(400)}`, 'low')), // 3 parts each
+    ];
+    sender.enqueue(await queue(store, items));
+
+    await waitFor(() => statuses.length === items.length, 'every SMS submitted', 30_000);
+    expect(statuses.every((s) => s.state === 'submitted')).toBe(true);
+    expect(throttled).toBe(0);
+    expect(arrivals.length).toBe(45 + 10 * 3);
   });
 });
