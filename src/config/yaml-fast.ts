@@ -94,6 +94,12 @@ export function fastYamlValue(text: string): { value: unknown } | undefined {
   // a byte order mark past the start is dropped by `yaml` and kept in the text by js-yaml (a key `\uFEFFtype`);
   // NEL and the Unicode line and paragraph separators are line breaks in YAML 1.1 only: left to `yaml`
   if (text.indexOf('\uFEFF', 1) !== -1 || /[\u0085\u2028\u2029]/.test(text)) return undefined;
+  // document markers other than one `---` first and one `...` last (`...` then `...`: one document for js-yaml,
+  // two for `yaml`), and 8-digit escapes past U+10FFFF (js-yaml takes \U1001F600, `yaml` refuses it)
+  const markers = text.replace(/^---(?=[ \r\n])/, '').replace(/\n\.\.\.[ \r\n]*$/, '\n');
+  if (/^(?:---|\.\.\.)/m.test(markers) || /\\U(?!000[0-9a-fA-F]{5}|0010[0-9a-fA-F]{4})/.test(text)) {
+    return undefined;
+  }
   let events: Event[];
   try {
     events = parseEvents(text, {});

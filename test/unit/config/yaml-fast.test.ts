@@ -128,6 +128,8 @@ describe('fastYamlValue', () => {
     ],
     ['a byte order mark after the start (yaml drops it, js-yaml keeps it)', '# c\n\uFEFFtype: valve\n'],
     ['a YAML 1.1 line break (NEL)', 'a: x\u0085b'],
+    ['two document end markers (one document for js-yaml, two for yaml)', 'a: 1\n...\n...\n'],
+    ['an 8-digit escape past U+10FFFF (js-yaml takes it)', 'a: "\\U1001F600"\n'],
     ['a duplicate key', 'a: 1\na: 2'],
     ['a syntax error', 'a:\n  b: 1\n c: 2'],
   ])('declines %s', (_what, text) => {
