@@ -5,11 +5,22 @@ import { rmSync } from 'node:fs';
 import { build } from 'rolldown';
 
 const out = 'dist/bridge.cjs';
+
+// iconv-lite's code-page tables (CJK, ~0.5 MB as escaped ASCII) are required only for those encodings: left in
+// node_modules, required from there if one is ever used
+const iconvTablesOutside = {
+  name: 'iconv-tables-outside',
+  resolveId(source, importer) {
+    if (!importer?.includes('/iconv-lite/encodings/') || !source.startsWith('./tables/')) return null;
+    return { id: `iconv-lite/encodings/${source.slice(2)}`, external: true };
+  },
+};
 rmSync(`${out}.cache`, { force: true });
 await build({
   input: 'dist/cli/bundled.js',
   platform: 'node',
   external: ['better-sqlite3', 'pg', 'pino-pretty'],
+  plugins: [iconvTablesOutside],
   logLevel: 'warn',
   output: {
     file: out,
@@ -18,5 +29,7 @@ await build({
     // one-byte source: V8 keeps a source with any other character as two bytes per character
     charset: 'ascii',
     comments: false,
+    // whitespace only: names stay as they are, for stack traces and for code that reads a function's name
+    minify: { compress: false, mangle: false, codegen: { removeWhitespace: true } },
   },
 });
