@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 
 const spec = JSON.parse(process.argv[2]);
 // another build of the bridge (an absolute path) for before/after runs; default: this checkout's dist/
@@ -100,6 +100,10 @@ function stats() {
     rss: mem.rss,
     cpu: cpuMicros(),
     heapUsed: mem.heapUsed,
+    // committed and used bytes per V8 space (bench/footprint.mjs: where RSS that is not live objects sits)
+    heapSpaces: Object.fromEntries(
+      getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]),
+    ),
     messagesIn: app?.intake.messagesIn,
     bound: app ? app.links.every((l) => l.bound) : true,
     boundMs: firstBoundMs,
