@@ -27,9 +27,10 @@ const SUM_LENGTH = 64; // sha256, hex
  * run. V8 also rejects data made by another V8 or with other flags (`cachedDataRejected`).
  */
 export function runBundle<T>(file: string, cacheFile = `${file}.cache`): CachedBundle<T> {
-  const source = readFileSync(file, 'latin1');
+  const bytes = readFileSync(file);
+  const source = bytes.toString('latin1');
   const key = createHash('sha256')
-    .update(source, 'latin1')
+    .update(bytes)
     .update(`\0${process.version}\0${process.arch}\0${process.execArgv.join(' ')}`)
     .digest('hex');
   const cachedData = readCache(cacheFile, key);
