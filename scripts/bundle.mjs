@@ -1,7 +1,8 @@
 // dist/bridge.cjs: dist/ bundled into one CommonJS file for `npm start` (src/launch.ts runs it with a V8 code
 // cache). Run by `npm run build` after tsc. The native addon and the packages loaded only on demand by
-// createRequire (pg, mqtt in external mode, yaml's fallback) stay in node_modules.
-import { rmSync } from 'node:fs';
+// createRequire (pg, mqtt in external mode, yaml's fallback) stay in node_modules. The same dist/ gives the same
+// bytes, so the code cache of the last start stays valid across `npm start`'s rebuild (src/cli/code-cache.ts keys
+// it by the bundle's content) and a changed bundle never meets an old cache.
 import { build } from 'rolldown';
 
 const out = 'dist/bridge.cjs';
@@ -15,7 +16,6 @@ const iconvTablesOutside = {
     return { id: `iconv-lite/encodings/${source.slice(2)}`, external: true };
   },
 };
-rmSync(`${out}.cache`, { force: true });
 await build({
   input: 'dist/cli/bundled.js',
   platform: 'node',
