@@ -1,4 +1,6 @@
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -80,10 +82,11 @@ export function createLogger(options: LoggerOptions = {}, destination?: pino.Des
   };
   if (destination) return pino(base, destination);
   if (pretty) {
-    return pino({
-      ...base,
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l' } },
-    });
+    // In this thread, not as a pino transport: a transport starts a worker thread (its own isolate) and finds
+    // its worker file next to pino's, which is not there when pino is bundled (dist/bridge.cjs).
+    // Loaded only for a terminal.
+    const prettyStream = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+    return pino(base, prettyStream({ colorize: true, translateTime: 'HH:MM:ss.l', sync: true }));
   }
   return pino(base, logDestination(process.stdout.fd ?? 1));
 }

@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,9 +72,26 @@ function wrap(child) {
   };
 }
 
+/**
+ * The Node flags `npm start` gives the bridge: those of the build's launcher (`#!/usr/bin/env -S node FLAGS`
+ * in dist/launch.js, the same as in package.json's start script); none for a build from before the launcher.
+ */
+export function launcherFlags(dist) {
+  const launcher = join(dist ?? join(here, '../../dist'), 'launch.js');
+  if (!existsSync(launcher)) return [];
+  const first = readFileSync(launcher, 'utf8').split('\n', 1)[0];
+  return (
+    first
+      .match(/^#!\/usr\/bin\/env -S node(.*)$/)?.[1]
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean) ?? []
+  );
+}
+
 /** Starts the bridge or bare aedes in a fresh process; resolves once it listens. */
-export async function startServer(spec, { cpuProf, exposeGc } = {}) {
-  const execArgv = [];
+export async function startServer(spec, { cpuProf, exposeGc, nodeFlags = [] } = {}) {
+  const execArgv = [...(spec.mode === 'bridge' ? launcherFlags(spec.dist) : []), ...nodeFlags];
   if (cpuProf) execArgv.push('--cpu-prof', `--cpu-prof-dir=${cpuProf}`);
   if (exposeGc) execArgv.push('--expose-gc');
   // extra V8/Node flags for the server process, e.g. BENCH_SERVER_FLAGS='--trace-gc --max-semi-space-size=16'

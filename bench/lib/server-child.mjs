@@ -1,11 +1,11 @@
 // The system under test in its own process: the bridge (dist/, as `npm start` runs it) or bare aedes.
 // argv[2] is a JSON spec; IPC commands: stats, stop.
-
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { writeHeapSnapshot } from 'node:v8';
+import { fileURLToPath } from 'node:url';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 
 const spec = JSON.parse(process.argv[2]);
 // another build of the bridge (an absolute path) for before/after runs; default: this checkout's dist/
@@ -16,27 +16,40 @@ let stopBroker;
 let firstBoundMs;
 let countFn = () => count;
 
-async function startBridge() {
-  const t0 = performance.now();
+// As `npm start` runs it (src/launch.ts): dist/bridge.cjs from its code cache when the build has one; a build
+// from before the bundle (a baseline) from its files.
+async function bridgeParts() {
+  if (existsSync(new URL(`${dist}/bridge.cjs`, import.meta.url))) {
+    const { runBundle } = await import(`${dist}/cli/code-cache.js`);
+    const bundle = runBundle(fileURLToPath(new URL(`${dist}/bridge.cjs`, import.meta.url)));
+    return { ...(await bundle.exports.benchParts()), saveCache: bundle.saveCache };
+  }
   const [{ App }, { loadBridgeConfig }, { createLogger, logDestination }, pino] = await Promise.all([
     import(`${dist}/app.js`),
     import(`${dist}/config/load-bridge.js`),
     import(`${dist}/logger.js`),
     import('pino'),
   ]);
+  return { App, loadBridgeConfig, createLogger, logDestination, pino: pino.default };
+}
+
+async function startBridge() {
+  const t0 = performance.now();
+  const { App, loadBridgeConfig, createLogger, logDestination, pino, saveCache } = await bridgeParts();
   const tImported = performance.now();
   const config = loadBridgeConfig(spec.configFile);
   const logger = createLogger(
     { level: spec.logLevel ?? process.env.BENCH_LOG_LEVEL ?? 'info', pretty: false },
     // a file for runs that count what the bridge warned about (bench/cluster.mjs); default nowhere
     spec.logFile
-      ? pino.default.destination({ dest: spec.logFile, sync: true })
+      ? pino.destination({ dest: spec.logFile, sync: true })
       : // as the build logs to stdout (builds from before logDestination: pino's default destination)
-        (logDestination ?? ((dest) => pino.default.destination({ dest, sync: false })))('/dev/null'),
+        (logDestination ?? ((dest) => pino.destination({ dest, sync: false })))('/dev/null'),
   );
   app = new App({ config, logger, cwd: spec.cwd, watch: false });
   await app.start();
   const tReady = performance.now();
+  saveCache?.();
   for (const link of app.links) {
     if (link.bound) firstBoundMs ??= performance.now();
     else link.once('bound', () => (firstBoundMs ??= performance.now()));
@@ -91,6 +104,10 @@ function stats() {
     rss: mem.rss,
     cpu: cpuMicros(),
     heapUsed: mem.heapUsed,
+    // committed and used bytes per V8 space (bench/footprint.mjs: where RSS that is not live objects sits)
+    heapSpaces: Object.fromEntries(
+      getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]),
+    ),
     messagesIn: app?.intake.messagesIn,
     bound: app ? app.links.every((l) => l.bound) : true,
     boundMs: firstBoundMs,

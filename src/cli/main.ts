@@ -1,9 +1,4 @@
-import { CHECK_USAGE, checkCommand } from './check.js';
-import { HASH_PASSWORD_USAGE, hashPasswordCommand } from './hash-password.js';
 import { type CliIo, EXIT } from './io.js';
-import { SIMULATE_USAGE, simulateCommand } from './simulate.js';
-import { START_USAGE, startCommand } from './start.js';
-import { TEST_RULE_USAGE, testRuleCommand } from './test-rule.js';
 
 export const USAGE = `Usage: mqtt-sms-bridge <command> [options]
 
@@ -19,13 +14,19 @@ Run 'mqtt-sms-bridge <command> --help' for the options of a command.
 
 type Run = (argv: readonly string[], io: CliIo) => Promise<number | undefined>;
 
-const COMMANDS: Record<string, { run: Run; usage: string }> = {
-  start: { run: startCommand, usage: START_USAGE },
-  check: { run: checkCommand, usage: CHECK_USAGE },
-  'test-rule': { run: testRuleCommand, usage: TEST_RULE_USAGE },
-  'hash-password': { run: hashPasswordCommand, usage: HASH_PASSWORD_USAGE },
-  simulate: { run: simulateCommand, usage: SIMULATE_USAGE },
+// Each command's module is loaded only when it runs: `start` does not load the simulator's MQTT client,
+// `simulate` does not load the bridge.
+const COMMANDS: Record<string, () => Promise<{ run: Run; usage: string }>> = {
+  start: () => import('./start.js').then((m) => ({ run: m.startCommand, usage: m.START_USAGE })),
+  check: () => import('./check.js').then((m) => ({ run: m.checkCommand, usage: m.CHECK_USAGE })),
+  'test-rule': () =>
+    import('./test-rule.js').then((m) => ({ run: m.testRuleCommand, usage: m.TEST_RULE_USAGE })),
+  'hash-password': () =>
+    import('./hash-password.js').then((m) => ({ run: m.hashPasswordCommand, usage: m.HASH_PASSWORD_USAGE })),
+  simulate: () => import('./simulate.js').then((m) => ({ run: m.simulateCommand, usage: m.SIMULATE_USAGE })),
 };
+
+const commandOf = (name: string) => (Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined);
 
 /** Runs a command line; the exit code, or undefined for a command that keeps running (start, simulate). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number | undefined> {
@@ -35,14 +36,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return first === undefined ? EXIT.usage : EXIT.ok;
   }
   if (first === 'help') {
-    const command = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
-    io.stdout(command?.usage ?? USAGE);
+    const load = rest[0] === undefined ? undefined : commandOf(rest[0]);
+    io.stdout(load ? (await load()).usage : USAGE);
     return EXIT.ok;
   }
-  const command = COMMANDS[first];
-  if (!command) {
+  const load = commandOf(first);
+  if (!load) {
     io.stderr(`unknown command '${first}'\n\n${USAGE}`);
     return EXIT.usage;
   }
-  return command.run(rest, io);
+  return (await load()).run(rest, io);
 }

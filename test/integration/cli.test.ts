@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,9 +9,11 @@ import { type Harness, startHarness, tempDir, waitFor } from '../helpers/harness
 
 const root = resolve(import.meta.dirname, '../..');
 const cli = join(root, 'dist/cli.js'); // built by `npm test` (pretest)
+// what `npm start` runs: dist/bridge.cjs, the bundle of dist/ (scripts/bundle.mjs)
+const launcher = join(root, 'dist/launch.js');
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return promisify(execFile)('node', [cli, ...args], { cwd: root }).then(
+function run(args: string[], entry = cli): Promise<{ code: number; stdout: string; stderr: string }> {
+  return promisify(execFile)('node', [entry, ...args], { cwd: root }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (err: { code: number; stdout: string; stderr: string }) => err,
   );
@@ -22,6 +24,16 @@ describe('mqtt-sms-bridge as a process', () => {
     const result = await run(['check']);
     expect(result.stdout).toMatch(/^ok: config\/bridge\.yaml; \d+ rule\(s\)/);
     expect(result.code).toBe(0);
+  });
+
+  it('the bundle answers as the compiled files do', async () => {
+    // the launcher runs the bundle, not dist/cli.js (src/launch.ts falls back to it for an older bundle)
+    expect(statSync(join(root, 'dist/bridge.cjs')).mtimeMs).toBeGreaterThanOrEqual(
+      statSync(join(root, 'dist/cli/main.js')).mtimeMs,
+    );
+    const bundled = await run(['check', '--json'], launcher);
+    expect(bundled).toEqual(await run(['check', '--json']));
+    expect(bundled.code).toBe(0);
   });
 
   it('check fails with file:line:col and exit code 1', async () => {

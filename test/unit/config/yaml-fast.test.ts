@@ -122,10 +122,7 @@ describe('fastYamlValue', () => {
     ['any tab', 'a: "tab\there"'],
     ['a lone carriage return: a line break in js-yaml, text in yaml', 'a: 1\rb: 2'],
     ["an indentation indicator, read by the spec in js-yaml (' !') and not in yaml ('!')", '|1-\n !\n'],
-    [
-      'an escaped line break followed by an empty line (js-yaml and yaml differ)',
-      'q: "a \\\n  \n  b"\n',
-    ],
+    ['an escaped line break followed by an empty line (js-yaml and yaml differ)', 'q: "a \\\n  \n  b"\n'],
     ['a byte order mark after the start (yaml drops it, js-yaml keeps it)', '# c\n\uFEFFtype: valve\n'],
     ['a YAML 1.1 line break (NEL)', 'a: x\u0085b'],
     ['two document end markers (one document for js-yaml, two for yaml)', 'a: 1\n...\n...\n'],

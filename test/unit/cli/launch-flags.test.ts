@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '../../..');
+
+describe('the Node flags of the bridge', () => {
+  it('are the same for `npm start` and for the mqtt-sms-bridge command (the launcher line)', () => {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+      bin: Record<string, string>;
+    };
+    const start = pkg.scripts.start?.match(/^node (.*)dist\/launch\.js start$/)?.[1]?.trim();
+    const shebang = readFileSync(path.join(root, 'src/launch.ts'), 'utf8')
+      .split('\n', 1)[0]
+      ?.match(/^#!\/usr\/bin\/env -S node (.*)$/)?.[1]
+      ?.trim();
+    expect(start).toBeDefined();
+    expect(shebang).toBe(start);
+    expect(pkg.bin['mqtt-sms-bridge']).toBe('dist/launch.js');
+  });
+});
