@@ -8,7 +8,8 @@ import { silentLogger } from '../../src/logger.js';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
 import { tempDir, waitFor, writeBridgeConfig } from '../helpers/harness.js';
 
-const CLI = join(import.meta.dirname, '../../dist/cli.js');
+// what `npm start` runs: the launcher, which runs the bundle dist/bridge.cjs (from its code cache once written)
+const CLI = join(import.meta.dirname, '../../dist/launch.js');
 
 const RULES = `
 contacts:
@@ -52,9 +53,10 @@ describe('crash safety (guarantee 2)', () => {
   });
 
   it('sends every PUBACKed alert after a kill -9 mid-burst, with duplicates bounded by the window', async () => {
-    expect(existsSync(CLI), 'dist/cli.js is built by `npm test` (pretest); run `npm run build` first').toBe(
-      true,
-    );
+    expect(
+      existsSync(CLI),
+      'dist/launch.js is built by `npm test` (pretest); run `npm run build` first',
+    ).toBe(true);
     const dir = tempDir();
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const sim = new SmscSimulator({ receipts: false, logger: silentLogger() });

@@ -10,7 +10,8 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { FaultyStore } from '../helpers/faulty-store.js';
 import { startHarness, tempDir, waitFor, writeBridgeConfig } from '../helpers/harness.js';
 
-const CLI = join(import.meta.dirname, '../../dist/cli.js');
+// what `npm start` runs: the launcher, which runs the bundle dist/bridge.cjs (from its code cache once written)
+const CLI = join(import.meta.dirname, '../../dist/launch.js');
 
 const RULES = `
 contacts:
@@ -143,9 +144,10 @@ describe('graceful shutdown with devices connected (guarantee 7)', () => {
 
   /** A bridge on a slow SMSC, `extra` appended to its config; removed after the test. */
   async function setUp(holdMs: number | undefined, extra: string, responseTimeout = '2s') {
-    expect(existsSync(CLI), 'dist/cli.js is built by `npm test` (pretest); run `npm run build` first').toBe(
-      true,
-    );
+    expect(
+      existsSync(CLI),
+      'dist/launch.js is built by `npm test` (pretest); run `npm run build` first',
+    ).toBe(true);
     const dir = tempDir();
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const smsc = await startSlowSmsc(holdMs);

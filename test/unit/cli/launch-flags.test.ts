@@ -18,5 +18,9 @@ describe('the Node flags of the bridge', () => {
     expect(start).toBeDefined();
     expect(shebang).toBe(start);
     expect(pkg.bin['mqtt-sms-bridge']).toBe('dist/launch.js');
+    // and the image's entry point
+    const entry = readFileSync(path.join(root, 'Dockerfile'), 'utf8').match(/^ENTRYPOINT (\[.*\])$/m)?.[1];
+    const args = (JSON.parse(entry ?? '[]') as string[]).slice(3);
+    expect(args.join(' ')).toBe(`${start} dist/launch.js`);
   });
 });
