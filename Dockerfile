@@ -30,5 +30,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
 STOPSIGNAL SIGTERM
 # the launcher runs dist/bridge.cjs, the bundle `npm run build` writes; dist/ is not writable by the node user,
 # so it starts without a code cache (about 0.6x of the unbundled start-up CPU instead of 0.5x; BENCHMARKS.md)
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--heap-growing-percent=30", "dist/launch.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--heap-growing-percent=60", "dist/launch.js"]
 CMD ["start", "--config", "config/bridge.yaml"]
