@@ -149,6 +149,20 @@ function parseJson(text: string): Json {
   }
 }
 
+/**
+ * What a `when` reads of a payload: a plain JSON object's fields read from its bytes (PayloadFields), else the
+ * parsed object (`parse` is the caller's, so that a template needing the JSON parses it once), else why not.
+ */
+function conditionData(payload: Buffer, parse: () => Json): Payload | 'not JSON' | 'not a JSON object' {
+  const fields = PayloadFields.scan(payload);
+  if (fields) return fields;
+  const json = parse();
+  if (!json.ok) return 'not JSON';
+  const value = json.value;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
+  return value as Record<string, unknown>;
+}
+
 /** `ctx.device`, else `{ id }` from a `devices/<id>/...` topic */
 function deviceOf(topic: string, ctx: EvaluateContext): RuleMatch['device'] {
   if (ctx.device) return ctx.device;
@@ -252,34 +266,27 @@ export class CompiledRuleSet implements RuleSet {
 
     let raw: string | undefined;
     let json: Json | undefined;
-    // a plain JSON object is read field by field, without JSON.parse; anything else is parsed as before
-    let fields: PayloadFields | undefined | null = null;
+    const parsed = (): Json => {
+      raw ??= payload.toString('utf8');
+      json ??= parseJson(raw);
+      return json;
+    };
+    // read once, by the first rule with a `when`
+    let data: ReturnType<typeof conditionData> | undefined;
     // looked up and formatted once a rule matches: most messages match none
     let device: RuleMatch['device'] | null = null;
     let time: string | undefined;
 
     for (const { rule, condition, template } of candidates) {
       if (condition) {
-        if (fields === null) fields = PayloadFields.scan(payload);
-        let data: unknown = fields;
-        if (fields === undefined) {
-          raw ??= payload.toString('utf8');
-          json ??= parseJson(raw);
-          if (!json.ok) {
-            diagnostics.push(
-              `rule ${rule.id}: the payload on ${topic} is not JSON, so 'when' cannot be checked`,
-            );
-            continue;
-          }
-          data = json.value;
-          if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-            diagnostics.push(
-              `rule ${rule.id}: the payload on ${topic} is not a JSON object, so 'when' cannot be checked`,
-            );
-            continue;
-          }
+        data ??= conditionData(payload, parsed);
+        if (typeof data === 'string') {
+          diagnostics.push(
+            `rule ${rule.id}: the payload on ${topic} is ${data}, so 'when' cannot be checked`,
+          );
+          continue;
         }
-        const result = condition(data as Payload);
+        const result = condition(data);
         if (!result.ok) {
           diagnostics.push(`rule ${rule.id}: 'when: ${rule.when}' failed on ${topic}: ${result.error}`);
           continue;
@@ -289,8 +296,8 @@ export class CompiledRuleSet implements RuleSet {
       raw ??= payload.toString('utf8');
       let payloadValue: unknown = raw;
       if (template.needsJson) {
-        json ??= parseJson(raw);
-        if (json.ok) payloadValue = json.value;
+        const parsedJson = parsed();
+        if (parsedJson.ok) payloadValue = parsedJson.value;
         else
           diagnostics.push(
             `rule ${rule.id}: the payload on ${topic} is not JSON; payload fields render empty`,
@@ -336,17 +343,10 @@ export class CompiledRuleSet implements RuleSet {
     const out: Resolution[] = route.byResolveTopic.map((rule) => ({ rule, device, reason: 'resolve_topic' }));
     if (withWhen.length === 0) return out;
     if (payload.length > (ctx.maxPayloadBytes ?? DEFAULT_MAX_RULE_PAYLOAD_BYTES)) return out;
-    let data: unknown = PayloadFields.scan(payload);
-    if (data === undefined) {
-      try {
-        data = JSON.parse(payload.toString('utf8'));
-      } catch {
-        return out;
-      }
-    }
-    if (data === null || typeof data !== 'object' || Array.isArray(data)) return out;
+    const data = conditionData(payload, () => parseJson(payload.toString('utf8')));
+    if (typeof data === 'string') return out;
     for (const { rule, resolveCondition } of withWhen) {
-      const result = resolveCondition!(data as Payload);
+      const result = resolveCondition!(data);
       if (result.ok && result.match) out.push({ rule, device, reason: 'resolve_when' });
     }
     return out;
