@@ -7,6 +7,7 @@ import type { SmscSimulator } from '../../../src/simulator/smsc.js';
 import { Sender, type SenderConnectionOptions, type SenderOptions } from '../../../src/smpp/sender.js';
 import type { SmppClient } from '../../../src/smpp/session.js';
 import { createStore, type NewSms, type SmsRecord, type Store } from '../../../src/store/index.js';
+import { FaultyStore } from '../../helpers/faulty-store.js';
 import { tempDir, waitFor } from '../../helpers/harness.js';
 import { RawSmsc } from '../../helpers/raw-smsc.js';
 import { Cleanup, startClient, startSim, waitBound } from './helpers.js';
@@ -310,5 +311,27 @@ describe('Sender rate limit against an SMSC that shares no code with it', () => 
     expect(statuses.every((s) => s.state === 'submitted')).toBe(true);
     expect(throttled).toBe(0);
     expect(arrivals.length).toBe(45 + 10 * 3);
+  });
+});
+
+describe('Sender window and the record of a submit', () => {
+  it('counts a submit against the window until its answer is committed: a crash re-sends at most a window', async () => {
+    const store = new FaultyStore(await openStore(workDir()));
+    const { sim, port } = await startSim(cleanup);
+    const client = startClient(cleanup, port);
+    await waitBound(client);
+    const submits = countSubmits(sim);
+    const queued = await queue(store, Array.from({ length: 12 }, (_, i) => sms(UK, `sms ${i}`)));
+    // from now on every commit waits 1 s: the SMSC has answered, the bridge has not yet written it down
+    store.add({ op: 'transaction', nth: 'all', kind: 'delay', ms: 1_000 });
+    const { sender, statuses } = await startSender(store, [connection(client, { window: 4, tps: 1_000 })]);
+    sender.enqueue(queued);
+    await waitFor(() => submits.n >= 4, 'a window of submits', 5_000);
+    // long enough for the other 8 to go if answered-but-unrecorded submits left the window
+    await new Promise((r) => setTimeout(r, 500));
+    expect(statuses.filter((s) => s.state === 'submitted')).toHaveLength(0);
+    expect(submits.n).toBe(4);
+    await waitFor(() => statuses.filter((s) => s.state === 'submitted').length === 12, 'all recorded', 10_000);
+    expect(submits.n).toBe(12);
   });
 });
