@@ -362,7 +362,10 @@ export class Sender {
   ): void {
     let held = pick.submits.length;
     c.inflight += held;
-    // the window counts submit_sm awaiting their answer: freed once the answers are in, not after the commit
+    // the window counts submits not yet written down: awaiting their answer, or the commit that records it.
+    // Freed at the answer, a slot would let a slow store pile up answered, unrecorded submits, each one sent
+    // again after a crash (the guarantee: duplicates after a crash are at most a window per connection).
+    // Only a refusal, which the SMSC did not take, frees its slots before its commit.
     const release = () => {
       c.inflight -= held;
       held = 0;
@@ -429,7 +432,6 @@ export class Sender {
         return { seq, messageId: keys?.exact ?? '', alternate: keys?.alternate };
       });
       const truncated = job.plan!.truncated;
-      answered();
       await this.finish(
         job,
         this.options.store.markSubmitted(id, c.options.id, submitted).then((result) => {
