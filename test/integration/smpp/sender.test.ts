@@ -321,7 +321,10 @@ describe('Sender window and the record of a submit', () => {
     const client = startClient(cleanup, port);
     await waitBound(client);
     const submits = countSubmits(sim);
-    const queued = await queue(store, Array.from({ length: 12 }, (_, i) => sms(UK, `sms ${i}`)));
+    const queued = await queue(
+      store,
+      Array.from({ length: 12 }, (_, i) => sms(UK, `sms ${i}`)),
+    );
     // from now on every commit waits 1 s: the SMSC has answered, the bridge has not yet written it down
     store.add({ op: 'transaction', nth: 'all', kind: 'delay', ms: 1_000 });
     const { sender, statuses } = await startSender(store, [connection(client, { window: 4, tps: 1_000 })]);
@@ -331,7 +334,11 @@ describe('Sender window and the record of a submit', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(statuses.filter((s) => s.state === 'submitted')).toHaveLength(0);
     expect(submits.n).toBe(4);
-    await waitFor(() => statuses.filter((s) => s.state === 'submitted').length === 12, 'all recorded', 10_000);
+    await waitFor(
+      () => statuses.filter((s) => s.state === 'submitted').length === 12,
+      'all recorded',
+      10_000,
+    );
     expect(submits.n).toBe(12);
   });
 });
