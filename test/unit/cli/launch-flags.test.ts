@@ -22,5 +22,10 @@ describe('the Node flags of the bridge', () => {
     const entry = readFileSync(path.join(root, 'Dockerfile'), 'utf8').match(/^ENTRYPOINT (\[.*\])$/m)?.[1];
     const args = (JSON.parse(entry ?? '[]') as string[]).slice(3);
     expect(args.join(' ')).toBe(`${start} dist/launch.js`);
+    // and the start that writes the image's code cache (keyed by the flags: other flags, and it would be ignored)
+    const warm = readFileSync(path.join(root, 'Dockerfile'), 'utf8').match(
+      /^RUN sh scripts\/warm-code-cache\.sh node (.*)$/m,
+    )?.[1];
+    expect(warm?.trim()).toBe(start);
   });
 });
