@@ -58,8 +58,9 @@ async function withBridge({ synchronous = 'full', connection, simOptions = {}, c
 const FAST = '      window: 100\n      tps: 1000000';
 
 /** 2. `total` alerts as fast as 50 QoS 1 clients (20 in flight each) can have them committed. */
-async function throughputOnce({ total, synchronous, cpuProf }) {
-  return withBridge({ synchronous, connection: FAST, cpuProf }, async ({ sim, server }) => {
+async function throughputOnce({ total, synchronous, cpuProf, window, dist }) {
+  const connection = window ? `      window: ${window}\n      tps: 1000000` : FAST;
+  return withBridge({ synchronous, connection, cpuProf, dist }, async ({ sim, server }) => {
     const clients = 50;
     const perClient = Math.ceil(total / clients);
     const n = perClient * clients;
@@ -130,9 +131,12 @@ export async function runThroughput({ runs, total }) {
   return { full: of('full'), normal: of('normal'), raw: out };
 }
 
-/** One run of benchmark 2 (for A/B comparisons of the write path, `bench/write-ab.mjs`). */
-export function throughputRun({ total, synchronous = 'full' }) {
-  return throughputOnce({ total, synchronous });
+/**
+ * One run of benchmark 2 (for A/B comparisons of the write path, `bench/write-ab.mjs`); `window`: the
+ * connection's (default 100), `dist`: another build of the bridge.
+ */
+export function throughputRun({ total, synchronous = 'full', window, dist }) {
+  return throughputOnce({ total, synchronous, window, dist });
 }
 
 export async function profileThroughput({ total, dir }) {
