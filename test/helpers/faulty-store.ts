@@ -33,6 +33,11 @@ export class FaultyStore implements Store {
     this.faults.push(fault);
   }
 
+  /** Removes every fault still to fire (calls already delayed keep their delay). */
+  clear(): void {
+    this.faults.length = 0;
+  }
+
   private hit(op: string): Fault | undefined {
     const n = (this.calls.get(op) ?? 0) + 1;
     this.calls.set(op, n);
