@@ -17,5 +17,9 @@ export function createStore(
       ...(logger ? { logger: logger.child({ module: 'store' }) } : {}),
     });
   }
-  return new SqliteStore({ path: config.path, synchronous: config.synchronous });
+  return new SqliteStore({
+    path: config.path,
+    synchronous: config.synchronous,
+    ...(logger ? { logger: logger.child({ module: 'store' }) } : {}),
+  });
 }

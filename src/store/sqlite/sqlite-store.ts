@@ -1,12 +1,14 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
 import { BridgeError } from '../../errors.js';
 import type { BrokerStateRepository } from '../broker-state.js';
 import type { Store, Tx } from '../store.js';
 import { type StoreReadSide, StoreReads } from '../store-reads.js';
 import { SqliteAlerts } from './alerts.js';
 import { SqliteBrokerStateRepository } from './broker-state.js';
+import { Checkpointer } from './checkpointer.js';
 import { SqliteClaims } from './claims.js';
 import { SqliteInbound, SqliteKv, SqliteLeases } from './inbound.js';
 import { migrate } from './migrations.js';
@@ -23,6 +25,13 @@ export interface SqliteStoreOptions {
    * each group commit on libuv's thread pool, and nobody is answered before it completes (`WalSync`).
    */
   synchronous?: 'full' | 'normal';
+  /**
+   * WAL checkpoints: `worker` (default for a file) runs them on a worker thread every `checkpointIntervalMs`
+   * (default 100), `inline` leaves them to SQLite inside the commit that passes 1,000 pages (`Checkpointer`).
+   */
+  checkpoints?: 'worker' | 'inline';
+  checkpointIntervalMs?: number;
+  logger?: Logger;
 }
 
 interface Open {
@@ -35,6 +44,7 @@ interface Open {
   kv: SqliteKv;
   statements: Statements;
   walSync: WalSync | undefined;
+  checkpointer: Checkpointer | undefined;
 }
 
 /** The default Store: one SQLite file (better-sqlite3, WAL), transactions group-committed. */
@@ -60,6 +70,14 @@ export class SqliteStore extends StoreReads implements Store {
       migrate(db);
       const walSync =
         onDisk && this.options.synchronous !== 'normal' ? await WalSync.open(`${path}-wal`) : undefined;
+      const writes = new WriteBatcher(db, walSync && (() => walSync.sync()));
+      const checkpointer =
+        onDisk && this.options.checkpoints !== 'inline'
+          ? Checkpointer.start(db, path, (fn) => writes.quiesce(fn), {
+              ...(this.options.checkpointIntervalMs ? { intervalMs: this.options.checkpointIntervalMs } : {}),
+              ...(this.options.logger ? { logger: this.options.logger } : {}),
+            })
+          : undefined;
       const statements = new Statements(db);
       const outbox = new SqliteOutbox(statements);
       const alerts = new SqliteAlerts(statements);
@@ -67,7 +85,7 @@ export class SqliteStore extends StoreReads implements Store {
       const kv = new SqliteKv(statements);
       this.open = {
         db,
-        writes: new WriteBatcher(db, walSync && (() => walSync.sync())),
+        writes,
         tx: {
           outbox,
           alerts,
@@ -82,6 +100,7 @@ export class SqliteStore extends StoreReads implements Store {
         kv,
         statements,
         walSync,
+        checkpointer,
       };
       alerts.prune(Date.now());
     } catch (err) {
@@ -100,6 +119,7 @@ export class SqliteStore extends StoreReads implements Store {
     if (!open) return;
     await open.writes.flush();
     this.open = undefined;
+    await open.checkpointer?.stop();
     await open.walSync?.close();
     open.db.close();
   }

@@ -21,6 +21,8 @@ export class WriteBatcher {
   private flushing: Promise<void> | undefined;
   /** committed batches waiting for `durable` before their callers are answered */
   private readonly syncing = new Set<Promise<void>>();
+  /** while set, nothing commits (`quiesce`) */
+  private paused: Promise<void> | undefined;
 
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
@@ -61,12 +63,34 @@ export class WriteBatcher {
    * commit (and one fsync) for all of them rather than one per turn of the event loop, which is free meanwhile.
    */
   private schedule(): void {
-    if (this.scheduled || this.flushing !== undefined || this.syncing.size > 0) return;
+    if (this.scheduled || this.flushing !== undefined || this.syncing.size > 0 || this.paused) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
       void this.commitQueued();
     });
+  }
+
+  /**
+   * Runs `fn` once the batch under way is committed and durable, and commits nothing until it ends: transactions
+   * asked for meanwhile wait and commit together after it (the event loop is free). For the checkpoint's last
+   * pages (`Checkpointer`): a WAL is restarted from its start only by a write that begins when it is all copied.
+   */
+  async quiesce(fn: () => Promise<void>): Promise<void> {
+    if (this.paused) return;
+    let done!: () => void;
+    this.paused = new Promise((resolve) => {
+      done = resolve;
+    });
+    try {
+      if (this.flushing) await this.flushing.catch(() => undefined);
+      while (this.syncing.size > 0) await Promise.all(this.syncing).catch(() => undefined);
+      await fn();
+    } finally {
+      this.paused = undefined;
+      done();
+      if (this.queue.length > 0) this.schedule();
+    }
   }
 
   /** Commits what is queued now; resolves when it is committed (or rolled back) and durable. */

@@ -1,0 +1,123 @@
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Checkpointer } from '../../../src/store/sqlite/checkpointer.js';
+import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import { tempDir, waitFor } from '../../helpers/harness.js';
+
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+function openDb(): { db: Database.Database; path: string } {
+  const dir = tempDir();
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'bridge.db');
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)');
+  cleanup.push(() => db.close());
+  return { db, path };
+}
+
+/** No group commit here: the inserts below are synchronous, nothing commits while `fn` runs. */
+const run = (fn: () => Promise<void>) => fn();
+
+const insert = (db: Database.Database, rows: number) => {
+  const stmt = db.prepare('INSERT INTO t (body) VALUES (?)');
+  // one transaction per 20 rows, as group commits make them
+  for (let i = 0; i < rows; i += 20)
+    db.transaction(() => {
+      for (let j = 0; j < 20; j++) stmt.run('x'.repeat(200));
+    })();
+};
+
+describe('WAL checkpoints on a worker thread', () => {
+  it('turns the connection’s own checkpoints off and checkpoints the WAL from the worker', async () => {
+    const { db, path } = openDb();
+    const cp = Checkpointer.start(db, path, run, { intervalMs: 20 })!;
+    cleanup.push(() => cp.stop());
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    const initial = statSync(path).size;
+    insert(db, 40_000); // ~2,500 pages (10 MB): the connection alone would have checkpointed twice
+    // pages reach the database file only by a checkpoint, and this connection runs none
+    await waitFor(() => statSync(path).size > initial + 8_000_000, 'the pages in the database file', 5_000);
+    await waitFor(() => cp.checkpoints > 0, 'the worker reported', 5_000);
+  });
+
+  it('keeps the WAL from growing under a steady load: commits wait while the worker copies the last pages', async () => {
+    const dir = tempDir();
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'bridge.db');
+    const store = new SqliteStore({ path, checkpointIntervalMs: 10 });
+    await store.start();
+    cleanup.push(() => store.stop());
+    const cp = (store as unknown as { open: { checkpointer: Checkpointer } }).open.checkpointer;
+    // a commit every turn of the event loop, as a loaded bridge makes them, for ~40,000 WAL pages in all:
+    // the worker's checkpoints always overlap commits, so only a held commit lets the WAL start over
+    let n = 0;
+    const wal = `${path}-wal`;
+    let largest = 0;
+    while (n < 6_000) {
+      await store.transaction((tx) =>
+        tx.outbox.enqueue(
+          Array.from({ length: 5 }, () => ({
+            to: '+447700900001',
+            text: `sms ${n++} ${'x'.repeat(120)}`,
+            priority: 'normal' as const,
+            source: 'test',
+            expiresAt: Date.now() + 60_000,
+          })),
+        ),
+      );
+      if (n % 500 === 0) largest = Math.max(largest, statSync(wal).size);
+    }
+    expect(cp.restarts).toBeGreaterThan(0);
+    // SQLite's own bound is ~1,000 pages of 4 KiB; a few times that, never the ~40,000 written
+    expect(largest).toBeLessThan(5 * 1000 * 4096);
+  });
+
+  it('gives the checkpoints back to the connection when the worker stops', async () => {
+    const { db, path } = openDb();
+    const cp = Checkpointer.start(db, path, run, { intervalMs: 20 })!;
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    // the worker dies (out of memory, a bug): the connection checkpoints by itself again
+    await (cp as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await waitFor(
+      () => db.pragma('wal_autocheckpoint', { simple: true }) === 1000,
+      'checkpoints back on the connection',
+      5_000,
+    );
+    await cp.stop();
+  });
+
+  it('runs for a SqliteStore on a file, and its stop leaves no WAL behind', async () => {
+    const dir = tempDir();
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'bridge.db');
+    const store = new SqliteStore({ path, checkpointIntervalMs: 20 });
+    await store.start();
+    await store.transaction((tx) =>
+      tx.outbox.enqueue(
+        Array.from({ length: 200 }, (_, i) => ({
+          to: '+447700900001',
+          text: `sms ${i}`,
+          priority: 'normal' as const,
+          source: 'test',
+          expiresAt: Date.now() + 60_000,
+        })),
+      ),
+    );
+    const db = (store as unknown as { open: { db: Database.Database } }).open.db;
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    await store.stop();
+    // the last connection to close checkpoints and deletes the WAL: the worker's was closed first
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    const reopened = new Database(path, { readonly: true });
+    cleanup.push(() => reopened.close());
+    expect(reopened.prepare('SELECT COUNT(*) AS n FROM sms').get()).toEqual({ n: 200 });
+  });
+});
