@@ -147,7 +147,7 @@ export async function profileThroughput({ total, dir }) {
  * Publishes `rate`/s QoS 1 alerts for `seconds` on a schedule fixed in advance; latency is submit_sm arrival
  * minus the scheduled send time, so a late sender counts against us (no coordinated omission).
  */
-async function latencyOnce({ rate, seconds, synchronous }) {
+async function latencyOnce({ rate, seconds, synchronous, trace }) {
   return withBridge({ synchronous, connection: FAST }, async ({ sim, server }) => {
     const client = await rawConnect(server.ready.port, { clientId: 'latency' });
     client.setHandler(() => undefined);
@@ -165,6 +165,7 @@ async function latencyOnce({ rate, seconds, synchronous }) {
       const i = Number(sms.text.slice(1));
       if (!Number.isInteger(i) || i >= n) return;
       hist.record(Math.max(1, Math.round((at - scheduled[i]) * 1000)));
+      trace?.push([performance.timeOrigin + scheduled[i], at - scheduled[i]]);
       if (++arrived === n) done();
     });
     const start = performance.now() + 50;
@@ -193,9 +194,12 @@ async function latencyOnce({ rate, seconds, synchronous }) {
   });
 }
 
-/** One run of benchmark 3 (for A/B comparisons, `bench/write-ab.mjs --latency`). */
-export function latencyRun({ rate, seconds, synchronous = 'full' }) {
-  return latencyOnce({ rate, seconds, synchronous });
+/**
+ * One run of benchmark 3 (for A/B comparisons, `bench/write-ab.mjs --latency`); `trace`: an array that gets
+ * `[scheduled publish (epoch ms), latency (ms)]` per alert, to line the tail up with stalls.
+ */
+export function latencyRun({ rate, seconds, synchronous = 'full', trace }) {
+  return latencyOnce({ rate, seconds, synchronous, trace });
 }
 
 export async function runLatency({ runs, rate, seconds }) {
