@@ -67,12 +67,12 @@ export class WriteBatcher {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.commitQueued();
+      if (!this.paused) void this.commitQueued();
     });
   }
 
   /**
-   * Runs `fn` once the batch under way is committed and durable, and commits nothing until it ends: transactions
+   * Runs `fn` once what was asked for is committed and durable, and commits nothing until it ends: transactions
    * asked for meanwhile wait and commit together after it (the event loop is free). For the checkpoint's last
    * pages (`Checkpointer`): a WAL is restarted from its start only by a write that begins when it is all copied.
    */
@@ -83,7 +83,8 @@ export class WriteBatcher {
       done = resolve;
     });
     try {
-      if (this.flushing) await this.flushing.catch(() => undefined);
+      // what was asked for before is committed first, and durable
+      await this.commitQueued().catch(() => undefined);
       while (this.syncing.size > 0) await Promise.all(this.syncing).catch(() => undefined);
       await fn();
     } finally {

@@ -21,6 +21,27 @@ describe('WriteBatcher (group commit)', () => {
     return db;
   };
 
+  it('quiesce: runs once the batch under way is committed, and commits nothing until it ends', async () => {
+    const db = open();
+    const batcher = new WriteBatcher(db);
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const count = () => db.prepare('SELECT COUNT(*) FROM t').pluck().get() as number;
+    const first = batcher.submit(() => insert.run('before').changes);
+    let seen = -1;
+    let later: Promise<unknown> | undefined;
+    await batcher.quiesce(async () => {
+      seen = count(); // the batch asked for before is in
+      later = batcher.submit(() => insert.run('during').changes);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(count()).toBe(1); // held while this runs
+    });
+    await first;
+    await later;
+    expect(seen).toBe(1);
+    expect(count()).toBe(2);
+    db.close();
+  });
+
   it('commits the writes of one turn together and rolls back a failing write alone', async () => {
     const db = open();
     const batcher = new WriteBatcher(db);
