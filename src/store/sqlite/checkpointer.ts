@@ -78,7 +78,10 @@ export class Checkpointer {
         stderr: false,
       });
     } catch (err) {
-      options.logger?.warn({ err }, 'cannot start the WAL checkpoint worker; checkpoints run on the event loop');
+      options.logger?.warn(
+        { err },
+        'cannot start the WAL checkpoint worker; checkpoints run on the event loop',
+      );
       return undefined;
     }
     db.pragma('wal_autocheckpoint = 0');
@@ -123,7 +126,10 @@ export class Checkpointer {
     } catch {
       // the connection is closed: nothing left to checkpoint
     }
-    this.logger?.warn({ reason: why }, 'WAL checkpoint worker stopped; checkpoints run on the event loop again');
+    this.logger?.warn(
+      { reason: why },
+      'WAL checkpoint worker stopped; checkpoints run on the event loop again',
+    );
     void this.worker.terminate();
   }
 

@@ -22,7 +22,7 @@ export class WriteBatcher {
   /** committed batches waiting for `durable` before their callers are answered */
   private readonly syncing = new Set<Promise<void>>();
   /** while set, nothing commits (`quiesce`) */
-  private paused: Promise<void> | undefined;
+  private paused = false;
 
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
@@ -78,18 +78,14 @@ export class WriteBatcher {
    */
   async quiesce(fn: () => Promise<void>): Promise<void> {
     if (this.paused) return;
-    let done!: () => void;
-    this.paused = new Promise((resolve) => {
-      done = resolve;
-    });
+    this.paused = true;
     try {
       // what was asked for before is committed first, and durable
       await this.commitQueued().catch(() => undefined);
       while (this.syncing.size > 0) await Promise.all(this.syncing).catch(() => undefined);
       await fn();
     } finally {
-      this.paused = undefined;
-      done();
+      this.paused = false;
       if (this.queue.length > 0) this.schedule();
     }
   }
