@@ -13,7 +13,12 @@ const [total = 20_000, batch = 64, retained = 1] = process.argv.slice(2).map(Num
 const { SqliteStore } = await import('../../dist/store/sqlite/sqlite-store.js');
 const { recordSubmit } = await import('../../dist/smpp/receipt-match.js');
 const dir = mkdtempSync(join(tmpdir(), 'sms-bridge-write-'));
-const store = new SqliteStore({ path: join(dir, 'bridge.db'), synchronous: process.env.SYNC ?? 'full' });
+// CHECKPOINTS=inline: SQLite's own checkpoints inside the commit (before session 5), else the worker's
+const store = new SqliteStore({
+  path: join(dir, 'bridge.db'),
+  synchronous: process.env.SYNC ?? 'full',
+  checkpoints: process.env.CHECKPOINTS ?? 'worker',
+});
 await store.start();
 const brokerState = store.brokerState();
 

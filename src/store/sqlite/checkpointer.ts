@@ -135,6 +135,8 @@ export class Checkpointer {
 
   /** Stops the worker (its checkpoint under way finishes first); the store then closes its connection. */
   async stop(): Promise<void> {
+    // referenced again: an unreferenced worker would let a process with nothing else to do end before it exits
+    this.worker.ref();
     if (!this.stopping) {
       this.stopping = true;
       this.finished?.();

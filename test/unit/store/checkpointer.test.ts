@@ -110,3 +110,28 @@ describe('WAL checkpoints on a worker thread', () => {
     expect(reopened.prepare('SELECT COUNT(*) AS n FROM sms').get()).toEqual({ n: 200 });
   });
 });
+
+describe('a process that stops its store', () => {
+  it('ends by itself: the worker is waited for, not left running or cut off', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const dir = tempDir();
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = join(import.meta.dirname, '../../../dist/store/sqlite/sqlite-store.js');
+    expect(existsSync(store), 'dist/ is built by `npm test` (pretest); run `npm run build` first').toBe(true);
+    const script = `
+      const { SqliteStore } = await import(${JSON.stringify(store)});
+      const store = new SqliteStore({ path: ${JSON.stringify(join(dir, 'b.db'))}, checkpointIntervalMs: 10 });
+      await store.start();
+      await store.transaction((tx) => tx.kv.put('test', 'k', Buffer.from('v'), Date.now()));
+      await new Promise((r) => setTimeout(r, 50));
+      await store.stop();
+      console.log('stopped');`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe('stopped');
+    expect(child.status).toBe(0);
+  });
+});
