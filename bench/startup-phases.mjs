@@ -82,7 +82,9 @@ const once = (d, i) => {
   return JSON.parse(text.toString());
 };
 // the first start of each build writes its code cache: not counted
-dists.forEach((d, i) => once(d, i));
+dists.forEach((d, i) => {
+  once(d, i);
+});
 const got = dists.map(() => []);
 for (let r = 0; r < runs; r++) {
   const order = dists.map((_, i) => i);
