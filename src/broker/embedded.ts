@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type Client } from 'aedes';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -65,6 +65,15 @@ const sessions = new WeakMap<Client, Session>();
 const emptyIdWithSession = new WeakSet<Client>();
 /** [MQTT-1.5.3-2] a UTF-8 string with U+0000 must make the receiver close the connection */
 const hasNul = (text: string | undefined): boolean => text?.includes('\u0000') === true;
+
+/**
+ * node:tls and node:http, loaded only when their listener is on (start-up time, BENCHMARKS.md). `require`, not
+ * `import()`: dist/bridge.cjs runs in a vm.Script, which has no dynamic import of a module outside the bundle.
+ */
+const requireBuiltin = createRequire(import.meta.url) as {
+  (id: 'node:tls'): typeof import('node:tls');
+  (id: 'node:http'): typeof import('node:http');
+};
 
 function portOf(server: Server | undefined): number {
   const address = server?.address();
@@ -309,6 +318,7 @@ export class EmbeddedBroker implements BridgeBroker {
         });
       }
     };
+    const { createServer: createTlsServer } = requireBuiltin('node:tls');
     let server: Server;
     try {
       server = createTlsServer(
@@ -329,8 +339,8 @@ export class EmbeddedBroker implements BridgeBroker {
   }
 
   private async listenWebSocket(aedes: Aedes, port: number): Promise<void> {
-    // loaded only when mqtt.websocket is on (start-up time, BENCHMARKS.md)
     const { createWebSocketStream, WebSocketServer } = await import('ws');
+    const { createServer: createHttpServer } = requireBuiltin('node:http');
     const server = createHttpServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
     });

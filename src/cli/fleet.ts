@@ -1,4 +1,5 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { mqttLib } from '../broker/external.js';
 import type { Logger } from '../logger.js';
 import { deviceTopics } from '../topics.js';
 
@@ -47,7 +48,7 @@ export class DemoFleet {
     const { devices, intervalMs } = this.options;
     try {
       for (const [i, device] of devices.entries()) {
-        const client = await mqtt.connectAsync(this.options.mqttUrl, {
+        const client = await mqttLib().connectAsync(this.options.mqttUrl, {
           clientId: `sim-${device.id}`,
           ...(device.password === undefined ? {} : { username: device.id, password: device.password }),
           reconnectPeriod: 1000,

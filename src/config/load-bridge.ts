@@ -36,7 +36,7 @@ export function parseBridgeConfig(
     return override && `set by ${override.variable}`;
   };
 
-  const result = validate(bridgeConfigSchema, value, parsed.source, { note });
+  const result = validate(bridgeConfigSchema, value, parsed.source, { note, once: true });
   if (!result.ok) {
     // a reference that could not be interpolated has been reported already; its leftover text would fail again
     const reported = new Set(parsed.issues.map((i) => `${i.line}:${i.col}`));

@@ -9,9 +9,18 @@ export interface ValidateOptions {
   at?: YamlPath;
   /** Text put before the message of an issue at `path`, e.g. which environment variable set the value. */
   note?: (path: YamlPath) => string | undefined;
+  /**
+   * The schema is validated once per load (the bridge config): without zod's per-object fast path, which
+   * zod compiles with `new Function` on each object schema's first parse, outside the code cache, and which
+   * costs more than it saves on one value (BENCHMARKS.md, "Start-up: the rules"). Default `false`.
+   */
+  once?: boolean;
 }
 
 export type Validated<T> = { ok: true; data: T } | { ok: false; issues: FileIssue[] };
+
+const EVERY = { error: explainIssue };
+const ONCE = { error: explainIssue, jitless: true };
 
 /** Validates with zod and turns every issue (not only the first) into a located FileIssue. */
 export function validate<S extends z.ZodType>(
@@ -20,7 +29,7 @@ export function validate<S extends z.ZodType>(
   source: YamlSource,
   options: ValidateOptions = {},
 ): Validated<z.output<S>> {
-  const result = schema.safeParse(value, { error: explainIssue });
+  const result = schema.safeParse(value, options.once ? ONCE : EVERY);
   if (result.success) return { ok: true, data: result.data };
   const at = options.at ?? [];
   const issues: FileIssue[] = [];

@@ -6,6 +6,7 @@ import { type Condition, compileCondition } from './condition.js';
 import { CompiledRuleSet, type RuleEntry } from './engine.js';
 import { type Contact, Directory, findGroupCycles, normalizePhone } from './recipients.js';
 import {
+  compiledRules,
   contactSchema,
   groupSchema,
   ID_HINT,
@@ -16,7 +17,6 @@ import {
   type RuleInput,
   rotationSchema,
   ruleFileSchema,
-  ruleSchema,
 } from './schema.js';
 import { type CompiledTemplate, compileTemplate } from './template.js';
 
@@ -187,7 +187,7 @@ class CompileState {
 
   private addRule(source: YamlSource, index: number, raw: unknown): void {
     const path = ['rules', index];
-    const result = validate(ruleSchema, raw, source, { at: path });
+    const result = validate(compiledRules(), raw, source, { at: path });
     if (!result.ok) this.issues.push(...result.issues);
     // the fields that are well-formed are checked further even when others are not: every problem at once
     const rule: Partial<Record<string, unknown>> = isMap(raw) ? raw : {};

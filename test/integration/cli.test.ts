@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -72,6 +72,22 @@ describe('simulate', () => {
     const sim = h.sim;
     const sms = await waitFor(() => sim.received.find((s) => /overheating/.test(s.text)), 'an overheat SMS');
     expect(sms.text).toMatch(/^pump-[12] overheating: \d+(\.\d)?C$/);
+  });
+
+  it('through the launcher (the bundle, which requires mqtt.js from node_modules), its devices publish', async () => {
+    h = await startHarness();
+    const app = await h.connect();
+    const heard: string[] = [];
+    app.on('message', (topic) => heard.push(topic));
+    await app.subscribeAsync('devices/+/telemetry', { qos: 1 });
+    const args = ['simulate', '--no-smsc', '--mqtt', h.mqttUrl, '--device', 'pump-1', '--interval', '100ms'];
+    const child: ChildProcess = spawn(process.execPath, [launcher, ...args], { cwd: root, stdio: 'ignore' });
+    try {
+      await waitFor(() => heard.includes('devices/pump-1/telemetry') || child.exitCode !== null, 'telemetry');
+      expect(heard).toContain('devices/pump-1/telemetry');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('answers commands with a result', async () => {

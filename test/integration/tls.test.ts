@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,8 @@ import { EmbeddedBroker } from '../../src/broker/embedded.js';
 import { parseBridgeConfig } from '../../src/config/load-bridge.js';
 import { isBridgeError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
-import { tempDir, waitFor } from '../helpers/harness.js';
+import { SmscSimulator } from '../../src/simulator/smsc.js';
+import { tempDir, waitFor, writeBridgeConfig } from '../helpers/harness.js';
 
 let dir: string;
 let cert: string;
@@ -119,5 +120,53 @@ smpp: { connections: [{ id: a, url: "smpp://127.0.0.1:1", system_id: b }] }`,
     );
     expect(isBridgeError(error, 'ERR_CONFIG_READ')).toBe(true);
     expect((error as Error).message).toMatch(/mqtt\.tls\.cert .*missing\.pem: ENOENT/);
+  });
+});
+
+describe('MQTT over TLS and WebSocket through the launcher (the bundle, as `npm start` runs it)', () => {
+  let child: ChildProcess | undefined;
+  let sim: SmscSimulator | undefined;
+  afterEach(async () => {
+    child?.kill('SIGKILL');
+    child = undefined;
+    await sim?.stop();
+    sim = undefined;
+  });
+
+  // node:tls and node:http are loaded only when these listeners are on: in the bundle's vm.Script, where an
+  // import() of a built-in has no loader, that must still work
+  it('serves TLS and WebSocket clients', async () => {
+    sim = new SmscSimulator({ receipts: false, logger: silentLogger() });
+    const { port: smscPort } = await sim.start({ host: '127.0.0.1', port: 0 });
+    const config = writeBridgeConfig(dir, smscPort, 'rules: []\n');
+    const text = readFileSync(config, 'utf8').replace(
+      'allow_anonymous: true }',
+      `allow_anonymous: true, tls: { port: 0, cert: "${cert}", key: "${key}" }, websocket: { port: 0 } }`,
+    );
+    writeFileSync(config, text);
+    const launcher = join(import.meta.dirname, '../../dist/launch.js');
+    const started = spawn(process.execPath, [launcher, 'start', '--config', config], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = started;
+    let stderr = '';
+    started.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const ports: Record<string, number> = {};
+    let out = '';
+    started.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      for (const line of out.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const entry = JSON.parse(line) as { listener?: string; port?: number };
+        if (entry.listener && entry.port) ports[entry.listener] = entry.port;
+      }
+    });
+    await waitFor(() => (ports.tls && ports.websocket) || started.exitCode !== null, 'both listeners');
+    expect(stderr).toBe('');
+    const secure = await connect(`mqtts://localhost:${ports.tls}`, { ca: readFileSync(cert) });
+    const ws = await connect(`ws://127.0.0.1:${ports.websocket}/mqtt`);
+    expect([secure.connected, ws.connected]).toEqual([true, true]);
   });
 });

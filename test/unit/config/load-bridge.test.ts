@@ -1,6 +1,10 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: expected messages quote ${VAR} references
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { bridgeConfigSchema } from '../../../src/config/bridge-schema.js';
 import { loadBridgeConfig, parseBridgeConfig } from '../../../src/config/load-bridge.js';
+import { parseYaml } from '../../../src/config/yaml.js';
+import { validate } from '../../../src/config/zod-issues.js';
 import { type FileIssue, FileIssuesError, isBridgeError } from '../../../src/errors.js';
 
 const FIXTURES = 'test/fixtures/config';
@@ -359,5 +363,20 @@ describe('SMS_BRIDGE_CONFIG_* environment overrides', () => {
         message: "set by SMS_BRIDGE_CONFIG_MQTT_PORT: expected a number, got 'abc'",
       },
     ]);
+  });
+});
+
+describe('validated once, without the per-object fast path of zod', () => {
+  it('gives the same config, or the same issues, as with it', () => {
+    const texts = readdirSync(FIXTURES)
+      .filter((name) => name.endsWith('.yaml'))
+      .map((name) => readFileSync(`${FIXTURES}/${name}`, 'utf8'));
+    texts.push(MINIMAL, `mqtt: { port: -1, tls: { port: 8883 } }\nhttp: { enabled: yes }\n${MINIMAL}`);
+    for (const text of texts) {
+      const { source, value } = parseYaml('<config>', text);
+      expect(validate(bridgeConfigSchema, value ?? {}, source, { once: true })).toStrictEqual(
+        validate(bridgeConfigSchema, value ?? {}, source),
+      );
+    }
   });
 });

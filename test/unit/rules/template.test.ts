@@ -1,5 +1,12 @@
+import fc from 'fast-check';
+import Mustache from 'mustache';
 import { describe, expect, it } from 'vitest';
-import { compileTemplate, formatTime, type TemplateView } from '../../../src/rules/template.js';
+import {
+  compileTemplate,
+  formatTime,
+  type TemplateView,
+  variableTokens,
+} from '../../../src/rules/template.js';
 
 function view(overrides: Partial<TemplateView> = {}): TemplateView {
   return {
@@ -89,5 +96,54 @@ describe('compileTemplate errors', () => {
 describe('formatTime', () => {
   it('writes YYYY-MM-DD HH:MM in UTC', () => {
     expect(formatTime(new Date('2025-03-30T01:59:59.999+02:00'))).toBe('2025-03-29 23:59');
+  });
+});
+
+describe('variableTokens: the fast read of a template whose tags are all variables', () => {
+  /** The fast read either declines or gives exactly Mustache's tokens (and never takes what Mustache refuses). */
+  function expectAgrees(source: string): void {
+    const fast = variableTokens(source);
+    if (fast === undefined) return;
+    expect(fast, JSON.stringify(source)).toStrictEqual(Mustache.parse(source));
+  }
+
+  it.each([
+    ['{{device.id}} hot: {{payload.temp}}', true],
+    ['no tags at all', true],
+    ['{{ device.id }}{{{payload}}} {{& topic }}{{  {  payload  }}}', true],
+    ['{{  { payload }  }}}', false],
+    ['  {{device.id}}\n  \n{{time}}\r\n', true],
+    ['{ } }} {{a}}}', true],
+    ['{{#payload}}{{.}}{{/payload}}', false],
+    ['{{! comment }}', false],
+    ['{{=<% %>=}}<% a %>', false],
+    ['{{> part}}', false],
+    ['{{unclosed', false],
+    ['{{{a} }}', false],
+    ['{{a b}}', false],
+    ['{{}}', false],
+  ])('%j: read fast %s, as Mustache reads it', (source, fast) => {
+    expect(variableTokens(source) !== undefined).toBe(fast);
+    expectAgrees(source);
+  });
+
+  it('agrees with Mustache on random templates', () => {
+    const pieces = [
+      ...['a', 'x y', ' ', '  ', '\t', '\n', '\r\n', '\u00a0', '{', '}', '{{', '}}', '}}}', '&', '#', '.'],
+      ...['{{a}}', '{{ device.id }}', '{{{payload}}}', '{{{ p.q }}}', '{{&topic}}', '{{& t }}', '{{\t.\n}}'],
+      ...['{{#s}}', '{{/s}}', '{{^s}}', '{{! c }}', '{{=<% %>=}}', '{{>p}}', '{{{a}}', '{{a b}}', '{{}}'],
+    ];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 12 }), (parts) => {
+        expectAgrees(parts.join(''));
+      }),
+      { numRuns: 5000 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('{', '}', ' ', '\n', 'a', '&', '.') }), (source) => {
+        expectAgrees(source);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
