@@ -122,7 +122,8 @@ export function compileCondition(expression: string): Condition {
   } catch (err) {
     throw new Error(explainSyntaxError((err as Error).message));
   }
-  fn = comparison(expression) ?? fn;
+  const fast = comparison(expression);
+  if (fast) return fast;
   return (data) => {
     let value: unknown;
     try {
@@ -154,7 +155,7 @@ const NUMBER_TESTS = {
  * operator on the same number, so the same answer and the same errors. A number field is compared directly;
  * anything else goes through the strict operator (its error). Undefined for any other expression.
  */
-function comparison(expression: string): ((data: unknown) => unknown) | undefined {
+function comparison(expression: string): Condition | undefined {
   const m = COMPARISON.exec(expression);
   if (!m) return undefined;
   const name = m[1]!;
@@ -164,12 +165,15 @@ function comparison(expression: string): ((data: unknown) => unknown) | undefine
   const operator = STRICT_OPERATORS[op];
   const test = NUMBER_TESTS[op];
   const literal = Number(m[3]);
-  const read = name.includes('.')
-    ? (data: unknown) => ownField(name, undefined, data, 'unescaped')
-    : (data: unknown) => own(data, name);
+  const nested = name.includes('.');
   return (data) => {
-    const value = read(data);
-    return typeof value === 'number' ? test(value, literal) : operator(value, literal);
+    const value = nested ? ownField(name, undefined, data, 'unescaped') : own(data, name);
+    if (typeof value === 'number') return test(value, literal) ? MATCH : NO_MATCH;
+    try {
+      return operator(value, literal) ? MATCH : NO_MATCH;
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
   };
 }
 
