@@ -60,7 +60,11 @@ interface Session {
   /** `accountKey(principal)`, the owner of its retained messages */
   readonly owner: string;
   cleared: string | undefined;
+  /** the in-process taps of `cleared` as of `tapsGeneration` (one per session: no per-topic lookup) */
+  clearedTaps: Tap[] | undefined;
+  tapsGeneration: number;
 }
+type Tap = (message: BusMessage) => void;
 const sessions = new WeakMap<Client, Session>();
 const emptyIdWithSession = new WeakSet<Client>();
 /** [MQTT-1.5.3-2] a UTF-8 string with U+0000 must make the receiver close the connection */
@@ -98,9 +102,11 @@ export class EmbeddedBroker implements BridgeBroker {
    * The bridge's own subscribers are called here rather than subscribed in aedes: an in-process aedes
    * subscriber on a busy filter (`devices/+/telemetry`) cost ~30% of the broker's throughput in bench/.
    */
-  private taps = new TopicTrie<(message: BusMessage) => void>();
+  private taps = new TopicTrie<Tap>();
   /** topic -> its taps, so a message costs one lookup rather than a trie walk; cleared when taps change */
-  private readonly tapRoutes = new TopicCache<Array<(message: BusMessage) => void>>();
+  private readonly tapRoutes = new TopicCache<Tap[]>();
+  /** bumped when taps change: a session's remembered taps of an older generation are looked up again */
+  private tapsGeneration = 0;
   /** intake calls in flight; closed by `stopIntake()` */
   private readonly intakeGate = new WorkGate();
   /** every socket accepted on any listener: one that never sent CONNECT is no aedes client to close */
@@ -200,7 +206,13 @@ export class EmbeddedBroker implements BridgeBroker {
       claims,
       addressOf: (client) => guardedAddress(client.conn) ?? 'unknown',
       onLogin: (client, principal) =>
-        sessions.set(client, { principal, owner: accountKey(principal), cleared: undefined }),
+        sessions.set(client, {
+          principal,
+          owner: accountKey(principal),
+          cleared: undefined,
+          clearedTaps: undefined,
+          tapsGeneration: -1,
+        }),
       warn: (fields, message) => this.warn(fields, message),
       log,
     });
@@ -227,8 +239,9 @@ export class EmbeddedBroker implements BridgeBroker {
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
         const topic = packet.topic;
         let owner = 'bridge';
+        let session: Session | undefined;
         if (client) {
-          const session = sessions.get(client);
+          session = sessions.get(client);
           if (session === undefined || session.cleared !== topic || packet.retain) {
             const problem = this.publishProblem(client, session, topic, packet.retain, payload.length);
             if (problem !== undefined) {
@@ -247,11 +260,11 @@ export class EmbeddedBroker implements BridgeBroker {
         }
         // most messages commit nothing: acknowledged in this tick, as bare aedes does
         if (pending === undefined) {
-          this.accepted(message, owner, callback);
+          this.accepted(message, owner, session, callback);
           return;
         }
         pending.then(
-          () => this.accepted(message, owner, callback),
+          () => this.accepted(message, owner, session, callback),
           (err: unknown) => {
             // No PUBACK: the device keeps the message and sends it again after reconnecting.
             log.error({ err, client: client?.id, topic }, 'intake failed; message not acknowledged');
@@ -420,15 +433,23 @@ export class EmbeddedBroker implements BridgeBroker {
       this.refuse(client, 'publish', topic, problem);
       return `publish to ${topic} not allowed: ${problem}`;
     }
-    if (!retain) session.cleared = topic;
+    if (!retain) {
+      session.cleared = topic;
+      session.clearedTaps = undefined;
+    }
     return undefined;
   }
 
   /** Acknowledges a message intake took (or had nothing to do with), then hands it to the in-process taps. */
-  private accepted(message: BusMessage, owner: string, callback: (error?: Error | null) => void): void {
+  private accepted(
+    message: BusMessage,
+    owner: string,
+    session: Session | undefined,
+    callback: (error?: Error | null) => void,
+  ): void {
     if (message.retain) this.retained.record(message.topic, owner, message.payload.length);
     callback(null);
-    if (this.taps.size > 0) this.deliverToTaps(message);
+    if (this.taps.size > 0) this.deliverToTaps(message, session);
   }
 
   private refuse(client: Client, action: string, topic: string, reason = 'refused by ACL'): void {
@@ -479,6 +500,7 @@ export class EmbeddedBroker implements BridgeBroker {
     this.extra = [];
     this.taps = new TopicTrie();
     this.tapRoutes.clear();
+    this.tapsGeneration++;
     for (const l of extra) l.close?.();
     // MQTT 3.1.1 has no server-sent DISCONNECT: closing the socket is how a broker ends a session.
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
@@ -491,13 +513,27 @@ export class EmbeddedBroker implements BridgeBroker {
     await this.options.persistence?.flush();
   }
 
-  private deliverToTaps(message: BusMessage): void {
-    let handlers = this.tapRoutes.get(message.topic);
+  /** The taps of the message's topic: the session's remembered ones when it is the session's cleared topic. */
+  private tapsOf(topic: string, session: Session | undefined): Tap[] {
+    // a message acknowledged after a commit may be older than the session's cleared topic: compared, not assumed
+    const remembered = session !== undefined && session.cleared === topic;
+    if (remembered && session.tapsGeneration === this.tapsGeneration && session.clearedTaps)
+      return session.clearedTaps;
+    let handlers = this.tapRoutes.get(topic);
     if (!handlers) {
-      handlers = this.taps.match(message.topic);
+      handlers = this.taps.match(topic);
       // the same bound as the rules' per-topic cache (README "Bounds of the core")
-      this.tapRoutes.set(message.topic, handlers);
+      this.tapRoutes.set(topic, handlers);
     }
+    if (remembered) {
+      session.clearedTaps = handlers;
+      session.tapsGeneration = this.tapsGeneration;
+    }
+    return handlers;
+  }
+
+  private deliverToTaps(message: BusMessage, session?: Session): void {
+    const handlers = this.tapsOf(message.topic, session);
     for (const handler of handlers) {
       try {
         handler(message);
@@ -536,6 +572,7 @@ export class EmbeddedBroker implements BridgeBroker {
     if (!this.aedes) return Promise.reject(new BridgeError('ERR_LISTEN', 'broker not started'));
     this.taps.add(filter, handler);
     this.tapRoutes.clear();
+    this.tapsGeneration++;
     return Promise.resolve();
   }
 }

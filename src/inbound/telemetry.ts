@@ -32,6 +32,14 @@ export class Telemetry {
   private readonly last = new Map<string, { payload: Buffer; at: number }>();
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * The last topic seen, the registry it was looked up in and its registered device's id (undefined: none): a
+   * device publishes its telemetry to one topic, often many times in a row, and the lookup (a slice, a
+   * lower-casing and a map lookup) is most of what `seen` costs.
+   */
+  private lastTopic: string | undefined;
+  private lastRegistry: DeviceRegistry | undefined;
+  private lastId: string | undefined;
 
   constructor(private readonly options: TelemetryOptions) {
     this.log = options.logger.child({ module: 'telemetry' });
@@ -51,8 +59,15 @@ export class Telemetry {
   }
 
   seen(topic: string, payload: Buffer): void {
-    const id = deviceTopics.deviceIdOf(topic);
-    if (!id || !this.options.devices().device(id)) return;
+    const registry = this.options.devices();
+    if (topic !== this.lastTopic || registry !== this.lastRegistry) {
+      const id = deviceTopics.deviceIdOf(topic);
+      this.lastId = id && registry.device(id) ? id : undefined;
+      this.lastTopic = topic;
+      this.lastRegistry = registry;
+    }
+    const id = this.lastId;
+    if (id === undefined) return;
     this.last.set(id, { payload: Buffer.from(payload.subarray(0, MAX_TELEMETRY_BYTES)), at: Date.now() });
     this.dirty.add(id);
   }

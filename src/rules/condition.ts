@@ -122,7 +122,8 @@ export function compileCondition(expression: string): Condition {
   } catch (err) {
     throw new Error(explainSyntaxError((err as Error).message));
   }
-  fn = comparison(expression) ?? fn;
+  const fast = comparison(expression);
+  if (fast) return fast;
   return (data) => {
     let value: unknown;
     try {
@@ -139,19 +140,41 @@ export function compileCondition(expression: string): Condition {
 /** `field op number`, as filtrex lexes it (its identifier and number tokens; `\s+` between) */
 const COMPARISON = /^\s*([a-zA-Z$_][.a-zA-Z0-9$_]*)\s*(==|!=|>=|<=|<|>)\s*([0-9]+(?:\.[0-9]+)?)\s*$/;
 
+/** The comparisons of `field op number` on a number field: what STRICT_OPERATORS answers for two numbers. */
+const NUMBER_TESTS = {
+  '==': (a: number, b: number) => a === b,
+  '!=': (a: number, b: number) => a !== b,
+  '>=': (a: number, b: number) => a >= b,
+  '<=': (a: number, b: number) => a <= b,
+  '<': (a: number, b: number) => a < b,
+  '>': (a: number, b: number) => a > b,
+};
+
 /**
  * The most common `when` (`temp > 90`) without filtrex's per-call closures: the same field read and the same
- * operator on the same number, so the same answer and the same errors. Undefined for any other expression.
+ * operator on the same number, so the same answer and the same errors. A number field is compared directly;
+ * anything else goes through the strict operator (its error). Undefined for any other expression.
  */
-function comparison(expression: string): ((data: unknown) => unknown) | undefined {
+function comparison(expression: string): Condition | undefined {
   const m = COMPARISON.exec(expression);
   if (!m) return undefined;
   const name = m[1]!;
   // filtrex lexes a keyword followed by a non-word character (`in.x`, `mod`) as the keyword
   if (KEYWORDS.has(name.split('.')[0]!.toLowerCase())) return undefined;
-  const operator = STRICT_OPERATORS[m[2] as '==' | '!=' | '>=' | '<=' | '<' | '>'];
+  const op = m[2] as keyof typeof NUMBER_TESTS;
+  const operator = STRICT_OPERATORS[op];
+  const test = NUMBER_TESTS[op];
   const literal = Number(m[3]);
-  return (data) => operator(ownField(name, undefined, data, 'unescaped'), literal);
+  const nested = name.includes('.');
+  return (data) => {
+    const value = nested ? ownField(name, undefined, data, 'unescaped') : own(data, name);
+    if (typeof value === 'number') return test(value, literal) ? MATCH : NO_MATCH;
+    try {
+      return operator(value, literal) ? MATCH : NO_MATCH;
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  };
 }
 
 // filtrex only notices an unknown function when the call is evaluated, which a short-circuit may skip.

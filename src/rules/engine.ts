@@ -149,25 +149,76 @@ function parseJson(text: string): Json {
   }
 }
 
+/** `ctx.device`, else `{ id }` from a `devices/<id>/...` topic */
+function deviceOf(topic: string, ctx: EvaluateContext): RuleMatch['device'] {
+  if (ctx.device) return ctx.device;
+  const id = deviceTopics.deviceIdOf(topic);
+  return id === undefined ? undefined : { id };
+}
+
+/**
+ * One message as its rules read it: the payload's text and JSON, the device and the time, each made once and
+ * only when a rule needs it (most messages that reach the rules match none).
+ */
+class MessageView {
+  private raw: string | undefined;
+  private json: Json | undefined;
+  private about: RuleMatch['device'] | null = null;
+  private time: string | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly payload: Buffer,
+    private readonly ctx: EvaluateContext,
+  ) {}
+
+  text(): string {
+    this.raw ??= this.payload.toString('utf8');
+    return this.raw;
+  }
+
+  parsed(): Json {
+    this.json ??= parseJson(this.text());
+    return this.json;
+  }
+
+  device(): RuleMatch['device'] {
+    if (this.about === null) this.about = deviceOf(this.topic, this.ctx);
+    return this.about;
+  }
+
+  formattedTime(): string {
+    this.time ??= formatTime(this.ctx.now);
+    return this.time;
+  }
+}
+
 /**
  * What a `when` reads of a payload: a plain JSON object's fields read from its bytes (PayloadFields), else the
- * parsed object (`parse` is the caller's, so that a template needing the JSON parses it once), else why not.
+ * parsed object (parsed once per message, so that a template needing the JSON does not parse it again), else
+ * why not.
  */
-function conditionData(payload: Buffer, parse: () => Json): Payload | 'not JSON' | 'not a JSON object' {
-  const fields = PayloadFields.scan(payload);
+function conditionData(message: MessageView): Payload | 'not JSON' | 'not a JSON object' {
+  const fields = PayloadFields.scan(message.payload);
   if (fields) return fields;
-  const json = parse();
+  const json = message.parsed();
   if (!json.ok) return 'not JSON';
   const value = json.value;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
   return value as Record<string, unknown>;
 }
 
-/** `ctx.device`, else `{ id }` from a `devices/<id>/...` topic */
-function deviceOf(topic: string, ctx: EvaluateContext): RuleMatch['device'] {
-  if (ctx.device) return ctx.device;
-  const id = deviceTopics.deviceIdOf(topic);
-  return id === undefined ? undefined : { id };
+// Shared by every message that matches nothing: frozen, so that a caller that added to one would throw.
+const NO_MATCHES = Object.freeze([]) as unknown as RuleMatch[];
+const NO_DIAGNOSTICS = Object.freeze([]) as unknown as string[];
+const NOTHING: Evaluation = Object.freeze({ matches: NO_MATCHES, diagnostics: NO_DIAGNOSTICS });
+const NO_RESOLUTIONS = Object.freeze([]) as unknown as Resolution[];
+
+/** `list` with `item` appended; a list is made only once there is something in it */
+function added<T>(list: T[] | undefined, item: T): T[] {
+  if (list === undefined) return [item];
+  list.push(item);
+  return list;
 }
 
 export class CompiledRuleSet implements RuleSet {
@@ -253,97 +304,96 @@ export class CompiledRuleSet implements RuleSet {
    */
   evaluate(topic: string, payload: Buffer, ctx: EvaluateContext): Evaluation {
     const candidates = this.route(topic).candidates;
-    const matches: RuleMatch[] = [];
-    const diagnostics: string[] = [];
-    if (candidates.length === 0) return { matches, diagnostics };
+    if (candidates.length === 0) return NOTHING;
     const maxBytes = ctx.maxPayloadBytes ?? DEFAULT_MAX_RULE_PAYLOAD_BYTES;
     if (payload.length > maxBytes) {
-      diagnostics.push(
-        `the payload on ${topic} is ${payload.length} bytes, over the ${maxBytes} the rules evaluate; not evaluated`,
-      );
-      return { matches, diagnostics };
+      const tooBig = `the payload on ${topic} is ${payload.length} bytes, over the ${maxBytes} the rules evaluate; not evaluated`;
+      return { matches: NO_MATCHES, diagnostics: [tooBig] };
     }
-
-    let raw: string | undefined;
-    let json: Json | undefined;
-    const parsed = (): Json => {
-      raw ??= payload.toString('utf8');
-      json ??= parseJson(raw);
-      return json;
-    };
+    const message = new MessageView(topic, payload, ctx);
     // read once, by the first rule with a `when`
     let data: ReturnType<typeof conditionData> | undefined;
-    // looked up and formatted once a rule matches: most messages match none
-    let device: RuleMatch['device'] | null = null;
-    let time: string | undefined;
-
-    for (const { rule, condition, template } of candidates) {
+    let matches: RuleMatch[] | undefined;
+    let diagnostics: string[] | undefined;
+    for (let i = 0; i < candidates.length; i++) {
+      const entry = candidates[i]!;
+      const condition = entry.condition;
       if (condition) {
-        data ??= conditionData(payload, parsed);
+        data ??= conditionData(message);
         if (typeof data === 'string') {
-          diagnostics.push(
-            `rule ${rule.id}: the payload on ${topic} is ${data}, so 'when' cannot be checked`,
+          diagnostics = added(
+            diagnostics,
+            `rule ${entry.rule.id}: the payload on ${topic} is ${data}, so 'when' cannot be checked`,
           );
           continue;
         }
         const result = condition(data);
         if (!result.ok) {
-          diagnostics.push(`rule ${rule.id}: 'when: ${rule.when}' failed on ${topic}: ${result.error}`);
+          diagnostics = added(
+            diagnostics,
+            `rule ${entry.rule.id}: 'when: ${entry.rule.when}' failed on ${topic}: ${result.error}`,
+          );
           continue;
         }
         if (!result.match) continue;
       }
-      raw ??= payload.toString('utf8');
-      let payloadValue: unknown = raw;
-      if (template.needsJson) {
-        const parsedJson = parsed();
-        if (parsedJson.ok) payloadValue = parsedJson.value;
-        else
-          diagnostics.push(
-            `rule ${rule.id}: the payload on ${topic} is not JSON; payload fields render empty`,
-          );
-      }
-      if (device === null) device = deviceOf(topic, ctx);
-      time ??= formatTime(ctx.now);
-      const at = time;
-      const about = device;
-      const rawText = raw;
-      const view = (alertRef: string): TemplateView => ({
-        device: about ? { id: about.id, name: about.name ?? about.id } : undefined,
-        payload: payloadValue,
-        rawPayload: rawText,
-        topic,
-        time: at,
-        rule: { id: rule.id },
-        alert: { ref: alertRef },
-      });
-      // what max_parts cannot carry is cut here, so the stored text is the sent text
-      const maxParts = rule.maxParts ?? ctx.maxParts;
-      const render = (alertRef: string) => fitToParts(template.render(view(alertRef)), maxParts);
-      const full = template.render(view(ctx.alertRef ?? ''));
-      const text = fitToParts(full, maxParts);
-      matches.push({
-        rule,
-        recipients: [...rule.recipients],
-        text,
-        truncated: text !== full,
-        priority: rule.priority,
-        device: about,
-        render,
-      });
+      if (entry.template.needsJson && !message.parsed().ok)
+        diagnostics = added(
+          diagnostics,
+          `rule ${entry.rule.id}: the payload on ${topic} is not JSON; payload fields render empty`,
+        );
+      matches = added(matches, this.matchOf(entry, message, ctx));
     }
-    return { matches, diagnostics };
+    if (matches === undefined && diagnostics === undefined) return NOTHING;
+    return { matches: matches ?? NO_MATCHES, diagnostics: diagnostics ?? NO_DIAGNOSTICS };
+  }
+
+  /** The match of a rule whose condition holds (or that has none): its text rendered and cut to fit. */
+  private matchOf(entry: RuleEntry, message: MessageView, ctx: EvaluateContext): RuleMatch {
+    const { rule, template } = entry;
+    const rawText = message.text();
+    let payloadValue: unknown = rawText;
+    if (template.needsJson) {
+      const json = message.parsed();
+      if (json.ok) payloadValue = json.value;
+    }
+    const about = message.device();
+    const at = message.formattedTime();
+    const topic = message.topic;
+    const view = (alertRef: string): TemplateView => ({
+      device: about ? { id: about.id, name: about.name ?? about.id } : undefined,
+      payload: payloadValue,
+      rawPayload: rawText,
+      topic,
+      time: at,
+      rule: { id: rule.id },
+      alert: { ref: alertRef },
+    });
+    // what max_parts cannot carry is cut here, so the stored text is the sent text
+    const maxParts = rule.maxParts ?? ctx.maxParts;
+    const render = (alertRef: string) => fitToParts(template.render(view(alertRef)), maxParts);
+    const full = template.render(view(ctx.alertRef ?? ''));
+    const text = fitToParts(full, maxParts);
+    return {
+      rule,
+      recipients: [...rule.recipients],
+      text,
+      truncated: text !== full,
+      priority: rule.priority,
+      device: about,
+      render,
+    };
   }
 
   resolutions(topic: string, payload: Buffer, ctx: EvaluateContext): Resolution[] {
     const route = this.route(topic);
     const withWhen = this.anyResolveWhen ? route.withResolveWhen : NO_ROUTE.withResolveWhen;
-    if (route.byResolveTopic.length === 0 && withWhen.length === 0) return [];
+    if (route.byResolveTopic.length === 0 && withWhen.length === 0) return NO_RESOLUTIONS;
     const device = deviceOf(topic, ctx);
     const out: Resolution[] = route.byResolveTopic.map((rule) => ({ rule, device, reason: 'resolve_topic' }));
     if (withWhen.length === 0) return out;
     if (payload.length > (ctx.maxPayloadBytes ?? DEFAULT_MAX_RULE_PAYLOAD_BYTES)) return out;
-    const data = conditionData(payload, () => parseJson(payload.toString('utf8')));
+    const data = conditionData(new MessageView(topic, payload, ctx));
     if (typeof data === 'string') return out;
     for (const { rule, resolveCondition } of withWhen) {
       const result = resolveCondition!(data);

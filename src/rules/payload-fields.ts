@@ -170,17 +170,17 @@ export class PayloadFields {
 
   private constructor(
     private readonly bytes: Buffer,
-    /** per field: key start, key end, value start, value end (exclusive), in payload order */
+    /**
+     * per field: key start, key end, value start, value end (exclusive), in payload order; the value end is
+     * negated for a string with an escape (one array rather than two: this is made for every message)
+     */
     private readonly positions: number[],
-    /** per field: whether its value is a string with an escape */
-    private readonly escapes: boolean[],
   ) {}
 
   /** The fields of `payload` when it is a plain JSON object (see above); undefined: use JSON.parse. */
   static scan(payload: Buffer): PayloadFields | undefined {
     const b = payload;
     const positions: number[] = [];
-    const escapes: boolean[] = [];
     let i = skipSpace(b, 0);
     if (at(b, i) !== OPEN_OBJECT) return undefined;
     i = skipSpace(b, i + 1);
@@ -205,8 +205,7 @@ export class PayloadFields {
           if (escaped) i = -i - 2;
         } else i = skipValue(b, valueStart, 1);
         if (i < 0 || positions.length >= MAX_FIELDS * 4) return undefined;
-        positions.push(keyStart, keyEnd, valueStart, i);
-        escapes.push(escaped);
+        positions.push(keyStart, keyEnd, valueStart, escaped ? -i : i);
         i = skipSpace(b, i);
         if (at(b, i) === CLOSE_OBJECT) {
           i++;
@@ -217,7 +216,7 @@ export class PayloadFields {
       }
     }
     if (skipSpace(b, i) !== b.length) return undefined;
-    return new PayloadFields(payload, positions, escapes);
+    return new PayloadFields(payload, positions);
   }
 
   /** The value `JSON.parse` would give the field `name` (the last one, as there), undefined when absent. */
@@ -237,7 +236,9 @@ export class PayloadFields {
       if (at[f + 1]! - keyStart !== name.length) continue;
       let same = true;
       for (let k = 0; k < name.length && same; k++) same = b[keyStart + k] === name.charCodeAt(k);
-      if (same) return this.value(at[f + 2]!, at[f + 3]!, this.escapes[f / 4]!);
+      if (!same) continue;
+      const end = at[f + 3]!;
+      return end < 0 ? this.value(at[f + 2]!, -end, true) : this.value(at[f + 2]!, end, false);
     }
     return undefined;
   }

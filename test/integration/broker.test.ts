@@ -1,10 +1,12 @@
 import { createConnection } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type IntakeHandler, openAccess } from '../../src/broker/bus.js';
 import { EmbeddedBroker } from '../../src/broker/embedded.js';
 import { isBridgeError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
+import { waitFor } from '../helpers/harness.js';
 
 describe('embedded broker (aedes) as an MQTT 3.1.1 broker', () => {
   let broker: EmbeddedBroker;
@@ -154,5 +156,72 @@ describe('intake that decides synchronously (nothing to commit)', () => {
     expect(taps).toEqual([]);
     client.end(true);
     expect(await acked).toBe(false);
+  });
+});
+
+describe('in-process taps (the session remembers the taps of its last topic)', () => {
+  let broker: EmbeddedBroker | undefined;
+  afterEach(async () => {
+    await broker?.stop();
+    broker = undefined;
+  });
+
+  const start = async (intake: IntakeHandler) => {
+    broker = new EmbeddedBroker({
+      host: '127.0.0.1',
+      port: 0,
+      access: openAccess,
+      intake,
+      logger: silentLogger(),
+    });
+    await broker.start();
+    return broker;
+  };
+
+  it('gives a message acknowledged after its commit to the taps of its own topic, though the client published elsewhere meanwhile', async () => {
+    let commit: () => void = () => undefined;
+    const b = await start((message) =>
+      message.topic.includes('/alerts/') ? new Promise<void>((resolve) => (commit = resolve)) : undefined,
+    );
+    const alerts: string[] = [];
+    const telemetry: string[] = [];
+    await b.subscribe('devices/+/alerts/#', (m) => alerts.push(m.payload.toString()));
+    await b.subscribe('devices/+/telemetry', (m) => telemetry.push(m.payload.toString()));
+    const socket = createConnection(b.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const connack = new Promise((resolve) => socket.once('data', resolve));
+    socket.write(
+      mqttPacket.generate({
+        cmd: 'connect',
+        clientId: 'tap-1',
+        clean: true,
+        keepalive: 0,
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+      }),
+    );
+    await connack;
+    const publish = (topic: string, payload: string) =>
+      mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false });
+    // one write: aedes authorizes both before the first one's commit settles
+    socket.write(Buffer.concat([publish('devices/p/alerts/hot', 'A'), publish('devices/p/telemetry', 'B')]));
+    await waitFor(() => telemetry.length === 1, 'the telemetry message reaches its tap');
+    commit();
+    await waitFor(() => alerts.length + telemetry.length === 2, 'the alert reaches a tap after its commit');
+    expect({ alerts, telemetry }).toEqual({ alerts: ['A'], telemetry: ['B'] });
+    socket.destroy();
+  });
+
+  it('gives the next message to a tap added after the session remembered its topic', async () => {
+    const b = await start(() => undefined);
+    const first: string[] = [];
+    const later: string[] = [];
+    await b.subscribe('devices/#', (m) => first.push(m.payload.toString()));
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${b.port}`, { reconnectPeriod: 0 });
+    await client.publishAsync('devices/p/telemetry', '1', { qos: 1 });
+    await b.subscribe('devices/+/telemetry', (m) => later.push(m.payload.toString()));
+    await client.publishAsync('devices/p/telemetry', '2', { qos: 1 });
+    expect({ first, later }).toEqual({ first: ['1', '2'], later: ['2'] });
+    await client.endAsync(true);
   });
 });
