@@ -94,7 +94,7 @@ function table(m, r) {
       const l = r.latency[k];
       add(
         `3. publish -> submit_sm, ${P.latency.rate}/s, synchronous=${k}`,
-        `p50 ${f2(l.p50)} ms, **p99 ${f2(l.p99)} ms**, max ${f2(l.max)} ms`,
+        `p50 ${f2(l.p50)} ms, **p99 ${f2(l.p99)} ms**, max ${f2(l.max)} ms (after 2 s at the rate; with those 2 s: p99 ${f2(l.p99All)} ms)`,
         'p99 < 1 ms',
         ok(l.p99 < 1),
       );
@@ -119,7 +119,7 @@ function table(m, r) {
     const i = r.inbound;
     add(
       `5. inbound, ${P.inbound.rate} MO/s`,
-      `deliver_sm -> command publish: p50 ${f2(i.p50)} ms, **p99 ${f2(i.p99)} ms**, max ${f2(i.max)} ms; -> deliver_sm_resp p99 ${f2(i.respP99)} ms`,
+      `deliver_sm -> command publish: p50 ${f2(i.p50)} ms, **p99 ${f2(i.p99)} ms**, max ${f2(i.max)} ms (after 2 s at the rate; with those 2 s: p99 ${f2(i.p99All)} ms); -> deliver_sm_resp p99 ${f2(i.respP99)} ms`,
       'p99 < 1 ms',
       ok(i.p99 < 1),
     );
