@@ -152,8 +152,8 @@ export async function profileThroughput({ total, dir }) {
  * second pays for compiling its hot paths: p99 34-46 ms over a whole 10 s run against 12-24 ms from 3 s on,
  * session 5), and `p99All`/`maxAll` of the whole run.
  */
-async function latencyOnce({ rate, seconds, synchronous, trace, warmup = 2 }) {
-  return withBridge({ synchronous, connection: FAST }, async ({ sim, server }) => {
+async function latencyOnce({ rate, seconds, synchronous, trace, warmup = 2, dist }) {
+  return withBridge({ synchronous, connection: FAST, dist }, async ({ sim, server }) => {
     const client = await rawConnect(server.ready.port, { clientId: 'latency' });
     client.setHandler(() => undefined);
     const n = rate * (warmup + seconds);
@@ -213,10 +213,11 @@ async function latencyOnce({ rate, seconds, synchronous, trace, warmup = 2 }) {
 
 /**
  * One run of benchmark 3 (for A/B comparisons, `bench/write-ab.mjs --latency`); `trace`: an array that gets
- * `[scheduled publish (epoch ms), latency (ms)]` per alert, to line the tail up with stalls.
+ * `[scheduled publish (epoch ms), latency (ms)]` per alert, to line the tail up with stalls; `dist`: another
+ * build of the bridge.
  */
-export function latencyRun({ rate, seconds, synchronous = 'full', trace }) {
-  return latencyOnce({ rate, seconds, synchronous, trace });
+export function latencyRun({ rate, seconds, synchronous = 'full', trace, dist }) {
+  return latencyOnce({ rate, seconds, synchronous, trace, dist });
 }
 
 export async function runLatency({ runs, rate, seconds }) {
