@@ -2,6 +2,8 @@ import { performance } from 'node:perf_hooks';
 
 /** Slots kept per connection; above this many parts per second the window shrinks (1 s / k for k = tps / 1000). */
 const MAX_SLOTS = 1000;
+/** The pacer's interval over the slots' (`intervalMs`). */
+const PACE_SLACK = 1.003;
 
 /**
  * Parts per second as an SMSC counts them: at most `tps` submit_sm *arrivals* in any sliding second, each part
@@ -66,8 +68,13 @@ export class SubmitLimiter {
     return (this.windowMs * this.maxRate) / this.rate + this.windowMs / 1000;
   }
 
+  /**
+   * The pacer's interval: a window's parts spread over the time a slot takes to come round (its span, plus 0.3%
+   * for the round trip and the timer that sends the next part: ~3 ms at 100/s). Paced exactly at the limit, each
+   * part waited for its own slot instead, and every round trip and late timer stretched that slot's second.
+   */
   private get intervalMs(): number {
-    return ((this.windowMs / this.size) * this.maxRate) / this.rate;
+    return (this.spanMs * PACE_SLACK) / this.size;
   }
 
   /** How late the pacer may be on its schedule and still catch up: two intervals or 2 ms. */

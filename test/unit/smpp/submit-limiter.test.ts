@@ -252,24 +252,25 @@ describe('SubmitLimiter', () => {
     let now = 0;
     const limiter = new SubmitLimiter(100, () => now);
     expect([limiter.tryTake(1), limiter.tryTake(1)]).toEqual([0, -1]);
-    expect(limiter.waitMs(1)).toBe(10);
+    // the interval: the slots' second (+1 ms) over 100, +0.3% for the round trip and the timer
+    expect(limiter.waitMs(1)).toBe(Math.ceil((1001 * 1.003) / 100));
     const answer = (t: number, at: number) => {
       const was = now;
       now = at;
       limiter.settle(t);
       now = was;
     };
-    answer(0, 2);
+    answer(0, 5); // a slow first answer: its slot, not the pacer, holds part 100 back
     for (let t = 1; t < 100; t++) {
-      now = t * 10;
+      now = t * 10.05;
       expect(limiter.tryTake(1)).toBe(t);
       answer(t, now + 2);
     }
-    // the part 100 back was answered at 2: it arrived by then, so its slot is free at 2 + 1,000 + 1
-    now = 1002.9;
+    // the part 100 back was answered at 5: it arrived by then, so its slot is free at 5 + 1,000 + 1
+    now = 1005.9;
     expect(limiter.tryTake(1)).toBe(-1);
     expect(limiter.waitMs(1)).toBe(1);
-    now = 1003;
+    now = 1006;
     expect(limiter.tryTake(1)).toBe(100);
   });
 
@@ -303,11 +304,11 @@ describe('SubmitLimiter', () => {
     const limiter = new SubmitLimiter(2, () => now);
     expect(limiter.tryTake(5)).toBe(0);
     limiter.settle(0, 5);
-    now = 1002; // the log is free again, but five parts take 2.5 s of the pace
+    now = 1002; // the log is free again, but five parts take 2.5 s of the pace (+0.3%)
     expect(limiter.tryTake(1)).toBe(-1);
-    now = 2499;
+    now = 2510;
     expect(limiter.tryTake(1)).toBe(-1);
-    now = 2500;
+    now = 2511;
     expect(limiter.tryTake(1)).toBe(5);
   });
 
@@ -317,13 +318,17 @@ describe('SubmitLimiter', () => {
     limiter.setRate(5);
     expect(limiter.currentRate).toBe(5);
     for (let t = 0; t < 10; t++) {
-      now = t * 200; // one per interval at 5/s
+      now = t * 201; // one per interval at 5/s (+0.3%)
       expect(limiter.tryTake(1)).toBe(t);
-      limiter.settle(t);
+      if (t > 0) limiter.settle(t);
     }
-    now = 2000; // the part 10 back went at 0: at half the rate the window is 2 s (+1 ms)
+    const was = now;
+    now = 10;
+    limiter.settle(0); // answered at 10
+    now = was;
+    now = 2010; // at half the rate the window is 2 s (+1 ms): the part 10 back frees its slot at 2,011
     expect(limiter.tryTake(1)).toBe(-1);
-    now = 2002;
+    now = 2011;
     expect(limiter.tryTake(1)).toBe(10);
   });
 
