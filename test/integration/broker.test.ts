@@ -109,6 +109,19 @@ describe('embedded broker (aedes) as an MQTT 3.1.1 broker', () => {
   });
 });
 
+/** A started broker on a free port, open to anyone, with `intake` deciding on every message. */
+async function startOpenBroker(intake: IntakeHandler): Promise<EmbeddedBroker> {
+  const broker = new EmbeddedBroker({
+    host: '127.0.0.1',
+    port: 0,
+    access: openAccess,
+    intake,
+    logger: silentLogger(),
+  });
+  await broker.start();
+  return broker;
+}
+
 describe('intake that decides synchronously (nothing to commit)', () => {
   let broker: EmbeddedBroker | undefined;
   afterEach(async () => {
@@ -117,14 +130,7 @@ describe('intake that decides synchronously (nothing to commit)', () => {
   });
 
   async function startWith(intake: IntakeHandler): Promise<{ client: MqttClient; taps: string[] }> {
-    broker = new EmbeddedBroker({
-      host: '127.0.0.1',
-      port: 0,
-      access: openAccess,
-      intake,
-      logger: silentLogger(),
-    });
-    await broker.start();
+    broker = await startOpenBroker(intake);
     const taps: string[] = [];
     await broker.subscribe('devices/+/telemetry', (m) => taps.push(m.payload.toString()));
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { reconnectPeriod: 0 });
@@ -167,14 +173,7 @@ describe('in-process taps (the session remembers the taps of its last topic)', (
   });
 
   const start = async (intake: IntakeHandler) => {
-    broker = new EmbeddedBroker({
-      host: '127.0.0.1',
-      port: 0,
-      access: openAccess,
-      intake,
-      logger: silentLogger(),
-    });
-    await broker.start();
+    broker = await startOpenBroker(intake);
     return broker;
   };
 
