@@ -21,7 +21,8 @@ const PACE_SLACK = 1.003;
  * runs up to 0.1% slower than ours, or one that counts a second closed at both ends in whole milliseconds.
  *
  * The log alone would let a whole second's parts go at once and then none for a second, and a critical SMS
- * arriving after such a burst would wait that second. So sends are also paced (GCRA: one part per 1/tps, a
+ * arriving after such a burst would wait that second. So sends are also paced (GCRA: one part per 1/tps of the
+ * slots' second +0.3%, see `intervalMs`; a
  * tolerance of two intervals or 2 ms, whichever is longer, that absorbs late timers, and no burst after a pause:
  * see `tryTake`); the log stays the limit.
  */

@@ -203,7 +203,7 @@ describe('SubmitLimiter', () => {
     // arrive and its answer 2 ms to come back (6.4 ms, the smallest round trip ever seen, since every later
     // answer waited ~9 ms for the next submit_sm to acknowledge the one before), later submits arrived in
     // 1.5 ms. Part 100 sent a second after part 0's answer less that round trip arrives 998 ms after it.
-    // (The first three go at once, so all three are slow: TCP delivers them in order.)
+    // (The first three are slow here: a burst at the start, as the pacer once allowed, arrives that way.)
     let n = 0;
     let m = 0;
     const r = drive({
