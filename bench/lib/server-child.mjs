@@ -8,6 +8,25 @@ import { fileURLToPath } from 'node:url';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 
 const spec = JSON.parse(process.argv[2]);
+// BENCH_MARKS_OUT=<file>: at exit, a JSON list of [name, epoch ms, value] marks: each GC (its duration), each
+// event-loop stall over 3 ms (its length), and whatever a patched copy of dist/ marks with `globalThis.__mk?.(name)`
+// (the stage timings of BENCHMARKS.md's latency sections were taken that way)
+if (process.env.BENCH_MARKS_OUT) {
+  const marks = [];
+  globalThis.__mk = (name, n) => marks.push([name, performance.timeOrigin + performance.now(), n ?? 0]);
+  process.on('exit', () => writeFileSync(process.env.BENCH_MARKS_OUT, JSON.stringify(marks)));
+  const { PerformanceObserver } = await import('node:perf_hooks');
+  new PerformanceObserver((l) => {
+    for (const e of l.getEntries())
+      marks.push(['gc', performance.timeOrigin + e.startTime, e.duration, e.detail?.kind]);
+  }).observe({ entryTypes: ['gc'] });
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    if (now - last > 3) marks.push(['stall', performance.timeOrigin + last, now - last - 1]);
+    last = now;
+  }, 1).unref();
+}
 // another build of the bridge (an absolute path) for before/after runs; default: this checkout's dist/
 const dist = spec.dist ?? '../../dist';
 let count = 0;
