@@ -211,6 +211,49 @@ describe('in-process taps (the session remembers the taps of its last topic)', (
     socket.destroy();
   });
 
+  it("gives the bridge's own publishes to exactly the taps whose filters match, wildcard first levels included", async () => {
+    const b = await start(() => undefined);
+    const got: Record<string, string[]> = {};
+    const filters = [
+      '#',
+      '+/status',
+      'sport/#',
+      'sms-bridge/sms/outbound/7',
+      'devices/+/telemetry',
+      'sms-bridge/simulator/mo',
+    ];
+    for (const f of filters) {
+      got[f] = [];
+      await b.subscribe(f, (m) => got[f]!.push(m.topic));
+    }
+    for (const topic of [
+      'sport',
+      'sport/tennis',
+      'sms-bridge/sms/outbound/7',
+      'sms-bridge/sms/outbound/70',
+      'x/status',
+      'sms-bridge/alerts/1',
+      'devices/p/telemetry',
+    ])
+      await b.publish(topic, 'x', { qos: 1 });
+    expect(got).toEqual({
+      '#': [
+        'sport',
+        'sport/tennis',
+        'sms-bridge/sms/outbound/7',
+        'sms-bridge/sms/outbound/70',
+        'x/status',
+        'sms-bridge/alerts/1',
+        'devices/p/telemetry',
+      ],
+      '+/status': ['x/status'],
+      'sport/#': ['sport', 'sport/tennis'],
+      'sms-bridge/sms/outbound/7': ['sms-bridge/sms/outbound/7'],
+      'devices/+/telemetry': ['devices/p/telemetry'],
+      'sms-bridge/simulator/mo': [],
+    });
+  });
+
   it('gives the next message to a tap added after the session remembered its topic', async () => {
     const b = await start(() => undefined);
     const first: string[] = [];
