@@ -1,7 +1,7 @@
 import { isBridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SenderStore } from '../outbox.js';
-import { PRIORITIES, type SmsRecord } from '../store/store.js';
+import { PRIORITIES, type SmsRecord, type SubmittedPart } from '../store/store.js';
 import { Lane } from './lane.js';
 import type { SmppLink, SubmitParams, SubmitResult } from './link.js';
 import { type MessageIdFormat, storedKeys } from './message-id.js';
@@ -79,6 +79,9 @@ type Choice =
 
 const PRIORITY_FLAG = { critical: 3, high: 1, normal: 0, low: 0 } as const;
 const PLUS = 0x2b;
+/** the submitted event's detail, shared (listeners only read it) */
+const TRUNCATED = Object.freeze({ truncated: true });
+const NOT_TRUNCATED = Object.freeze({ truncated: false });
 
 /** SMPP 3.4 §7.1.1 relative time: YYMMDDhhmmss000R */
 export function relativeValidity(ms: number): string {
@@ -444,16 +447,18 @@ export class Sender {
     if (job.accepted.size === job.plan!.submits.length) {
       c.throttleStreak = 0;
       if (c.limiter.currentRate < c.limiter.maxRate) c.limiter.setRate(c.limiter.currentRate * 1.1 + 1);
-      const submitted = [...job.accepted].map(([seq, messageId]) => {
-        const keys = storedKeys(messageId, c.options.messageIdFormat ?? 'auto');
-        return { seq, messageId: keys?.exact ?? '', alternate: keys?.alternate };
-      });
-      const truncated = job.plan!.truncated;
+      const format = c.options.messageIdFormat ?? 'auto';
+      const submitted: SubmittedPart[] = [];
+      for (const [seq, messageId] of job.accepted) {
+        const keys = storedKeys(messageId, format);
+        submitted.push({ seq, messageId: keys?.exact ?? '', alternate: keys?.alternate });
+      }
+      const detail = job.plan!.truncated ? TRUNCATED : NOT_TRUNCATED;
       await this.finish(
         job,
         this.options.store.markSubmitted(id, c.options.id, submitted).then((result) => {
           // a receipt that overtook the submit_sm_resp settles the SMS in the same commit: both are told
-          this.options.onStatus(result.submitted, { truncated });
+          this.options.onStatus(result.submitted, detail);
           for (const sms of result.settled) this.options.onStatus(sms);
           for (const a of result.ambiguous)
             logAmbiguous(this.log, a.receipt.receiptId, a.receipt.connectionId, a.candidates);
