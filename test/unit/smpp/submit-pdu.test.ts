@@ -41,6 +41,7 @@ describe('fastSubmitSm: the same bytes as the smpp package', () => {
       'a relative time of 12 characters or fewer (the library pads it)',
       { ...base, validity_period: '1000000' },
     ],
+    ['a relative time of exactly 12 characters', { ...base, validity_period: '000001000000' }],
     [
       'a scheduled delivery time and a service type',
       { ...base, schedule_delivery_time: '261207120000000+', service_type: 'CMT' },
