@@ -376,7 +376,6 @@ export class Sender {
       c.inflight -= held;
       held = 0;
     };
-    // runDispatch never rejects (its store writes go through `finish`, which catches)
     const ended = () => {
       release();
       this.dispatches.delete(run);
@@ -385,7 +384,14 @@ export class Sender {
     const run = this.runDispatch(c, job, pick, () => {
       release();
       this.pump();
-    }).then(ended, ended);
+    }).then(ended, (err: unknown) => {
+      // not expected (its store writes go through `finish`, which catches): the SMS stays queued in the store
+      this.log.error(
+        { err, sms_id: job.sms.id },
+        'submit of the SMS failed unexpectedly; it is sent after a restart',
+      );
+      ended();
+    });
     this.dispatches.add(run);
   }
 
