@@ -1,9 +1,12 @@
 import type { Bus } from './broker/bus.js';
 import type { AlertEvent, Events, InboundEvent } from './events.js';
+import { IsoMemo } from './iso-time.js';
 import type { Logger } from './logger.js';
 import { smsJson } from './sms-json.js';
 import type { SmsRecord } from './store/store.js';
 import type { Topics } from './topics.js';
+
+const iso = (t: number | null) => (t === null ? undefined : new Date(t).toISOString());
 
 export interface AnnouncerOptions {
   events: Events;
@@ -19,6 +22,9 @@ export interface AnnouncerOptions {
  */
 export class Announcer {
   private readonly log: Logger;
+  /** the alert event's times (`opened_at`, `at`) as ISO text, each remembered from the last event */
+  private readonly openedAt = new IsoMemo();
+  private readonly alertAt = new IsoMemo();
 
   constructor(private readonly options: AnnouncerOptions) {
     this.log = options.logger.child({ module: 'announce' });
@@ -50,7 +56,6 @@ export class Announcer {
 
   /** Retained while live; on resolve the final event is sent unretained and the retained one cleared. */
   private alert(alert: AlertEvent): void {
-    const iso = (t: number | null) => (t === null ? undefined : new Date(t).toISOString());
     const topic = this.options.topics.alert(alert.id);
     const payload = JSON.stringify({
       id: alert.id,
@@ -61,12 +66,12 @@ export class Announcer {
       priority: alert.priority,
       step: alert.step,
       count: alert.count,
-      opened_at: iso(alert.openedAt),
+      opened_at: this.openedAt.of(alert.openedAt),
       acked_by: alert.ackedBy ?? undefined,
       acked_at: iso(alert.ackedAt),
       resolved_at: iso(alert.resolvedAt),
       reason: alert.reason ?? undefined,
-      at: iso(alert.at),
+      at: this.alertAt.of(alert.at),
     });
     const done = alert.state === 'resolved';
     this.publish(topic, payload, !done);

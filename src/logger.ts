@@ -27,9 +27,22 @@ function phoneLike(text: string): boolean {
   return /^\+?[\d\s().-]+$/.test(text) && text.replace(/\D/g, '').length >= 6;
 }
 
+/**
+ * The last string masked and its masked form: a line per SMS state names the same few recipients again and
+ * again, and the test costs two regular expressions and a string each time. One entry.
+ */
+let lastPhone: string | undefined;
+let lastMasked: string | undefined;
+
 /** Masks a phone number, or each one in a list; anything else (an alphanumeric sender, a count) is kept. */
 function maskPhones(value: unknown): unknown {
-  if (typeof value === 'string') return phoneLike(value) ? maskPhone(value) : value;
+  if (typeof value === 'string') {
+    if (value !== lastPhone) {
+      lastMasked = phoneLike(value) ? maskPhone(value) : value;
+      lastPhone = value;
+    }
+    return lastMasked;
+  }
   if (Array.isArray(value)) return value.map(maskPhones);
   return value;
 }

@@ -1,4 +1,9 @@
+import { IsoMemo } from './iso-time.js';
 import type { SmsRecord } from './store/store.js';
+
+const created = new IsoMemo();
+const updated = new IsoMemo();
+const expires = new IsoMemo();
 
 /** One JSON shape per SMS: the HTTP API, the status page and the MQTT status events all use it. */
 export function smsJson(sms: SmsRecord) {
@@ -19,9 +24,9 @@ export function smsJson(sms: SmsRecord) {
     parts_total: sms.partsTotal,
     parts_delivered: sms.partsDelivered,
     parts_failed: sms.partsFailed,
-    created_at: new Date(sms.createdAt).toISOString(),
-    updated_at: new Date(sms.updatedAt).toISOString(),
-    expires_at: new Date(sms.expiresAt).toISOString(),
+    created_at: created.of(sms.createdAt),
+    updated_at: updated.of(sms.updatedAt),
+    expires_at: expires.of(sms.expiresAt),
   };
 }
 

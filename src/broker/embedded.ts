@@ -69,6 +69,8 @@ const sessions = new WeakMap<Client, Session>();
 const emptyIdWithSession = new WeakSet<Client>();
 /** [MQTT-1.5.3-2] a UTF-8 string with U+0000 must make the receiver close the connection */
 const hasNul = (text: string | undefined): boolean => text?.includes('\u0000') === true;
+const SLASH = 0x2f;
+const NO_TAPS: Tap[] = [];
 
 /**
  * node:tls and node:http, loaded only when their listener is on (start-up time, BENCHMARKS.md). `require`, not
@@ -107,6 +109,12 @@ export class EmbeddedBroker implements BridgeBroker {
   private readonly tapRoutes = new TopicCache<Tap[]>();
   /** bumped when taps change: a session's remembered taps of an older generation are looked up again */
   private tapsGeneration = 0;
+  /**
+   * The levels of each tap's filter before its first wildcard (`devices` of `devices/+/telemetry`; '' for
+   * `+/x`), deduplicated: a topic under none of them matches no tap, so the bridge's own status topics (one per
+   * SMS) skip the trie and the per-topic cache, which they only churned. One per tap at most.
+   */
+  private tapPrefixes: string[] = [];
   /** intake calls in flight; closed by `stopIntake()` */
   private readonly intakeGate = new WorkGate();
   /** every socket accepted on any listener: one that never sent CONNECT is no aedes client to close */
@@ -499,6 +507,7 @@ export class EmbeddedBroker implements BridgeBroker {
     this.aedes = undefined;
     this.extra = [];
     this.taps = new TopicTrie();
+    this.tapPrefixes = [];
     this.tapRoutes.clear();
     this.tapsGeneration++;
     for (const l of extra) l.close?.();
@@ -519,6 +528,7 @@ export class EmbeddedBroker implements BridgeBroker {
     const remembered = session !== undefined && session.cleared === topic;
     if (remembered && session.tapsGeneration === this.tapsGeneration && session.clearedTaps)
       return session.clearedTaps;
+    if (!this.mayTap(topic)) return NO_TAPS;
     let handlers = this.tapRoutes.get(topic);
     if (!handlers) {
       handlers = this.taps.match(topic);
@@ -530,6 +540,20 @@ export class EmbeddedBroker implements BridgeBroker {
       session.tapsGeneration = this.tapsGeneration;
     }
     return handlers;
+  }
+
+  /** False when no tap's filter can match `topic` (`tapPrefixes`); true says only that one might. */
+  private mayTap(topic: string): boolean {
+    for (const prefix of this.tapPrefixes) {
+      if (prefix === '') return true;
+      // `sport/#` matches `sport` too (MQTT 3.1.1 §4.7.1.2): the prefix may be the whole topic
+      if (
+        topic.startsWith(prefix) &&
+        (topic.length === prefix.length || topic.charCodeAt(prefix.length) === SLASH)
+      )
+        return true;
+    }
+    return false;
   }
 
   private deliverToTaps(message: BusMessage, session?: Session): void {
@@ -549,7 +573,7 @@ export class EmbeddedBroker implements BridgeBroker {
     if (!aedes)
       return Promise.reject(new BridgeError('ERR_BROKER_CLOSED', `broker stopped; ${topic} not published`));
     const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    if (this.taps.size > 0)
+    if (this.taps.size > 0 && this.mayTap(topic))
       this.deliverToTaps({ topic, payload: body, qos: options.qos ?? 0, retain: options.retain ?? false });
     if (options.retain) this.retained.record(topic, 'bridge', body.length);
     return new Promise((resolve, reject) => {
@@ -571,6 +595,10 @@ export class EmbeddedBroker implements BridgeBroker {
   subscribe(filter: string, handler: (message: BusMessage) => void): Promise<void> {
     if (!this.aedes) return Promise.reject(new BridgeError('ERR_LISTEN', 'broker not started'));
     this.taps.add(filter, handler);
+    const levels = filter.split('/');
+    const wildcard = levels.findIndex((l) => l === '+' || l === '#');
+    const prefix = wildcard < 0 ? filter : levels.slice(0, wildcard).join('/');
+    if (!this.tapPrefixes.includes(prefix)) this.tapPrefixes.push(prefix);
     this.tapRoutes.clear();
     this.tapsGeneration++;
     return Promise.resolve();

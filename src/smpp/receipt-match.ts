@@ -119,12 +119,15 @@ export async function recordSubmit(
 ): Promise<SubmitRecorded> {
   const submitted = await tx.outbox.markSubmitted(id, connectionId, parts);
   const out: SubmitRecorded = { submitted, settled: [], ambiguous: [] };
-  const parked = await tx.outbox.parkedFor(
-    connectionId,
-    parts.map((p) => p.messageId),
-    parts.flatMap((p) => (p.alternate === undefined ? [] : [p.alternate])),
-  );
-  await rematch(tx, parked, false, out);
+  const exact: string[] = [];
+  const alternate: string[] = [];
+  for (const p of parts) {
+    exact.push(p.messageId);
+    if (p.alternate !== undefined) alternate.push(p.alternate);
+  }
+  const parked = await tx.outbox.parkedFor(connectionId, exact, alternate);
+  // nearly always none (no receipt overtook its submit): no second pass to await
+  if (parked.length > 0) await rematch(tx, parked, false, out);
   return out;
 }
 

@@ -1,7 +1,7 @@
 import { isBridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SenderStore } from '../outbox.js';
-import { PRIORITIES, type SmsRecord } from '../store/store.js';
+import { PRIORITIES, type SmsRecord, type SubmittedPart } from '../store/store.js';
 import { Lane } from './lane.js';
 import type { SmppLink, SubmitParams, SubmitResult } from './link.js';
 import { type MessageIdFormat, storedKeys } from './message-id.js';
@@ -78,6 +78,10 @@ type Choice =
   | { waitMs: number };
 
 const PRIORITY_FLAG = { critical: 3, high: 1, normal: 0, low: 0 } as const;
+const PLUS = 0x2b;
+/** the submitted event's detail, shared (listeners only read it) */
+const TRUNCATED = Object.freeze({ truncated: true });
+const NOT_TRUNCATED = Object.freeze({ truncated: false });
 
 /** SMPP 3.4 §7.1.1 relative time: YYMMDDhhmmss000R */
 export function relativeValidity(ms: number): string {
@@ -338,8 +342,9 @@ export class Sender {
   private submitParams(c: Connection, job: Job, part: Submit): SubmitParams {
     const o = c.options;
     const registered = job.sms.registeredDelivery ?? o.registeredDelivery;
-    return {
-      destinationAddr: job.sms.to.replace(/^\+/, ''),
+    const to = job.sms.to;
+    const params: SubmitParams = {
+      destinationAddr: to.charCodeAt(0) === PLUS ? to.slice(1) : to,
       destAddrTon: 1, // SMPP 3.4 §5.2.5 international
       destAddrNpi: 1, // E.164
       sourceAddr: o.sourceAddr,
@@ -348,11 +353,12 @@ export class Sender {
       dataCoding: part.dataCoding,
       esmClass: part.udhi ? 0x40 : 0x00, // SMPP 3.4 §5.2.12 UDHI
       shortMessage: part.shortMessage,
-      ...(part.messagePayload ? { messagePayload: part.messagePayload } : {}),
       registeredDelivery: registered ? 1 : 0,
       priorityFlag: PRIORITY_FLAG[job.sms.priority],
       validityPeriod: relativeValidity(job.sms.expiresAt - Date.now()),
     };
+    if (part.messagePayload) params.messagePayload = part.messagePayload;
+    return params;
   }
 
   private dispatch(
@@ -370,15 +376,41 @@ export class Sender {
       c.inflight -= held;
       held = 0;
     };
-    const run = this.runDispatch(c, job, pick, () => {
-      release();
-      this.pump();
-    }).finally(() => {
+    const ended = () => {
       release();
       this.dispatches.delete(run);
       this.pump();
+    };
+    const run = this.runDispatch(c, job, pick, () => {
+      release();
+      this.pump();
+    }).then(ended, (err: unknown) => {
+      // not expected (its store writes go through `finish`, which catches): the SMS stays queued in the store
+      this.log.error(
+        { err, sms_id: job.sms.id },
+        'submit of the SMS failed unexpectedly; it is sent after a restart',
+      );
+      ended();
     });
     this.dispatches.add(run);
+  }
+
+  /** One submit_sm, settled as `Promise.allSettled` would; its limiter slots are freed by its answer. */
+  private async submitPart(
+    c: Connection,
+    job: Job,
+    part: Submit,
+    slot: number,
+    per: number,
+  ): Promise<PromiseSettledResult<SubmitResult>> {
+    try {
+      return { status: 'fulfilled', value: await c.options.link.submit(this.submitParams(c, job, part)) };
+    } catch (reason) {
+      // a throw before the submit is written frees its slot too: one never settled would be lost for good
+      return { status: 'rejected', reason };
+    } finally {
+      c.limiter.settle(slot, per);
+    }
   }
 
   private async runDispatch(
@@ -389,33 +421,27 @@ export class Sender {
   ): Promise<void> {
     // the limiter's slots of each PDU (a message_payload PDU carries all of them), freed by its answer
     const per = tokens / parts.length;
-    const results = await Promise.allSettled(
-      parts.map((p, i) => {
-        let sent: Promise<SubmitResult>;
-        try {
-          sent = c.options.link.submit(this.submitParams(c, job, p));
-        } catch (err) {
-          sent = Promise.reject(err); // a slot never settled would be lost to the connection for good
-        }
-        return sent.finally(() => c.limiter.settle(ticket + i * per, per));
-      }),
-    );
+    // one part (most SMS): awaited alone, without an array of promises to settle
+    const results =
+      parts.length === 1
+        ? [await this.submitPart(c, job, parts[0]!, ticket, per)]
+        : await Promise.all(parts.map((p, i) => this.submitPart(c, job, p, ticket + i * per, per)));
     let throttled = false;
     let permanent: number | undefined;
     let transient: string | undefined;
-    results.forEach((result, i) => {
-      const part = parts[i]!;
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i]!;
       if (result.status === 'rejected') {
         transient = isBridgeError(result.reason) ? result.reason.code : String(result.reason);
-        return;
+        continue;
       }
       const status = result.value.commandStatus;
       const kind = classifyStatus(status);
-      if (kind === 'ok') job.accepted.set(part.key, result.value.messageId);
+      if (kind === 'ok') job.accepted.set(parts[i]!.key, result.value.messageId);
       else if (kind === 'throttled') throttled = true;
       else if (kind === 'permanent') permanent = status;
       else transient = `${statusName(status)} (0x${status.toString(16)})`;
-    });
+    }
     const id = job.sms.id;
     if (permanent !== undefined) {
       const reason = `${statusName(permanent)} (0x${permanent.toString(16).padStart(2, '0')})`;
@@ -427,16 +453,18 @@ export class Sender {
     if (job.accepted.size === job.plan!.submits.length) {
       c.throttleStreak = 0;
       if (c.limiter.currentRate < c.limiter.maxRate) c.limiter.setRate(c.limiter.currentRate * 1.1 + 1);
-      const submitted = [...job.accepted].map(([seq, messageId]) => {
-        const keys = storedKeys(messageId, c.options.messageIdFormat ?? 'auto');
-        return { seq, messageId: keys?.exact ?? '', alternate: keys?.alternate };
-      });
-      const truncated = job.plan!.truncated;
+      const format = c.options.messageIdFormat ?? 'auto';
+      const submitted: SubmittedPart[] = [];
+      for (const [seq, messageId] of job.accepted) {
+        const keys = storedKeys(messageId, format);
+        submitted.push({ seq, messageId: keys?.exact ?? '', alternate: keys?.alternate });
+      }
+      const detail = job.plan!.truncated ? TRUNCATED : NOT_TRUNCATED;
       await this.finish(
         job,
         this.options.store.markSubmitted(id, c.options.id, submitted).then((result) => {
           // a receipt that overtook the submit_sm_resp settles the SMS in the same commit: both are told
-          this.options.onStatus(result.submitted, { truncated });
+          this.options.onStatus(result.submitted, detail);
           for (const sms of result.settled) this.options.onStatus(sms);
           for (const a of result.ambiguous)
             logAmbiguous(this.log, a.receipt.receiptId, a.receipt.connectionId, a.candidates);
@@ -511,21 +539,30 @@ export class Sender {
   /** Forgets the job and reports its committed state (an `update` resolving to undefined reported it itself). */
   private finish(job: Job, update: Promise<SmsRecord | undefined>): Promise<void> {
     this.queuedIds.delete(job.sms.id);
-    const recorded = update
-      .then(
-        (sms) => {
-          if (sms) this.options.onStatus(sms);
-        },
-        (err: unknown) =>
-          this.log.error(
-            { err, sms_id: job.sms.id },
-            'could not record the SMS state; it will be retried after a restart',
-          ),
-      )
-      .catch((err: unknown) => this.log.error({ err, sms_id: job.sms.id }, 'SMS status listener failed'))
-      .finally(() => this.recording.delete(recorded));
+    const recorded = this.record(job.sms.id, update).then(() => {
+      this.recording.delete(recorded);
+    });
     // stop() waits for these too: the outcome is committed and announced before the store and broker close
     this.recording.add(recorded);
     return recorded;
+  }
+
+  /** Never rejects: a failed write is logged (the SMS stays as stored), and so is a failing listener. */
+  private async record(id: number, update: Promise<SmsRecord | undefined>): Promise<void> {
+    let sms: SmsRecord | undefined;
+    try {
+      sms = await update;
+    } catch (err) {
+      this.log.error(
+        { err, sms_id: id },
+        'could not record the SMS state; it will be retried after a restart',
+      );
+      return;
+    }
+    try {
+      if (sms) this.options.onStatus(sms);
+    } catch (err) {
+      this.log.error({ err, sms_id: id }, 'SMS status listener failed');
+    }
   }
 }

@@ -137,12 +137,14 @@ export class BindSession extends EventEmitter<BindEvents> {
     session.on('error', (err) => this.onError(link, err));
     session.on('close', () => this.onClose(link));
     session.on('pdu', (pdu) => this.guard(() => this.onPdu(link, pdu)));
-    session.on('send', (pdu) =>
-      this.log.debug(
-        { command: pdu.command, sequence: pdu.sequence_number, status: pdu.command_status },
-        'pdu out',
-      ),
-    );
+    // one per PDU: its fields object only when the line is written
+    session.on('send', (pdu) => {
+      if (this.log.isLevelEnabled('debug'))
+        this.log.debug(
+          { command: pdu.command, sequence: pdu.sequence_number, status: pdu.command_status },
+          'pdu out',
+        );
+    });
     session.once(s.tls ? 'secureConnect' : 'connect', () => this.guard(() => this.onConnected(link)));
     this.after(s.responseTimeoutMs, () => {
       if (link !== this.link || this.state !== 'connecting') return;

@@ -1,6 +1,7 @@
 import smpp from 'smpp';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { fastSubmitSm } from './submit-pdu.js';
 
 interface Pending {
   command: string;
@@ -27,7 +28,9 @@ export class RequestTable {
 
   /** Sends a request; resolves with its response (any command_status), rejects with ERR_SMPP_TIMEOUT/CLOSED. */
   request<K extends smpp.RequestName>(command: K, options: smpp.PduOptions<K>): Promise<smpp.AnyPdu> {
-    const pdu = new smpp.PDU(command, options) as smpp.AnyPdu;
+    const pdu =
+      (command === 'submit_sm' ? fastSubmitSm(options as smpp.PduOptions<'submit_sm'>) : undefined) ??
+      (new smpp.PDU(command, options) as smpp.AnyPdu);
     try {
       this.cork();
       if (!this.session.send(pdu)) {

@@ -211,6 +211,48 @@ describe('in-process taps (the session remembers the taps of its last topic)', (
     socket.destroy();
   });
 
+  const BRIDGE_TOPICS = [
+    'sport',
+    'sport/tennis',
+    'sms-bridge/sms/outbound/7',
+    'sms-bridge/sms/outbound/70',
+    'x/status',
+    'devices/p/telemetry',
+  ];
+  /** Each filter's tap, then every topic of BRIDGE_TOPICS published by the bridge itself: what each tap got. */
+  const tapsGet = async (filters: string[]) => {
+    const b = await start(() => undefined);
+    const got: Record<string, string[]> = {};
+    for (const f of filters) {
+      got[f] = [];
+      await b.subscribe(f, (m) => got[f]!.push(m.topic));
+    }
+    for (const topic of BRIDGE_TOPICS) await b.publish(topic, 'x', { qos: 1 });
+    return got;
+  };
+
+  it("gives the bridge's own publishes to exactly the taps whose filters match (filters of literal first levels)", async () => {
+    expect(
+      await tapsGet([
+        'sport/#',
+        'sms-bridge/sms/outbound/7',
+        'devices/+/telemetry',
+        'sms-bridge/simulator/mo',
+      ]),
+    ).toEqual({
+      'sport/#': ['sport', 'sport/tennis'],
+      'sms-bridge/sms/outbound/7': ['sms-bridge/sms/outbound/7'],
+      'devices/+/telemetry': ['devices/p/telemetry'],
+      'sms-bridge/simulator/mo': [],
+    });
+  });
+
+  it("gives the bridge's own publishes to taps whose filters start with a wildcard", async () => {
+    expect(await tapsGet(['+/status'])).toEqual({ '+/status': ['x/status'] });
+    await broker?.stop();
+    expect(await tapsGet(['#'])).toEqual({ '#': BRIDGE_TOPICS });
+  });
+
   it('gives the next message to a tap added after the session remembered its topic', async () => {
     const b = await start(() => undefined);
     const first: string[] = [];

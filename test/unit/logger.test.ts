@@ -65,6 +65,22 @@ describe('phone numbers in logs', () => {
     expect(lines[0]).toMatchObject(expected);
   });
 
+  it('masks each line by its own number, however numbers and other senders follow one another', () => {
+    const { logger, lines } = capture();
+    for (const to of ['+447700900001', '+447700900001', '+447700900002', 'BRIDGE', '+447700900001', '12345'])
+      logger.info({ to }, 'x');
+    expect(lines.map((l) => l.to)).toEqual([
+      '+44770090****',
+      '+44770090****',
+      '+44770090****',
+      'BRIDGE',
+      '+44770090****',
+      '12345',
+    ]);
+    logger.info({ to: '+15550001234' }, 'x');
+    expect(lines.at(-1)?.to).toBe('+1555000****');
+  });
+
   it('shown in full when log.show_phone_numbers is true, bindings included', () => {
     const { logger, lines } = capture(true);
     logger.child({ from: '+447700900001' }).info({ to: '+447700900002' }, 'x');

@@ -1,0 +1,140 @@
+import type smpp from 'smpp';
+
+/** SMPP 3.4 §5.1.2.1 command_id of submit_sm */
+const SUBMIT_SM = 0x00000004;
+/** SMPP 3.4 §5.3.2.32 message_payload */
+const TAG_MESSAGE_PAYLOAD = 0x0424;
+const EMPTY = Buffer.alloc(0);
+
+type Options = smpp.PduOptions<'submit_sm'>;
+
+/** The body of SMPP 3.4 §4.4.1 submit_sm, and the one TLV the sender uses: what `SubmitSm` encodes. */
+const KEYS = new Set([
+  'service_type',
+  'source_addr_ton',
+  'source_addr_npi',
+  'source_addr',
+  'dest_addr_ton',
+  'dest_addr_npi',
+  'destination_addr',
+  'esm_class',
+  'protocol_id',
+  'priority_flag',
+  'schedule_delivery_time',
+  'validity_period',
+  'registered_delivery',
+  'replace_if_present_flag',
+  'data_coding',
+  'sm_default_msg_id',
+  'short_message',
+  'message_payload',
+]);
+
+const textOrNone = (v: unknown): boolean => v === undefined || typeof v === 'string';
+
+/**
+ * A submit_sm that encodes itself in one pass into one buffer, with exactly the library's bytes (the `smpp`
+ * package's `toBuffer` walks every key of the PDU and its prototype twice and calls a filter per field: ~3% of
+ * the bridge's CPU per SMS in benchmark 2). For the options the sender gives: text fields as strings, the
+ * message as a Buffer, times as strings; anything else (a Date, a string message, another TLV) is left to the
+ * library: undefined.
+ */
+export function fastSubmitSm(options: Options): smpp.AnyPdu | undefined {
+  for (const key in options) if (!KEYS.has(key)) return undefined;
+  const o = options;
+  if (
+    !textOrNone(o.service_type) ||
+    !textOrNone(o.source_addr) ||
+    !textOrNone(o.destination_addr) ||
+    !textOrNone(o.schedule_delivery_time) ||
+    !textOrNone(o.validity_period) ||
+    (o.short_message !== undefined && !Buffer.isBuffer(o.short_message)) ||
+    (o.message_payload !== undefined && !Buffer.isBuffer(o.message_payload))
+  )
+    return undefined;
+  return new SubmitSm(o) as unknown as smpp.AnyPdu;
+}
+
+/** The library's time filter on a string: 12 characters or fewer are a relative time (SMPP 3.4 §7.1.1). */
+function time(value: string | undefined): string {
+  if (!value) return '';
+  return value.length <= 12 ? `${`000000000000${value}`.slice(-12)}000R` : value;
+}
+
+/** A C-Octet String (SMPP 3.4 §3.1): one byte per character, as the library writes it ('ascii'), then NUL. */
+function cstring(b: Buffer, at: number, value: string): number {
+  const end = at + b.write(value, at, 'latin1');
+  b[end] = 0;
+  return end + 1;
+}
+
+class SubmitSm {
+  readonly command = 'submit_sm';
+  readonly command_id = SUBMIT_SM;
+  command_length = 0;
+  command_status = 0;
+  /** set by the library's Session.send before it encodes */
+  sequence_number = 0;
+
+  constructor(private readonly o: Options) {}
+
+  isResponse(): boolean {
+    return false;
+  }
+
+  toBuffer(): Buffer {
+    const o = this.o;
+    const serviceType = o.service_type ?? '';
+    const source = o.source_addr ?? '';
+    const destination = o.destination_addr ?? '';
+    const schedule = time(o.schedule_delivery_time as string | undefined);
+    const validity = time(o.validity_period as string | undefined);
+    const message = (o.short_message as Buffer | undefined) ?? EMPTY;
+    const payload = o.message_payload as Buffer | undefined;
+    const length =
+      16 +
+      (serviceType.length + 1) +
+      2 +
+      (source.length + 1) +
+      2 +
+      (destination.length + 1) +
+      3 +
+      (schedule.length + 1) +
+      (validity.length + 1) +
+      4 +
+      (1 + message.length) +
+      (payload === undefined ? 0 : 4 + payload.length);
+    this.command_length = length;
+    const b = Buffer.allocUnsafe(length);
+    b.writeUInt32BE(length, 0);
+    b.writeUInt32BE(SUBMIT_SM, 4);
+    b.writeUInt32BE(this.command_status, 8);
+    b.writeUInt32BE(this.sequence_number, 12);
+    // the library writes `value || 0` into one octet: out of range throws, as there
+    let at = cstring(b, 16, serviceType);
+    at = b.writeUInt8(o.source_addr_ton || 0, at);
+    at = b.writeUInt8(o.source_addr_npi || 0, at);
+    at = cstring(b, at, source);
+    at = b.writeUInt8(o.dest_addr_ton || 0, at);
+    at = b.writeUInt8(o.dest_addr_npi || 0, at);
+    at = cstring(b, at, destination);
+    at = b.writeUInt8(o.esm_class || 0, at);
+    at = b.writeUInt8(o.protocol_id || 0, at);
+    at = b.writeUInt8(o.priority_flag || 0, at);
+    at = cstring(b, at, schedule);
+    at = cstring(b, at, validity);
+    at = b.writeUInt8(o.registered_delivery || 0, at);
+    at = b.writeUInt8(o.replace_if_present_flag || 0, at);
+    at = b.writeUInt8(o.data_coding || 0, at);
+    at = b.writeUInt8(o.sm_default_msg_id || 0, at);
+    // SMPP 3.4 §5.2.21 sm_length, then short_message
+    at = b.writeUInt8(message.length, at);
+    at += message.copy(b, at);
+    if (payload !== undefined) {
+      at = b.writeUInt16BE(TAG_MESSAGE_PAYLOAD, at);
+      at = b.writeUInt16BE(payload.length, at);
+      payload.copy(b, at);
+    }
+    return b;
+  }
+}
