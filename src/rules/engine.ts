@@ -130,6 +130,8 @@ type Json = { ok: true; value: unknown } | { ok: false };
 /** What can match one topic: rules by `topic`, rules by `resolve_topic`, and those of the first with `resolve_when`. */
 interface Route {
   candidates: RuleEntry[];
+  /** the one payload field every `when` of the candidates reads, when they read one (see PayloadFields.scan) */
+  hint: string | undefined;
   byResolveTopic: CompiledRule[];
   withResolveWhen: RuleEntry[];
 }
@@ -137,6 +139,7 @@ interface Route {
 /** Shared by every topic no rule can match, so that a cached miss holds no arrays of its own. */
 const NO_ROUTE: Route = Object.freeze({
   candidates: [],
+  hint: undefined,
   byResolveTopic: [],
   withResolveWhen: [],
 }) as unknown as Route;
@@ -198,14 +201,25 @@ class MessageView {
  * parsed object (parsed once per message, so that a template needing the JSON does not parse it again), else
  * why not.
  */
-function conditionData(message: MessageView): Payload | 'not JSON' | 'not a JSON object' {
-  const fields = PayloadFields.scan(message.payload);
+function conditionData(message: MessageView, hint?: string): Payload | 'not JSON' | 'not a JSON object' {
+  const fields = PayloadFields.scan(message.payload, hint);
   if (fields) return fields;
   const json = message.parsed();
   if (!json.ok) return 'not JSON';
   const value = json.value;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
   return value as Record<string, unknown>;
+}
+
+/** The field every condition of `entries` reads, when there is one and they all say which. */
+function fieldOf(entries: readonly RuleEntry[]): string | undefined {
+  let field: string | undefined;
+  for (const { condition } of entries) {
+    if (condition === undefined) continue;
+    if (condition.field === undefined || (field !== undefined && condition.field !== field)) return undefined;
+    field = condition.field;
+  }
+  return field;
 }
 
 // Shared by every message that matches nothing: frozen, so that a caller that added to one would throw.
@@ -275,7 +289,12 @@ export class CompiledRuleSet implements RuleSet {
     const route =
       candidates.length === 0 && byResolveTopic.length === 0
         ? NO_ROUTE
-        : { candidates, byResolveTopic, withResolveWhen: candidates.filter((e) => e.resolveCondition) };
+        : {
+            candidates,
+            hint: fieldOf(candidates),
+            byResolveTopic,
+            withResolveWhen: candidates.filter((e) => e.resolveCondition),
+          };
     this.routes.set(topic, route);
     return route;
   }
@@ -303,7 +322,8 @@ export class CompiledRuleSet implements RuleSet {
    * `{{time}}` is `YYYY-MM-DD HH:MM` in UTC. Never throws for bad input: problems go to `diagnostics`.
    */
   evaluate(topic: string, payload: Buffer, ctx: EvaluateContext): Evaluation {
-    const candidates = this.route(topic).candidates;
+    const route = this.route(topic);
+    const candidates = route.candidates;
     if (candidates.length === 0) return NOTHING;
     const maxBytes = ctx.maxPayloadBytes ?? DEFAULT_MAX_RULE_PAYLOAD_BYTES;
     if (payload.length > maxBytes) {
@@ -319,7 +339,7 @@ export class CompiledRuleSet implements RuleSet {
       const entry = candidates[i]!;
       const condition = entry.condition;
       if (condition) {
-        data ??= conditionData(message);
+        data ??= conditionData(message, route.hint);
         if (typeof data === 'string') {
           diagnostics = added(
             diagnostics,
