@@ -111,8 +111,14 @@ const MATCH: ConditionResult = Object.freeze({ ok: true, match: true });
 const NO_MATCH: ConditionResult = Object.freeze({ ok: true, match: false });
 /** A JSON object payload: parsed, or its fields read as needed (see PayloadFields). */
 export type Payload = Record<string, unknown> | PayloadFields;
-/** `field`: the one top-level field the condition reads, when that is known (`field op number`). */
-export type Condition = ((data: Payload) => ConditionResult) & { readonly field?: string | undefined };
+/**
+ * `field`: the one top-level field the condition reads, when that is known (`field op number`). `numberTest`:
+ * the condition's answer when that field (one level) holds a number, which is never an error.
+ */
+export type Condition = ((data: Payload) => ConditionResult) & {
+  readonly field?: string | undefined;
+  readonly numberTest?: ((value: number) => boolean) | undefined;
+};
 
 /** Compiles `expression`; throws an Error saying what is wrong with it. */
 export function compileCondition(expression: string): Condition {
@@ -176,7 +182,10 @@ function comparison(expression: string): Condition | undefined {
       return { ok: false, error: (err as Error).message };
     }
   };
-  return Object.assign(condition, { field: name.split('.')[0]! });
+  return Object.assign(condition, {
+    field: name.split('.')[0]!,
+    numberTest: nested ? undefined : (value: number) => test(value, literal),
+  });
 }
 
 // filtrex only notices an unknown function when the call is evaluated, which a short-circuit may skip.

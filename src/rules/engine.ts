@@ -132,6 +132,8 @@ interface Route {
   candidates: RuleEntry[];
   /** the one payload field every `when` of the candidates reads, when they read one (see PayloadFields.scan) */
   hint: string | undefined;
+  /** when every candidate compares that field (one level) with a number: their tests, in candidate order */
+  numberTests: ((value: number) => boolean)[] | undefined;
   byResolveTopic: CompiledRule[];
   withResolveWhen: RuleEntry[];
 }
@@ -140,6 +142,7 @@ interface Route {
 const NO_ROUTE: Route = Object.freeze({
   candidates: [],
   hint: undefined,
+  numberTests: undefined,
   byResolveTopic: [],
   withResolveWhen: [],
 }) as unknown as Route;
@@ -222,11 +225,26 @@ function fieldOf(entries: readonly RuleEntry[]): string | undefined {
   return field;
 }
 
+/** The number tests of `entries` when each has a condition with one and they all read one field. */
+function numberTestsOf(entries: readonly RuleEntry[]): ((value: number) => boolean)[] | undefined {
+  const tests: ((value: number) => boolean)[] = [];
+  for (const { condition } of entries) {
+    if (condition?.numberTest === undefined) return undefined;
+    tests.push(condition.numberTest);
+  }
+  return fieldOf(entries) === undefined ? undefined : tests;
+}
+
 // Shared by every message that matches nothing: frozen, so that a caller that added to one would throw.
 const NO_MATCHES = Object.freeze([]) as unknown as RuleMatch[];
 const NO_DIAGNOSTICS = Object.freeze([]) as unknown as string[];
 const NOTHING: Evaluation = Object.freeze({ matches: NO_MATCHES, diagnostics: NO_DIAGNOSTICS });
 const NO_RESOLUTIONS = Object.freeze([]) as unknown as Resolution[];
+
+function passesAny(tests: readonly ((value: number) => boolean)[], value: number): boolean {
+  for (let i = 0; i < tests.length; i++) if (tests[i]!(value)) return true;
+  return false;
+}
 
 /** `list` with `item` appended; a list is made only once there is something in it */
 function added<T>(list: T[] | undefined, item: T): T[] {
@@ -292,6 +310,7 @@ export class CompiledRuleSet implements RuleSet {
         : {
             candidates,
             hint: fieldOf(candidates),
+            numberTests: numberTestsOf(candidates),
             byResolveTopic,
             withResolveWhen: candidates.filter((e) => e.resolveCondition),
           };
@@ -329,6 +348,13 @@ export class CompiledRuleSet implements RuleSet {
     if (payload.length > maxBytes) {
       const tooBig = `the payload on ${topic} is ${payload.length} bytes, over the ${maxBytes} the rules evaluate; not evaluated`;
       return { matches: NO_MATCHES, diagnostics: [tooBig] };
+    }
+    // Most telemetry meets none of its thresholds: when the field is a number that no test takes, the answer
+    // below would be nothing (a number never makes a comparison fail), so it is given without the objects.
+    const tests = route.numberTests;
+    if (tests !== undefined) {
+      const value = PayloadFields.numberField(payload, route.hint!);
+      if (value !== undefined && !passesAny(tests, value)) return NOTHING;
     }
     const message = new MessageView(topic, payload, ctx);
     // read once, by the first rule with a `when`

@@ -250,6 +250,16 @@ export class PayloadFields {
     return new PayloadFields(payload, positions, hint, hintStart, hintEnd);
   }
 
+  /**
+   * The number `JSON.parse` would give the field `name` of `payload` (the last one), with no object made;
+   * undefined when the payload is not plain (see above), the field is absent or its value is not a number.
+   */
+  static numberField(payload: Buffer, name: string): number | undefined {
+    if (!walk(payload, name, undefined) || hintStart < 0) return undefined;
+    const c = payload[hintStart]!;
+    return c === MINUS || isDigit(c) ? numberAt(payload, hintStart, hintEnd) : undefined;
+  }
+
   /** The value `JSON.parse` would give the field `name` (the last one, as there), undefined when absent. */
   get(name: string): unknown {
     // the rules on one topic tend to read the same field (several thresholds on `temp`)

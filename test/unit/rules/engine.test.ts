@@ -153,10 +153,13 @@ describe('CompiledRuleSet.evaluate', () => {
 });
 
 describe('CompiledRuleSet.evaluate reads conditions as JSON.parse would', () => {
-  // a topic whose rules all read `temp` (its field is located while the payload is checked), one whose rules
-  // read two fields, one with a general expression
-  const whens: Record<string, string[]> = {
+  // a topic whose rules all compare `temp` with a number (a number no test takes is answered from the bytes),
+  // one whose rules all read `temp` (located while the payload is checked), one with a rule without `when`, one
+  // whose rules read two fields, one with a general expression
+  const whens: Record<string, (string | undefined)[]> = {
+    'thresholds/d': ['temp > 1000', 'temp >= 20', 'temp < 5', 'temp == 7', 'temp <= 0.5'],
     'devices/d/telemetry': ['temp > 1000', 'temp >= 20', 'temp.x == 1'],
+    'always/d': ['temp > 1000', undefined],
     'mixed/d': ['temp > 10', 'rpm < 100'],
     'general/d': ['temp > 10 and state == "on"', 'temp < 0'],
   };
@@ -168,7 +171,7 @@ describe('CompiledRuleSet.evaluate reads conditions as JSON.parse would', () => 
         .flatMap(([topic, list]) =>
           list.map(
             (when, i) =>
-              `  - { id: "${idOf(topic, i)}", topic: "${topic.replace(/\/d\b/, '/+')}", when: '${when}', to: [bob], text: x }`,
+              `  - { id: "${idOf(topic, i)}", topic: "${topic.replace(/\/d\b/, '/+')}",${when === undefined ? '' : ` when: '${when}',`} to: [bob], text: x }`,
           ),
         )
         .join('\n')}\n`,
@@ -181,12 +184,19 @@ describe('CompiledRuleSet.evaluate reads conditions as JSON.parse would', () => 
     try {
       value = JSON.parse(text);
     } catch {
-      return { matches: [], diagnostics: whens[topic]!.length };
+      value = undefined;
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value))
-      return { matches: [], diagnostics: whens[topic]!.length };
+    const object = value !== null && typeof value === 'object' && !Array.isArray(value);
     const out = { matches: [] as string[], diagnostics: 0 };
     whens[topic]!.forEach((when, i) => {
+      if (when === undefined) {
+        out.matches.push(idOf(topic, i));
+        return;
+      }
+      if (!object) {
+        out.diagnostics++;
+        return;
+      }
       const result = compileCondition(when)(value as Record<string, unknown>);
       if (!result.ok) out.diagnostics++;
       else if (result.match) out.matches.push(idOf(topic, i));
@@ -197,10 +207,17 @@ describe('CompiledRuleSet.evaluate reads conditions as JSON.parse would', () => 
   const value = fc.oneof(
     fc.constantFrom(
       '5',
+      '7',
+      '7.0',
+      '-0',
       '20',
+      '19.999',
       '1000.5',
       '-3',
+      '-5',
+      '-1000',
       '1e4',
+      '-2E3',
       '"20"',
       'true',
       'null',
@@ -239,6 +256,23 @@ describe('CompiledRuleSet.evaluate reads conditions as JSON.parse would', () => 
       rules.evaluate('devices/d/telemetry', Buffer.from(text), { now: NOW }).matches.map((m) => m.rule.id);
     expect(ids('{"temp":2000,"temp":5}')).toEqual([]);
     expect(ids('{"temp":5,"temp":2000}')).toEqual(['devices.d.telemetry-0', 'devices.d.telemetry-1']);
+    const thresholds = (text: string) =>
+      rules.evaluate('thresholds/d', Buffer.from(text), { now: NOW }).matches.map((m) => m.rule.id);
+    expect(thresholds('{"temp":2000,"temp":5}')).toEqual([]);
+    expect(thresholds('{"temp":5,"temp":2000}')).toEqual(['thresholds.d-0', 'thresholds.d-1']);
+  });
+
+  it('a payload that is not JSON is said to be so even when its field would meet no threshold', () => {
+    for (const text of [
+      '{"temp":5',
+      '{"temp":5,}',
+      '{"temp":5} x',
+      '{"temp":5,"s":"\u0001"}',
+      '{"temp":5,"a":[1,]}',
+    ])
+      expect(rules.evaluate('thresholds/d', Buffer.from(text), { now: NOW }).diagnostics.length, text).toBe(
+        whens['thresholds/d']!.length,
+      );
   });
 });
 
