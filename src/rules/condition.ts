@@ -111,7 +111,14 @@ const MATCH: ConditionResult = Object.freeze({ ok: true, match: true });
 const NO_MATCH: ConditionResult = Object.freeze({ ok: true, match: false });
 /** A JSON object payload: parsed, or its fields read as needed (see PayloadFields). */
 export type Payload = Record<string, unknown> | PayloadFields;
-export type Condition = (data: Payload) => ConditionResult;
+/**
+ * `field`: the one top-level field the condition reads, when that is known (`field op number`). `numberTest`:
+ * the condition's answer when that field (one level) holds a number, which is never an error.
+ */
+export type Condition = ((data: Payload) => ConditionResult) & {
+  readonly field?: string | undefined;
+  readonly numberTest?: ((value: number) => boolean) | undefined;
+};
 
 /** Compiles `expression`; throws an Error saying what is wrong with it. */
 export function compileCondition(expression: string): Condition {
@@ -166,7 +173,7 @@ function comparison(expression: string): Condition | undefined {
   const test = NUMBER_TESTS[op];
   const literal = Number(m[3]);
   const nested = name.includes('.');
-  return (data) => {
+  const condition = (data: Payload): ConditionResult => {
     const value = nested ? ownField(name, undefined, data, 'unescaped') : own(data, name);
     if (typeof value === 'number') return test(value, literal) ? MATCH : NO_MATCH;
     try {
@@ -175,6 +182,10 @@ function comparison(expression: string): Condition | undefined {
       return { ok: false, error: (err as Error).message };
     }
   };
+  return Object.assign(condition, {
+    field: name.split('.')[0]!,
+    numberTest: nested ? undefined : (value: number) => test(value, literal),
+  });
 }
 
 // filtrex only notices an unknown function when the call is evaluated, which a short-circuit may skip.

@@ -130,6 +130,10 @@ type Json = { ok: true; value: unknown } | { ok: false };
 /** What can match one topic: rules by `topic`, rules by `resolve_topic`, and those of the first with `resolve_when`. */
 interface Route {
   candidates: RuleEntry[];
+  /** the one payload field every `when` of the candidates reads, when they read one (see PayloadFields.scan) */
+  hint: string | undefined;
+  /** when every candidate compares that field (one level) with a number: their tests, in candidate order */
+  numberTests: ((value: number) => boolean)[] | undefined;
   byResolveTopic: CompiledRule[];
   withResolveWhen: RuleEntry[];
 }
@@ -137,6 +141,8 @@ interface Route {
 /** Shared by every topic no rule can match, so that a cached miss holds no arrays of its own. */
 const NO_ROUTE: Route = Object.freeze({
   candidates: [],
+  hint: undefined,
+  numberTests: undefined,
   byResolveTopic: [],
   withResolveWhen: [],
 }) as unknown as Route;
@@ -198,8 +204,8 @@ class MessageView {
  * parsed object (parsed once per message, so that a template needing the JSON does not parse it again), else
  * why not.
  */
-function conditionData(message: MessageView): Payload | 'not JSON' | 'not a JSON object' {
-  const fields = PayloadFields.scan(message.payload);
+function conditionData(message: MessageView, hint?: string): Payload | 'not JSON' | 'not a JSON object' {
+  const fields = PayloadFields.scan(message.payload, hint);
   if (fields) return fields;
   const json = message.parsed();
   if (!json.ok) return 'not JSON';
@@ -208,11 +214,37 @@ function conditionData(message: MessageView): Payload | 'not JSON' | 'not a JSON
   return value as Record<string, unknown>;
 }
 
+/** The field every condition of `entries` reads, when there is one and they all say which. */
+function fieldOf(entries: readonly RuleEntry[]): string | undefined {
+  let field: string | undefined;
+  for (const { condition } of entries) {
+    if (condition === undefined) continue;
+    if (condition.field === undefined || (field !== undefined && condition.field !== field)) return undefined;
+    field = condition.field;
+  }
+  return field;
+}
+
+/** The number tests of `entries` when each has a condition with one and they all read one field. */
+function numberTestsOf(entries: readonly RuleEntry[]): ((value: number) => boolean)[] | undefined {
+  const tests: ((value: number) => boolean)[] = [];
+  for (const { condition } of entries) {
+    if (condition?.numberTest === undefined) return undefined;
+    tests.push(condition.numberTest);
+  }
+  return fieldOf(entries) === undefined ? undefined : tests;
+}
+
 // Shared by every message that matches nothing: frozen, so that a caller that added to one would throw.
 const NO_MATCHES = Object.freeze([]) as unknown as RuleMatch[];
 const NO_DIAGNOSTICS = Object.freeze([]) as unknown as string[];
 const NOTHING: Evaluation = Object.freeze({ matches: NO_MATCHES, diagnostics: NO_DIAGNOSTICS });
 const NO_RESOLUTIONS = Object.freeze([]) as unknown as Resolution[];
+
+function passesAny(tests: readonly ((value: number) => boolean)[], value: number): boolean {
+  for (let i = 0; i < tests.length; i++) if (tests[i]!(value)) return true;
+  return false;
+}
 
 /** `list` with `item` appended; a list is made only once there is something in it */
 function added<T>(list: T[] | undefined, item: T): T[] {
@@ -275,7 +307,13 @@ export class CompiledRuleSet implements RuleSet {
     const route =
       candidates.length === 0 && byResolveTopic.length === 0
         ? NO_ROUTE
-        : { candidates, byResolveTopic, withResolveWhen: candidates.filter((e) => e.resolveCondition) };
+        : {
+            candidates,
+            hint: fieldOf(candidates),
+            numberTests: numberTestsOf(candidates),
+            byResolveTopic,
+            withResolveWhen: candidates.filter((e) => e.resolveCondition),
+          };
     this.routes.set(topic, route);
     return route;
   }
@@ -303,12 +341,20 @@ export class CompiledRuleSet implements RuleSet {
    * `{{time}}` is `YYYY-MM-DD HH:MM` in UTC. Never throws for bad input: problems go to `diagnostics`.
    */
   evaluate(topic: string, payload: Buffer, ctx: EvaluateContext): Evaluation {
-    const candidates = this.route(topic).candidates;
+    const route = this.route(topic);
+    const candidates = route.candidates;
     if (candidates.length === 0) return NOTHING;
     const maxBytes = ctx.maxPayloadBytes ?? DEFAULT_MAX_RULE_PAYLOAD_BYTES;
     if (payload.length > maxBytes) {
       const tooBig = `the payload on ${topic} is ${payload.length} bytes, over the ${maxBytes} the rules evaluate; not evaluated`;
       return { matches: NO_MATCHES, diagnostics: [tooBig] };
+    }
+    // Most telemetry meets none of its thresholds: when the field is a number that no test takes, the answer
+    // below would be nothing (a number never makes a comparison fail), so it is given without the objects.
+    const tests = route.numberTests;
+    if (tests !== undefined) {
+      const value = PayloadFields.numberField(payload, route.hint!);
+      if (value !== undefined && !passesAny(tests, value)) return NOTHING;
     }
     const message = new MessageView(topic, payload, ctx);
     // read once, by the first rule with a `when`
@@ -319,7 +365,7 @@ export class CompiledRuleSet implements RuleSet {
       const entry = candidates[i]!;
       const condition = entry.condition;
       if (condition) {
-        data ??= conditionData(message);
+        data ??= conditionData(message, route.hint);
         if (typeof data === 'string') {
           diagnostics = added(
             diagnostics,

@@ -164,6 +164,65 @@ function numberAt(b: Buffer, start: number, end: number): number {
   return negative ? -value : value;
 }
 
+/** Set by `walk`: where the value of the last field named `hint` starts and ends (see PayloadFields.positions). */
+let hintStart = -1;
+let hintEnd = 0;
+
+function sameKey(b: Buffer, start: number, end: number, name: string): boolean {
+  if (end - start !== name.length) return false;
+  for (let k = 0; k < name.length; k++) if (b[start + k] !== name.charCodeAt(k)) return false;
+  return true;
+}
+
+/**
+ * Whether `b` is a plain JSON object (see above). Each field's positions go to `positions` when given; else only
+ * those of the last field named `hint` are kept (in `hintStart`, `hintEnd`; `hintStart` -1 when there is none).
+ */
+function walk(b: Buffer, hint: string | undefined, positions: number[] | undefined): boolean {
+  hintStart = -1;
+  let fields = 0;
+  let i = skipSpace(b, 0);
+  if (at(b, i) !== OPEN_OBJECT) return false;
+  i = skipSpace(b, i + 1);
+  if (at(b, i) === CLOSE_OBJECT) i++;
+  else {
+    for (;;) {
+      if (at(b, i) !== QUOTE) return false;
+      const keyStart = i + 1;
+      for (i = keyStart; i < b.length && b[i] !== QUOTE; i++) {
+        const c = b[i]!;
+        if (c === BACKSLASH || c < 0x20 || c >= 0x80) return false; // left to JSON.parse
+      }
+      if (i >= b.length) return false;
+      const keyEnd = i;
+      i = skipSpace(b, i + 1);
+      if (at(b, i) !== COLON) return false;
+      const valueStart = skipSpace(b, i + 1);
+      let escaped = false;
+      if (at(b, valueStart) === QUOTE) {
+        i = skipString(b, valueStart);
+        escaped = i < -1;
+        if (escaped) i = -i - 2;
+      } else i = skipValue(b, valueStart, 1);
+      if (i < 0 || ++fields > MAX_FIELDS) return false;
+      const valueEnd = escaped ? -i : i;
+      if (positions !== undefined) positions.push(keyStart, keyEnd, valueStart, valueEnd);
+      else if (hint !== undefined && sameKey(b, keyStart, keyEnd, hint)) {
+        hintStart = valueStart;
+        hintEnd = valueEnd;
+      }
+      i = skipSpace(b, i);
+      if (at(b, i) === CLOSE_OBJECT) {
+        i++;
+        break;
+      }
+      if (at(b, i) !== COMMA) return false;
+      i = skipSpace(b, i + 1);
+    }
+  }
+  return skipSpace(b, i) === b.length;
+}
+
 export class PayloadFields {
   private lastName: string | undefined;
   private lastValue: unknown;
@@ -172,75 +231,62 @@ export class PayloadFields {
     private readonly bytes: Buffer,
     /**
      * per field: key start, key end, value start, value end (exclusive), in payload order; the value end is
-     * negated for a string with an escape (one array rather than two: this is made for every message)
+     * negated for a string with an escape (one array rather than two). Made on the first read of a field other
+     * than the hint: most payloads are read for one field, and an array per message is not free.
      */
-    private readonly positions: number[],
+    private positions: number[] | undefined,
+    private readonly hint: string | undefined,
+    private readonly hintStart: number,
+    private readonly hintEnd: number,
   ) {}
 
-  /** The fields of `payload` when it is a plain JSON object (see above); undefined: use JSON.parse. */
-  static scan(payload: Buffer): PayloadFields | undefined {
-    const b = payload;
-    const positions: number[] = [];
-    let i = skipSpace(b, 0);
-    if (at(b, i) !== OPEN_OBJECT) return undefined;
-    i = skipSpace(b, i + 1);
-    if (at(b, i) === CLOSE_OBJECT) i++;
-    else {
-      for (;;) {
-        if (at(b, i) !== QUOTE) return undefined;
-        const keyStart = i + 1;
-        for (i = keyStart; i < b.length && b[i] !== QUOTE; i++) {
-          const c = b[i]!;
-          if (c === BACKSLASH || c < 0x20 || c >= 0x80) return undefined; // left to JSON.parse
-        }
-        if (i >= b.length) return undefined;
-        const keyEnd = i;
-        i = skipSpace(b, i + 1);
-        if (at(b, i) !== COLON) return undefined;
-        const valueStart = skipSpace(b, i + 1);
-        let escaped = false;
-        if (at(b, valueStart) === QUOTE) {
-          i = skipString(b, valueStart);
-          escaped = i < -1;
-          if (escaped) i = -i - 2;
-        } else i = skipValue(b, valueStart, 1);
-        if (i < 0 || positions.length >= MAX_FIELDS * 4) return undefined;
-        positions.push(keyStart, keyEnd, valueStart, escaped ? -i : i);
-        i = skipSpace(b, i);
-        if (at(b, i) === CLOSE_OBJECT) {
-          i++;
-          break;
-        }
-        if (at(b, i) !== COMMA) return undefined;
-        i = skipSpace(b, i + 1);
-      }
-    }
-    if (skipSpace(b, i) !== b.length) return undefined;
-    return new PayloadFields(payload, positions);
+  /**
+   * The fields of `payload` when it is a plain JSON object (see above); undefined: use JSON.parse. `hint`: the
+   * field the caller will read (the rules of a topic that all test one field), located in the same pass.
+   */
+  static scan(payload: Buffer, hint?: string): PayloadFields | undefined {
+    const positions = hint === undefined ? [] : undefined;
+    if (!walk(payload, hint, positions)) return undefined;
+    return new PayloadFields(payload, positions, hint, hintStart, hintEnd);
+  }
+
+  /**
+   * The number `JSON.parse` would give the field `name` of `payload` (the last one), with no object made;
+   * undefined when the payload is not plain (see above), the field is absent or its value is not a number.
+   */
+  static numberField(payload: Buffer, name: string): number | undefined {
+    if (!walk(payload, name, undefined) || hintStart < 0) return undefined;
+    const c = payload[hintStart]!;
+    return c === MINUS || isDigit(c) ? numberAt(payload, hintStart, hintEnd) : undefined;
   }
 
   /** The value `JSON.parse` would give the field `name` (the last one, as there), undefined when absent. */
   get(name: string): unknown {
     // the rules on one topic tend to read the same field (several thresholds on `temp`)
     if (name === this.lastName) return this.lastValue;
-    this.lastValue = this.find(name);
+    this.lastValue = name === this.hint ? this.valueAt(this.hintStart, this.hintEnd) : this.find(name);
     this.lastName = name;
     return this.lastValue;
   }
 
   private find(name: string): unknown {
     const b = this.bytes;
-    const at = this.positions;
+    let at = this.positions;
+    if (at === undefined) {
+      at = [];
+      walk(b, undefined, at); // the payload passed the same walk in scan
+      this.positions = at;
+    }
     for (let f = at.length - 4; f >= 0; f -= 4) {
-      const keyStart = at[f]!;
-      if (at[f + 1]! - keyStart !== name.length) continue;
-      let same = true;
-      for (let k = 0; k < name.length && same; k++) same = b[keyStart + k] === name.charCodeAt(k);
-      if (!same) continue;
-      const end = at[f + 3]!;
-      return end < 0 ? this.value(at[f + 2]!, -end, true) : this.value(at[f + 2]!, end, false);
+      if (sameKey(b, at[f]!, at[f + 1]!, name)) return this.valueAt(at[f + 2]!, at[f + 3]!);
     }
     return undefined;
+  }
+
+  /** the value at `start` (-1: no such field) up to `end`, negated for a string with an escape */
+  private valueAt(start: number, end: number): unknown {
+    if (start < 0) return undefined;
+    return end < 0 ? this.value(start, -end, true) : this.value(start, end, false);
   }
 
   private value(start: number, end: number, escaped: boolean): unknown {

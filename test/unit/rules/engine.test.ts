@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileRules } from '../../../src/rules/compile.js';
+import { compileCondition } from '../../../src/rules/condition.js';
 import { CompiledRuleSet, type EvaluateContext } from '../../../src/rules/engine.js';
 import { MAX_CACHED_TOPICS, TopicCache } from '../../../src/rules/topic-trie.js';
 
@@ -147,6 +149,130 @@ describe('CompiledRuleSet.evaluate', () => {
       matches: [],
       diagnostics: [],
     });
+  });
+});
+
+describe('CompiledRuleSet.evaluate reads conditions as JSON.parse would', () => {
+  // a topic whose rules all compare `temp` with a number (a number no test takes is answered from the bytes),
+  // one whose rules all read `temp` (located while the payload is checked), one with a rule without `when`, one
+  // whose rules read two fields, one with a general expression
+  const whens: Record<string, (string | undefined)[]> = {
+    'thresholds/d': ['temp > 1000', 'temp >= 20', 'temp < 5', 'temp == 7', 'temp <= 0.5'],
+    'devices/d/telemetry': ['temp > 1000', 'temp >= 20', 'temp.x == 1'],
+    'always/d': ['temp > 1000', undefined],
+    'mixed/d': ['temp > 10', 'rpm < 100'],
+    'general/d': ['temp > 10 and state == "on"', 'temp < 0'],
+  };
+  const idOf = (topic: string, i: number) => `${topic.replaceAll('/', '.')}-${i}`;
+  const rules = compileRules([
+    {
+      file: 'rules.yaml',
+      text: `contacts:\n  bob: { phone: "+447700900002" }\nrules:\n${Object.entries(whens)
+        .flatMap(([topic, list]) =>
+          list.map(
+            (when, i) =>
+              `  - { id: "${idOf(topic, i)}", topic: "${topic.replace(/\/d\b/, '/+')}",${when === undefined ? '' : ` when: '${when}',`} to: [bob], text: x }`,
+          ),
+        )
+        .join('\n')}\n`,
+    },
+  ]);
+
+  /** what each rule of `topic` makes of `text` when its condition runs on JSON.parse's object */
+  function expected(topic: string, text: string): { matches: string[]; diagnostics: number } {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = undefined;
+    }
+    const object = value !== null && typeof value === 'object' && !Array.isArray(value);
+    const out = { matches: [] as string[], diagnostics: 0 };
+    whens[topic]!.forEach((when, i) => {
+      if (when === undefined) {
+        out.matches.push(idOf(topic, i));
+        return;
+      }
+      if (!object) {
+        out.diagnostics++;
+        return;
+      }
+      const result = compileCondition(when)(value as Record<string, unknown>);
+      if (!result.ok) out.diagnostics++;
+      else if (result.match) out.matches.push(idOf(topic, i));
+    });
+    return out;
+  }
+
+  const value = fc.oneof(
+    fc.constantFrom(
+      '5',
+      '7',
+      '7.0',
+      '-0',
+      '20',
+      '19.999',
+      '1000.5',
+      '-3',
+      '-5',
+      '-1000',
+      '1e4',
+      '-2E3',
+      '"20"',
+      'true',
+      'null',
+      '[2000]',
+      '{"x":1}',
+      '"on"',
+      '"o\\u006e"',
+    ),
+    fc.double({ noNaN: true }).map((n) => JSON.stringify(n)),
+  );
+  const payload = fc
+    .array(fc.tuple(fc.constantFrom('temp', 'rpm', 'state', 'tem', 'temps'), value), { maxLength: 5 })
+    .map((fields) => `{${fields.map(([k, v]) => `"${k}": ${v}`).join(',')}}`);
+  const damaged = fc
+    .tuple(payload, fc.nat(), fc.constantFrom('', ' ', ',', '"', '}', '{', '\\', 'x'))
+    .map(([text, n, char]) => {
+      const at = n % (text.length + 1);
+      return text.slice(0, at) + char + text.slice(at + 1);
+    });
+
+  it.each(Object.keys(whens))('on %s: same matches and problems, duplicate keys the last one', (topic) => {
+    fc.assert(
+      fc.property(fc.oneof(payload, damaged), (text) => {
+        const got = rules.evaluate(topic, Buffer.from(text), { now: NOW });
+        expect(
+          { matches: got.matches.map((m) => m.rule.id), diagnostics: got.diagnostics.length },
+          text,
+        ).toEqual(expected(topic, text));
+      }),
+      { numRuns: 1_500 },
+    );
+  });
+
+  it('a duplicate key is read for its last value', () => {
+    const ids = (text: string) =>
+      rules.evaluate('devices/d/telemetry', Buffer.from(text), { now: NOW }).matches.map((m) => m.rule.id);
+    expect(ids('{"temp":2000,"temp":5}')).toEqual([]);
+    expect(ids('{"temp":5,"temp":2000}')).toEqual(['devices.d.telemetry-0', 'devices.d.telemetry-1']);
+    const thresholds = (text: string) =>
+      rules.evaluate('thresholds/d', Buffer.from(text), { now: NOW }).matches.map((m) => m.rule.id);
+    expect(thresholds('{"temp":2000,"temp":5}')).toEqual([]);
+    expect(thresholds('{"temp":5,"temp":2000}')).toEqual(['thresholds.d-0', 'thresholds.d-1']);
+  });
+
+  it('a payload that is not JSON is said to be so even when its field would meet no threshold', () => {
+    for (const text of [
+      '{"temp":5',
+      '{"temp":5,}',
+      '{"temp":5} x',
+      '{"temp":5,"s":"\u0001"}',
+      '{"temp":5,"a":[1,]}',
+    ])
+      expect(rules.evaluate('thresholds/d', Buffer.from(text), { now: NOW }).diagnostics.length, text).toBe(
+        whens['thresholds/d']!.length,
+      );
   });
 });
 

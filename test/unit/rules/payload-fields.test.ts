@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileCondition } from '../../../src/rules/condition.js';
 import { PayloadFields } from '../../../src/rules/payload-fields.js';
@@ -11,9 +12,13 @@ function parsed(bytes: Buffer): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
-/** PayloadFields either defers to JSON.parse or agrees with it on validity and on every top-level field. */
-function agrees(bytes: Buffer): void {
-  const fields = PayloadFields.scan(bytes);
+/**
+ * PayloadFields either defers to JSON.parse or agrees with it on validity and on every top-level field, with or
+ * without a hint (the field located in the scan itself); a hint changes nothing about which payloads it takes.
+ */
+function agrees(bytes: Buffer, hint?: string): void {
+  const fields = PayloadFields.scan(bytes, hint);
+  if (hint !== undefined) expect(fields === undefined).toBe(PayloadFields.scan(bytes) === undefined);
   if (fields === undefined) return;
   const full = parsed(bytes);
   expect(full.ok, `scan accepted what JSON.parse refuses: ${JSON.stringify(bytes.toString('latin1'))}`).toBe(
@@ -21,12 +26,49 @@ function agrees(bytes: Buffer): void {
   );
   const value = (full as { value: Record<string, unknown> }).value;
   expect(value !== null && typeof value === 'object' && !Array.isArray(value)).toBe(true);
-  for (const key of [...Object.keys(value), 'missing', '__proto__', 'constructor']) {
-    expect(fields.get(key), `field ${key} of ${bytes.toString('latin1')}`).toStrictEqual(
+  // the hint first: it is what the engine reads first
+  const keys = [
+    ...(hint === undefined ? [] : [hint]),
+    ...Object.keys(value),
+    'missing',
+    '__proto__',
+    'constructor',
+  ];
+  for (const key of keys) {
+    expect(fields.get(key), `field ${key} of ${bytes.toString('latin1')} (hint ${hint})`).toStrictEqual(
       Object.hasOwn(value, key) ? value[key] : undefined,
     );
   }
 }
+
+/** A JSON value as text, nested a little, with the spacing and escapes devices send. */
+const jsonText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc
+      .oneof(fc.double(), fc.integer(), fc.constantFrom(0, -0, 1e21, 5e-324))
+      .map((n) => JSON.stringify(n) ?? 'null'),
+    fc.constantFrom('true', 'false', 'null', '1E2', '-0.0e-0', '12.50', '"\\u00e9\\n\\""'),
+    fc.string({ unit: 'binary', maxLength: 6 }).map((t) => JSON.stringify(t)),
+    fc.array(tie('value'), { maxLength: 3 }).map((items) => `[${items.join(',')}]`),
+    fc
+      .array(fc.tuple(fc.constantFrom('a', 'temp', 'b'), tie('value')), { maxLength: 3 })
+      .map((fields) => `{${fields.map(([k, v]) => `"${k}":${v}`).join(',')}}`),
+  ),
+})).value;
+
+/** A top-level object as text, duplicate keys and spacing included. */
+const objectText = fc
+  .tuple(
+    fc.array(fc.tuple(fc.constantFrom('temp', 'a', 'b', 'te', 'tempo', '__proto__'), jsonText), {
+      maxLength: 6,
+    }),
+    fc.constantFrom('', ' ', '\n\t', ' \r\n '),
+  )
+  .map(
+    ([fields, space]) =>
+      `{${space}${fields.map(([k, v]) => `"${k}"${space}:${space}${v}`).join(`${space},`)}${space}}`,
+  );
 
 describe('PayloadFields (a JSON object read field by field)', () => {
   it.each([
@@ -147,8 +189,68 @@ describe('PayloadFields (a JSON object read field by field)', () => {
       const bytes = Buffer.from(text);
       if (PayloadFields.scan(bytes)) scanned++;
       agrees(bytes);
+      agrees(bytes, 'temp');
     }
     expect(scanned).toBeGreaterThan(12_000);
+  });
+
+  it('reads what JSON.parse reads when told the field in advance (duplicates: the last one)', () => {
+    for (const [text, hint] of [
+      ['{"dup":1,"dup":2}', 'dup'],
+      ['{"temp":1,"x":2,"temp":"t\\u00e9"}', 'temp'],
+      ['{"temp":[1,{"temp":5}]}', 'temp'],
+      ['{"nested":{"temp":99}}', 'temp'],
+      ['{"tem":1,"temps":2}', 'temp'],
+      ['{}', 'temp'],
+    ] as const) {
+      const bytes = Buffer.from(text);
+      expect(PayloadFields.scan(bytes, hint)).toBeDefined();
+      agrees(bytes, hint);
+    }
+  });
+
+  it('agrees with JSON.parse on generated objects, with and without a hint (fast-check)', () => {
+    fc.assert(
+      fc.property(objectText, fc.constantFrom(undefined, 'temp', 'a', 'missing'), (text, hint) => {
+        const bytes = Buffer.from(text);
+        expect(PayloadFields.scan(bytes, hint), text).toBeDefined();
+        agrees(bytes, hint);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('agrees with JSON.parse on damaged objects, with a hint (fast-check)', () => {
+    const noise = fc.constantFrom(
+      ' ',
+      ',',
+      ':',
+      '"',
+      '{',
+      '}',
+      '[',
+      ']',
+      '0',
+      '.',
+      'e',
+      '-',
+      '\\',
+      '\n',
+      'x',
+    );
+    fc.assert(
+      fc.property(objectText, fc.nat(), noise, fc.constantFrom(0, 1, 2), (text, n, char, how) => {
+        const at = n % (text.length + 1);
+        const damaged =
+          how === 0
+            ? text.slice(0, at) + char + text.slice(at + 1)
+            : how === 1
+              ? text.slice(0, at) + char + text.slice(at)
+              : text.slice(0, at) + text.slice(at + 1);
+        agrees(Buffer.from(damaged), 'temp');
+      }),
+      { numRuns: 3_000 },
+    );
   });
 
   it('gives a condition the same answer as the parsed payload', () => {
