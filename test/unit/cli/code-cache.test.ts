@@ -87,3 +87,32 @@ describe('runBundle', () => {
     expect(readdirSync(dir).sort()).toEqual(['bridge.cjs', 'bridge.cjs.cache']);
   });
 });
+
+describe('the bundle npm start runs (dist/bridge.cjs)', () => {
+  it('runs the modules of the message paths at their top level, not inside lazy initialisers', () => {
+    // a dynamic import in the bundle's graph makes the bundler wrap every module it reaches in an `init_*`
+    // function whose constants become variables: ~3% more CPU per message at ingest (BENCHMARKS.md, session 6)
+    const bundle = path.join(import.meta.dirname, '../../../dist/bridge.cjs');
+    expect(existsSync(bundle), 'dist/ is built by `npm test` (pretest); run `npm run build` first').toBe(
+      true,
+    );
+    const code = readFileSync(bundle, 'utf8');
+    for (const module of [
+      'app',
+      'intake',
+      'embedded',
+      'engine',
+      'condition',
+      'payload_fields',
+      'alert_engine',
+      'sender',
+      'write_batcher',
+      'session_requests',
+    ]) {
+      expect(code, `a lazy initialiser for ${module}`).not.toMatch(new RegExp(`\\binit_${module}\\s*=`));
+    }
+    // the wrapping exists in this bundler's output at all (the test would pass for nothing otherwise): the HTTP
+    // server is loaded on demand
+    expect(code).toMatch(/\binit_server\s*=/);
+  });
+});
