@@ -74,6 +74,9 @@ export async function runIngest({ runs, clients, warmupMs, measureMs, smscPort }
     aedes: { 0: [], 1: [] },
     bridge: { 0: [], 1: [] },
     ratios: { 0: [], 1: [] },
+    // aedes' CPU per message over the bridge's, each of its own server process: the same ratio where the server
+    // is what limits the rate, and far steadier when the load generator's share of the 2 cores moves
+    cpuRatios: { 0: [], 1: [] },
     startups: [],
   };
   for (let r = 0; r < runs; r++) {
@@ -81,14 +84,19 @@ export async function runIngest({ runs, clients, warmupMs, measureMs, smscPort }
       // alternate which goes first so neither always gets the warmer machine
       const order = r % 2 === 0 ? ['aedes', 'bridge'] : ['bridge', 'aedes'];
       const pair = {};
+      const cpu = {};
       for (const mode of order) {
         const m = await measureOne({ mode, qos, clients, warmupMs, measureMs, smscPort });
         pair[mode] = m.rate;
+        cpu[mode] = m.cpuPerMsg;
         results[mode][qos].push(m.rate);
         if (mode === 'bridge') results.startups.push(m.startup);
-        log(`  ingest run ${r + 1} qos${qos} ${mode}: ${Math.round(m.rate)} msg/s`);
+        log(
+          `  ingest run ${r + 1} qos${qos} ${mode}: ${Math.round(m.rate)} msg/s, ${m.cpuPerMsg.toFixed(2)} us CPU/msg`,
+        );
       }
       results.ratios[qos].push(pair.bridge / pair.aedes);
+      results.cpuRatios[qos].push(cpu.aedes / cpu.bridge);
     }
   }
   const summary = {};
@@ -98,6 +106,8 @@ export async function runIngest({ runs, clients, warmupMs, measureMs, smscPort }
       bridge: median(results.bridge[qos]),
       ratio: median(results.ratios[qos]),
       ratios: results.ratios[qos],
+      cpuRatio: median(results.cpuRatios[qos]),
+      cpuRatios: results.cpuRatios[qos],
     };
   }
   return { summary, raw: results };
