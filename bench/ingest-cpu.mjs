@@ -8,65 +8,21 @@ import { resolve } from 'node:path';
 import { silentLogger } from '../dist/logger.js';
 import { SmscSimulator } from '../dist/simulator/smsc.js';
 import { arg, log, manyRules, median, removeDir, startServer, tempDir, writeBridge } from './lib/common.mjs';
-import { publishPacket, rawConnect } from './lib/mqtt-raw.mjs';
+import { cpuPass, entrantsFromArgs } from './lib/ingest-cpu-pass.mjs';
+import { rawConnect } from './lib/mqtt-raw.mjs';
 
 const rounds = Number(arg('rounds', '5'));
 const qos = Number(arg('qos', '0'));
 const clients = Number(arg('clients', '50'));
 const perClient = Number(arg('messages', '4000'));
 const telemetryRules = Number(arg('telemetry-rules', '2'));
-const PAYLOAD = '{"temp":21.5,"state":"running","rpm":1450}';
 
-const entrants = [
-  { name: 'aedes', mode: 'aedes' },
-  ...(arg('base') ? [{ name: 'base', mode: 'bridge', dist: resolve(arg('base')) }] : []),
-  ...(arg('also') ?? '')
-    .split(',')
-    .filter(Boolean)
-    .map((p) => ({ name: p.split('=')[0], mode: 'bridge', dist: resolve(p.split('=')[1]) })),
-  { name: 'new', mode: 'bridge', dist: arg('new') ? resolve(arg('new')) : undefined },
-];
+const entrants = entrantsFromArgs();
 
 const sim = new SmscSimulator({ receipts: false, logger: silentLogger() });
 const { port: smscPort } = await sim.start({ port: 0 });
 
-/** Server CPU µs per message for one pass of `perClient` messages from each client. */
-async function pass(conns, server) {
-  const before = await server.stats();
-  await Promise.all(
-    conns.map(
-      (c) =>
-        new Promise((done) => {
-          const t = `devices/${c.id}/telemetry`;
-          if (qos === 0) {
-            const one = publishPacket(t, PAYLOAD, 0).buf;
-            c.setHandler((type) => type === 13 && done());
-            c.socket.write(
-              Buffer.concat([...Array.from({ length: perClient }, () => one), Buffer.from([0xc0, 0])]),
-            );
-          } else {
-            let sent = 0;
-            let acked = 0;
-            const send = (n) => {
-              const parts = [];
-              for (let k = 0; k < n && sent < perClient; k++)
-                parts.push(publishPacket(t, PAYLOAD, 1, (sent++ % 65535) + 1).buf);
-              if (parts.length > 0) c.socket.write(Buffer.concat(parts));
-            };
-            c.setHandler((type) => {
-              if (type !== 4) return;
-              acked++;
-              if (acked === perClient) done();
-              else send(1);
-            });
-            send(64);
-          }
-        }),
-    ),
-  );
-  const after = await server.stats();
-  return (after.cpu - before.cpu) / (conns.length * perClient);
-}
+const pass = (conns, server) => cpuPass(conns, server, { qos, perClient });
 
 // --profile=DIR: one run of one entrant (default `new`) under --cpu-prof instead of the comparison
 const profileDir = arg('profile') ? resolve(arg('profile')) : undefined;
