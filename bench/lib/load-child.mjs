@@ -58,12 +58,16 @@ function blast({ qos, topic, payload, window = 16, batch = 32, pings = 2 }) {
         acked++;
         if (running) c.pendingAcks = (c.pendingAcks ?? 0) + 1;
       });
-      c.socket.on('data', () => {
+      // a blast after a stop replaces the last one's listener (bench/ingest.mjs blasts the same clients in turns)
+      if (c.onBlastData) c.socket.off('data', c.onBlastData);
+      c.pendingAcks = 0;
+      c.onBlastData = () => {
         // answer every PUBACK of this chunk with one write
         const n = c.pendingAcks ?? 0;
         c.pendingAcks = 0;
         if (n > 0 && running) c.socket.write(make(n));
-      });
+      };
+      c.socket.on('data', c.onBlastData);
       setImmediate(() => c.socket.write(make(window)));
     }
   }
