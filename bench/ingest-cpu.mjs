@@ -8,14 +8,10 @@ import { resolve } from 'node:path';
 import { silentLogger } from '../dist/logger.js';
 import { SmscSimulator } from '../dist/simulator/smsc.js';
 import { arg, log, manyRules, median, removeDir, startServer, tempDir, writeBridge } from './lib/common.mjs';
-import { cpuPass, entrantsFromArgs } from './lib/ingest-cpu-pass.mjs';
+import { cpuArgs, cpuPass, entrantsFromArgs } from './lib/ingest-cpu-pass.mjs';
 import { rawConnect } from './lib/mqtt-raw.mjs';
 
-const rounds = Number(arg('rounds', '5'));
-const qos = Number(arg('qos', '0'));
-const clients = Number(arg('clients', '50'));
-const perClient = Number(arg('messages', '4000'));
-const telemetryRules = Number(arg('telemetry-rules', '2'));
+const { rounds, qos, clients, perClient, telemetryRules } = cpuArgs({ rounds: 5, messages: 4000 });
 
 const entrants = entrantsFromArgs();
 

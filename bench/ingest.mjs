@@ -13,20 +13,26 @@ import {
 
 const PAYLOAD = '{"temp":21.5,"state":"running","rpm":1450}';
 
-export async function measureOne({ mode, qos, clients, warmupMs, measureMs, smscPort, cpuProf, dist }) {
-  const dir = tempDir();
+/** A server (bare aedes, or the bridge with 1,000 rules in `dir`) sampled every 50 ms, and its load generator. */
+async function startEntrant({ mode, qos, clients, smscPort, dir, cpuProf, dist }) {
   const spec = { mode, countTopic: 'devices/+/telemetry', sampleMs: 50, dist };
   if (mode === 'bridge') {
     spec.configFile = writeBridge(dir, { smscPort, rules: manyRules(1000) });
     spec.cwd = dir;
   }
   const server = await startServer(spec, { cpuProf });
-  const load = await startLoad(server.ready.port, clients, `${mode}-q${qos}-`);
+  return { server, load: await startLoad(server.ready.port, clients, `${mode}-q${qos}-`) };
+}
+
+/** Every client of `load` publishes telemetry as fast as the server takes it, until stopped. */
+const blast = (load, qos) =>
+  load.ask({ cmd: 'blast', qos, topic: 'devices/{id}/telemetry', payload: PAYLOAD, window: 16 }, 'blasting');
+
+export async function measureOne({ mode, qos, clients, warmupMs, measureMs, smscPort, cpuProf, dist }) {
+  const dir = tempDir();
+  const { server, load } = await startEntrant({ mode, qos, clients, smscPort, dir, cpuProf, dist });
   try {
-    await load.ask(
-      { cmd: 'blast', qos, topic: 'devices/{id}/telemetry', payload: PAYLOAD, window: 16 },
-      'blasting',
-    );
+    await blast(load, qos);
     const from = Date.now() + warmupMs;
     const to = from + measureMs;
     await sleep(warmupMs + measureMs + 100);
@@ -80,24 +86,14 @@ async function interleaved({ qos, rounds, clients, warmupMs, measureMs, smscPort
   const dir = tempDir();
   const up = {};
   try {
-    for (const mode of ['aedes', 'bridge']) {
-      const spec = { mode, countTopic: 'devices/+/telemetry', sampleMs: 50 };
-      if (mode === 'bridge') {
-        spec.configFile = writeBridge(dir, { smscPort, rules: manyRules(1000) });
-        spec.cwd = dir;
-      }
-      const server = await startServer(spec);
-      up[mode] = { server, load: await startLoad(server.ready.port, clients, `${mode}-q${qos}-`) };
-    }
+    for (const mode of ['aedes', 'bridge'])
+      up[mode] = await startEntrant({ mode, qos, clients, smscPort, dir });
     const out = { aedes: [], bridge: [], ratios: [], cpuRatios: [], startup: up.bridge.server.ready };
     for (let r = 0; r <= rounds; r++) {
       const pair = {};
       for (const mode of r % 2 === 0 ? ['aedes', 'bridge'] : ['bridge', 'aedes']) {
         const { server, load } = up[mode];
-        await load.ask(
-          { cmd: 'blast', qos, topic: 'devices/{id}/telemetry', payload: PAYLOAD, window: 16 },
-          'blasting',
-        );
+        await blast(load, qos);
         const from = Date.now() + warmupMs;
         const to = from + measureMs;
         await sleep(warmupMs + measureMs + 100);

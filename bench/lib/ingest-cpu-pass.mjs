@@ -6,6 +6,17 @@ import { publishPacket } from './mqtt-raw.mjs';
 
 export const PAYLOAD = '{"temp":21.5,"state":"running","rpm":1450}';
 
+/** --rounds, --qos, --clients, --messages (per client, per pass) and --telemetry-rules, with these defaults. */
+export function cpuArgs({ rounds, messages }) {
+  return {
+    rounds: Number(arg('rounds', String(rounds))),
+    qos: Number(arg('qos', '0')),
+    clients: Number(arg('clients', '50')),
+    perClient: Number(arg('messages', String(messages))),
+    telemetryRules: Number(arg('telemetry-rules', '2')),
+  };
+}
+
 /** Bare aedes, then --base, --also=name=dist,..., then --new (default: this checkout's dist/). */
 export function entrantsFromArgs() {
   return [
