@@ -3,10 +3,8 @@ import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 
-/** WAL frames (pages) after which the WAL is restarted from its start, unless told otherwise. */
+/** WAL frames (pages) after which the WAL is restarted from its start: SQLite's own `wal_autocheckpoint`. */
 export const RESTART_WAL_FRAMES = 1000;
-/** SQLite's own `wal_autocheckpoint`, given back to the connection when the worker is gone. */
-const SQLITE_AUTOCHECKPOINT = 1000;
 
 interface Report {
   /** frames in the WAL and how many of them are in the database file */
@@ -46,7 +44,6 @@ export class Checkpointer {
     private readonly db: Database.Database,
     private readonly quiesce: (fn: () => Promise<void>) => Promise<void>,
     private readonly logger: Logger | undefined,
-    private readonly restartFrames: number,
   ) {
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (m: Report) => this.onReport(m));
@@ -64,7 +61,7 @@ export class Checkpointer {
     db: Database.Database,
     path: string,
     quiesce: (fn: () => Promise<void>) => Promise<void>,
-    options: { intervalMs?: number; logger?: Logger; restartFrames?: number } = {},
+    options: { intervalMs?: number; logger?: Logger } = {},
   ): Checkpointer | undefined {
     let worker: Worker;
     try {
@@ -88,7 +85,7 @@ export class Checkpointer {
       return undefined;
     }
     db.pragma('wal_autocheckpoint = 0');
-    return new Checkpointer(worker, db, quiesce, options.logger, options.restartFrames ?? RESTART_WAL_FRAMES);
+    return new Checkpointer(worker, db, quiesce, options.logger);
   }
 
   private onReport(m: Report): void {
@@ -101,7 +98,7 @@ export class Checkpointer {
       this.finished?.();
       return;
     }
-    if (this.stopping || this.finishing || (m.log ?? 0) < this.restartFrames) return;
+    if (this.stopping || this.finishing || (m.log ?? 0) < RESTART_WAL_FRAMES) return;
     this.finishing = true;
     void this.quiesce(async () => {
       if (this.stopping) return;
@@ -125,7 +122,7 @@ export class Checkpointer {
     this.stopping = true;
     this.finished?.();
     try {
-      this.db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT}`);
+      this.db.pragma(`wal_autocheckpoint = ${RESTART_WAL_FRAMES}`);
     } catch {
       // the connection is closed: nothing left to checkpoint
     }

@@ -60,7 +60,7 @@ describe('WAL checkpoints on a worker thread', () => {
       const [r] = db.pragma('wal_checkpoint(PASSIVE)', { simple: false }) as Array<{ log: number }>;
       held.push({ logAfter: r!.log });
     };
-    const cp = Checkpointer.start(db, path, quiesce, { intervalMs: 20, restartFrames: 1000 })!;
+    const cp = Checkpointer.start(db, path, quiesce, { intervalMs: 20 })!;
     cleanup.push(() => cp.stop());
     insert(db, 24_000); // ~1,500 pages
     await waitFor(() => held.length > 0, 'commits held once the WAL passed 1,000 pages', 5_000);
