@@ -39,12 +39,23 @@ rules:
     priority: critical
 `;
 
-async function withBridge({ synchronous = 'full', connection, simOptions = {}, cpuProf, dist }, body) {
+/** `floor`: the end-to-end floor (bench/lib/floor-pipeline.mjs) in the bridge's place, window 100. */
+async function withBridge(
+  { synchronous = 'full', connection, simOptions = {}, cpuProf, dist, floor = false },
+  body,
+) {
   const sim = new SmscSimulator({ receipts: false, logger: silentLogger(), ...simOptions });
   const { port } = await sim.start({ port: 0 });
   const dir = tempDir();
-  const configFile = writeBridge(dir, { smscPort: port, rules: RULES, synchronous, connection });
-  const server = await startServer({ mode: 'bridge', configFile, cwd: dir, dist }, { cpuProf });
+  const spec = floor
+    ? { mode: 'floor', smscPort: port, synchronous, window: 100, cwd: dir }
+    : {
+        mode: 'bridge',
+        configFile: writeBridge(dir, { smscPort: port, rules: RULES, synchronous, connection }),
+        cwd: dir,
+        dist,
+      };
+  const server = await startServer(spec, { cpuProf });
   try {
     for (let i = 0; i < 500 && sim.boundSessions().length === 0; i++) await sleep(10);
     return await body({ sim, server, smscPort: port });
@@ -58,9 +69,9 @@ async function withBridge({ synchronous = 'full', connection, simOptions = {}, c
 const FAST = '      window: 100\n      tps: 1000000';
 
 /** 2. `total` alerts as fast as 50 QoS 1 clients (20 in flight each) can have them committed. */
-async function throughputOnce({ total, synchronous, cpuProf, window, dist }) {
+async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor }) {
   const connection = window ? `      window: ${window}\n      tps: 1000000` : FAST;
-  return withBridge({ synchronous, connection, cpuProf, dist }, async ({ sim, server }) => {
+  return withBridge({ synchronous, connection, cpuProf, dist, floor }, async ({ sim, server }) => {
     const clients = 50;
     const perClient = Math.ceil(total / clients);
     const n = perClient * clients;
@@ -108,14 +119,20 @@ async function throughputOnce({ total, synchronous, cpuProf, window, dist }) {
   });
 }
 
+// Each run: the bridge with `full` and `normal`, and the end-to-end floor (`full`), in alternating order.
+const KINDS = ['full', 'normal', 'floor'];
+const kindsOf = (r) => (r % 2 === 0 ? KINDS : [...KINDS].reverse());
+const kindOptions = (kind) =>
+  kind === 'floor' ? { synchronous: 'full', floor: true } : { synchronous: kind };
+
 export async function runThroughput({ runs, total }) {
-  const out = { full: [], normal: [] };
+  const out = { full: [], normal: [], floor: [] };
   for (let r = 0; r < runs; r++) {
-    for (const synchronous of r % 2 === 0 ? ['full', 'normal'] : ['normal', 'full']) {
-      const m = await throughputOnce({ total, synchronous });
-      out[synchronous].push(m);
+    for (const kind of kindsOf(r)) {
+      const m = await throughputOnce({ total, ...kindOptions(kind) });
+      out[kind].push(m);
       log(
-        `  alert->SMS run ${r + 1} ${synchronous}: ${Math.round(m.smsPerSec)} SMS/s (committed ${Math.round(m.committedPerSec)}/s)`,
+        `  alert->SMS run ${r + 1} ${kind}: ${Math.round(m.smsPerSec)} SMS/s (committed ${Math.round(m.committedPerSec)}/s); CPU per SMS: server ${m.cpuUsPerSms.toFixed(0)} us, SMSC simulator ${m.simCpuUsPerSms.toFixed(0)} us, publishers ${m.loadCpuUsPerSms.toFixed(0)} us`,
       );
     }
   }
@@ -128,15 +145,15 @@ export async function runThroughput({ runs, total }) {
     simCpuUsPerSms: pick(k, 'simCpuUsPerSms'),
     loadCpuUsPerSms: pick(k, 'loadCpuUsPerSms'),
   });
-  return { full: of('full'), normal: of('normal'), raw: out };
+  return { full: of('full'), normal: of('normal'), floor: of('floor'), raw: out };
 }
 
 /**
  * One run of benchmark 2 (for A/B comparisons of the write path, `bench/write-ab.mjs`); `window`: the
  * connection's (default 100), `dist`: another build of the bridge.
  */
-export function throughputRun({ total, synchronous = 'full', window, dist }) {
-  return throughputOnce({ total, synchronous, window, dist });
+export function throughputRun({ total, synchronous = 'full', window, dist, floor }) {
+  return throughputOnce({ total, synchronous, window, dist, floor });
 }
 
 export async function profileThroughput({ total, dir }) {
@@ -152,8 +169,8 @@ export async function profileThroughput({ total, dir }) {
  * second pays for compiling its hot paths: p99 34-46 ms over a whole 10 s run against 12-24 ms from 3 s on,
  * session 5), and `p99All`/`maxAll` of the whole run.
  */
-async function latencyOnce({ rate, seconds, synchronous, trace, warmup = 2, dist }) {
-  return withBridge({ synchronous, connection: FAST, dist }, async ({ sim, server }) => {
+async function latencyOnce({ rate, seconds, synchronous, trace, warmup = 2, dist, floor }) {
+  return withBridge({ synchronous, connection: FAST, dist, floor }, async ({ sim, server }) => {
     const client = await rawConnect(server.ready.port, { clientId: 'latency' });
     client.setHandler(() => undefined);
     const n = rate * (warmup + seconds);
@@ -226,18 +243,18 @@ async function latencyOnce({ rate, seconds, synchronous, trace, warmup = 2, dist
  * `[scheduled publish (epoch ms), latency (ms)]` per alert, to line the tail up with stalls; `dist`: another
  * build of the bridge.
  */
-export function latencyRun({ rate, seconds, synchronous = 'full', trace, dist }) {
-  return latencyOnce({ rate, seconds, synchronous, trace, dist });
+export function latencyRun({ rate, seconds, synchronous = 'full', trace, dist, floor }) {
+  return latencyOnce({ rate, seconds, synchronous, trace, dist, floor });
 }
 
 export async function runLatency({ runs, rate, seconds }) {
-  const out = { full: [], normal: [] };
+  const out = { full: [], normal: [], floor: [] };
   for (let r = 0; r < runs; r++) {
-    for (const synchronous of r % 2 === 0 ? ['full', 'normal'] : ['normal', 'full']) {
-      const m = await latencyOnce({ rate, seconds, synchronous });
-      out[synchronous].push(m);
+    for (const kind of kindsOf(r)) {
+      const m = await latencyOnce({ rate, seconds, ...kindOptions(kind) });
+      out[kind].push(m);
       log(
-        `  latency run ${r + 1} ${synchronous}: p50 ${m.p50.toFixed(2)} ms p99 ${m.p99.toFixed(2)} ms max ${m.max.toFixed(1)} ms; first 2 s included: p99 ${m.p99All.toFixed(2)} ms max ${m.maxAll.toFixed(1)} ms; from the write: p50 ${m.p50Written.toFixed(2)} p99 ${m.p99Written.toFixed(2)} ms (${m.arrived}/${m.n})`,
+        `  latency run ${r + 1} ${kind}: p50 ${m.p50.toFixed(2)} ms p99 ${m.p99.toFixed(2)} ms max ${m.max.toFixed(1)} ms; first 2 s included: p99 ${m.p99All.toFixed(2)} ms max ${m.maxAll.toFixed(1)} ms; from the write: p50 ${m.p50Written.toFixed(2)} p99 ${m.p99Written.toFixed(2)} ms (${m.arrived}/${m.n})`,
       );
     }
   }
@@ -249,7 +266,7 @@ export async function runLatency({ runs, rate, seconds }) {
     p50Written: median(out[k].map((m) => m.p50Written)),
     p99Written: median(out[k].map((m) => m.p99Written)),
   });
-  return { full: sum('full'), normal: sum('normal'), raw: out };
+  return { full: sum('full'), normal: sum('normal'), floor: sum('floor'), raw: out };
 }
 
 /**

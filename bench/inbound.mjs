@@ -20,7 +20,7 @@ function rulesYaml() {
 
 // the figures are of the last `seconds`, after `warmup` seconds at the rate (the process's first second pays for
 // compiling its hot paths); `p99All` is of the whole run
-async function inboundOnce({ rate, seconds, cpuProf, warmup = 2 }) {
+async function inboundOnce({ rate, seconds, cpuProf, warmup = 2, floor = false }) {
   const hash = await hashPassword('bench-secret');
   const devices = `type: pump
 commands:
@@ -40,7 +40,11 @@ devices:
     anonymous: false,
     connection: '      window: 100\n      tps: 1000000',
   });
-  const server = await startServer({ mode: 'bridge', configFile, cwd: dir }, { cpuProf });
+  // floor: the end-to-end floor (bench/lib/floor-pipeline.mjs) in the bridge's place
+  const spec = floor
+    ? { mode: 'floor', smscPort: port, synchronous: 'full', window: 100, cwd: dir }
+    : { mode: 'bridge', configFile, cwd: dir };
+  const server = await startServer(spec, { cpuProf });
   try {
     for (let i = 0; i < 500 && sim.boundSessions().length === 0; i++) await sleep(10);
     const n = rate * (warmup + seconds);
@@ -135,27 +139,32 @@ devices:
   }
 }
 
+/** Each run: the bridge, and the end-to-end floor (bench/lib/floor-pipeline.mjs), in alternating order. */
 export async function runInbound({ runs, rate, seconds }) {
-  const out = [];
+  const out = { bridge: [], floor: [] };
   for (let r = 0; r < runs; r++) {
-    const m = await inboundOnce({ rate, seconds });
-    out.push(m);
-    log(
-      `  inbound run ${r + 1}: p50 ${m.p50.toFixed(2)} ms p99 ${m.p99.toFixed(2)} ms max ${m.max.toFixed(1)} ms (first 2 s included: p99 ${m.p99All.toFixed(2)} ms; from the write: p50 ${m.p50Written.toFixed(2)} p99 ${m.p99Written.toFixed(2)} ms) (${m.arrived}/${m.n}); deliver_sm_resp p99 ${m.respP99.toFixed(2)} ms; bridge CPU ${m.cpuUsPerMo.toFixed(0)} us/MO`,
-    );
+    for (const kind of r % 2 === 0 ? ['bridge', 'floor'] : ['floor', 'bridge']) {
+      const m = await inboundOnce({ rate, seconds, floor: kind === 'floor' });
+      out[kind].push(m);
+      log(
+        `  inbound run ${r + 1} ${kind}: p50 ${m.p50.toFixed(2)} ms p99 ${m.p99.toFixed(2)} ms max ${m.max.toFixed(1)} ms (first 2 s included: p99 ${m.p99All.toFixed(2)} ms; from the write: p50 ${m.p50Written.toFixed(2)} p99 ${m.p99Written.toFixed(2)} ms) (${m.arrived}/${m.n}); deliver_sm_resp p99 ${m.respP99.toFixed(2)} ms; server CPU ${m.cpuUsPerMo.toFixed(0)} us/MO`,
+      );
+    }
   }
-  const pick = (f) => median(out.map((m) => m[f]));
-  return {
-    p50: pick('p50'),
-    p99: pick('p99'),
-    max: pick('max'),
-    p99All: pick('p99All'),
-    p50Written: pick('p50Written'),
-    p99Written: pick('p99Written'),
-    respP99: pick('respP99'),
-    cpuUsPerMo: pick('cpuUsPerMo'),
-    raw: out,
+  const of = (kind) => {
+    const pick = (f) => median(out[kind].map((m) => m[f]));
+    return {
+      p50: pick('p50'),
+      p99: pick('p99'),
+      max: pick('max'),
+      p99All: pick('p99All'),
+      p50Written: pick('p50Written'),
+      p99Written: pick('p99Written'),
+      respP99: pick('respP99'),
+      cpuUsPerMo: pick('cpuUsPerMo'),
+    };
   };
+  return { ...of('bridge'), floor: of('floor'), raw: out };
 }
 
 /** One run with the bridge under --cpu-prof (profile written to `dir`), for the profile notes. */

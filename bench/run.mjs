@@ -91,6 +91,12 @@ function table(m, r) {
       'for reference',
       '',
     );
+    add(
+      '2. floor: the libraries alone, end to end (aedes, better-sqlite3 with the fsync, smpp; `bench/lib/floor-pipeline.mjs`)',
+      `${f0(t.floor.smsPerSec)} SMS/s (committed ${f0(t.floor.committedPerSec)}/s); CPU per SMS: floor ${f0(t.floor.cpuUsPerSms)} us, SMSC simulator ${f0(t.floor.simCpuUsPerSms)} us, publishers ${f0(t.floor.loadCpuUsPerSms)} us; bridge/floor ${pct(t.full.smsPerSec / t.floor.smsPerSec)}`,
+      'what these libraries allow on this machine with none of our code',
+      'for reference',
+    );
   }
   if (r.latency) {
     for (const k of ['full', 'normal']) {
@@ -102,6 +108,13 @@ function table(m, r) {
         ok(l.p99 < 1),
       );
     }
+    const l = r.latency.floor;
+    add(
+      `3. floor: the libraries alone, end to end, ${P.latency.rate}/s, synchronous=full`,
+      `p50 ${f2(l.p50)} ms, **p99 ${f2(l.p99)} ms**, max ${f2(l.max)} ms (with the first 2 s: p99 ${f2(l.p99All)} ms); from the publish's write: p50 ${f2(l.p50Written)} ms, p99 ${f2(l.p99Written)} ms`,
+      'what these libraries allow on this machine with none of our code',
+      'for reference',
+    );
   }
   if (r.floors) {
     const { durable: d, echo: e } = r.floors;
@@ -141,6 +154,13 @@ function table(m, r) {
       `deliver_sm -> command publish: p50 ${f2(i.p50)} ms, **p99 ${f2(i.p99)} ms**, max ${f2(i.max)} ms (after 2 s at the rate; with those 2 s: p99 ${f2(i.p99All)} ms; from the deliver_sm's write: p50 ${f2(i.p50Written)} ms, p99 ${f2(i.p99Written)} ms); -> deliver_sm_resp p99 ${f2(i.respP99)} ms`,
       'p99 < 1 ms',
       ok(i.p99 < 1),
+    );
+    const f = i.floor;
+    add(
+      `5. floor: the libraries alone, end to end, ${P.inbound.rate} MO/s`,
+      `deliver_sm -> command publish: p50 ${f2(f.p50)} ms, **p99 ${f2(f.p99)} ms**, max ${f2(f.max)} ms (with the first 2 s: p99 ${f2(f.p99All)} ms; from the deliver_sm's write: p50 ${f2(f.p50Written)} ms, p99 ${f2(f.p99Written)} ms); server CPU per MO: floor ${f0(f.cpuUsPerMo)} us, bridge ${f0(i.cpuUsPerMo)} us`,
+      'what these libraries allow on this machine with none of our code',
+      'for reference',
     );
   }
   if (r.footprint) {
