@@ -14,6 +14,7 @@ import {
   tempDir,
   writeBridge,
 } from './lib/common.mjs';
+import { LeanSmsc } from './lib/lean-smsc.mjs';
 import { publishPacket, rawConnect } from './lib/mqtt-raw.mjs';
 
 const RULES = `
@@ -39,12 +40,17 @@ rules:
     priority: critical
 `;
 
-/** `floor`: the end-to-end floor (bench/lib/floor-pipeline.mjs) in the bridge's place, window 100. */
+/**
+ * `floor`: the end-to-end floor (bench/lib/floor-pipeline.mjs) in the bridge's place, window 100; `lean`: the
+ * hand-encoded SMSC (bench/lib/lean-smsc.mjs) in the simulator's place.
+ */
 async function withBridge(
-  { synchronous = 'full', connection, simOptions = {}, cpuProf, dist, floor = false },
+  { synchronous = 'full', connection, simOptions = {}, cpuProf, dist, floor = false, lean = false },
   body,
 ) {
-  const sim = new SmscSimulator({ receipts: false, logger: silentLogger(), ...simOptions });
+  const sim = lean
+    ? new LeanSmsc()
+    : new SmscSimulator({ receipts: false, logger: silentLogger(), ...simOptions });
   const { port } = await sim.start({ port: 0 });
   const dir = tempDir();
   const spec = floor
@@ -69,9 +75,9 @@ async function withBridge(
 const FAST = '      window: 100\n      tps: 1000000';
 
 /** 2. `total` alerts as fast as 50 QoS 1 clients (20 in flight each) can have them committed. */
-async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor }) {
+async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor, lean }) {
   const connection = window ? `      window: ${window}\n      tps: 1000000` : FAST;
-  return withBridge({ synchronous, connection, cpuProf, dist, floor }, async ({ sim, server }) => {
+  return withBridge({ synchronous, connection, cpuProf, dist, floor, lean }, async ({ sim, server }) => {
     const clients = 50;
     const perClient = Math.ceil(total / clients);
     const n = perClient * clients;
@@ -152,8 +158,8 @@ export async function runThroughput({ runs, total }) {
  * One run of benchmark 2 (for A/B comparisons of the write path, `bench/write-ab.mjs`); `window`: the
  * connection's (default 100), `dist`: another build of the bridge.
  */
-export function throughputRun({ total, synchronous = 'full', window, dist, floor }) {
-  return throughputOnce({ total, synchronous, window, dist, floor });
+export function throughputRun({ total, synchronous = 'full', window, dist, floor, lean }) {
+  return throughputOnce({ total, synchronous, window, dist, floor, lean });
 }
 
 export async function profileThroughput({ total, dir }) {
@@ -169,8 +175,8 @@ export async function profileThroughput({ total, dir }) {
  * second pays for compiling its hot paths: p99 34-46 ms over a whole 10 s run against 12-24 ms from 3 s on,
  * session 5), and `p99All`/`maxAll` of the whole run.
  */
-async function latencyOnce({ rate, seconds, synchronous, trace, warmup = 2, dist, floor }) {
-  return withBridge({ synchronous, connection: FAST, dist, floor }, async ({ sim, server }) => {
+async function latencyOnce({ rate, seconds, synchronous, trace, warmup = 2, dist, floor, lean }) {
+  return withBridge({ synchronous, connection: FAST, dist, floor, lean }, async ({ sim, server }) => {
     const client = await rawConnect(server.ready.port, { clientId: 'latency' });
     client.setHandler(() => undefined);
     const n = rate * (warmup + seconds);
@@ -243,8 +249,8 @@ async function latencyOnce({ rate, seconds, synchronous, trace, warmup = 2, dist
  * `[scheduled publish (epoch ms), latency (ms)]` per alert, to line the tail up with stalls; `dist`: another
  * build of the bridge.
  */
-export function latencyRun({ rate, seconds, synchronous = 'full', trace, dist, floor }) {
-  return latencyOnce({ rate, seconds, synchronous, trace, dist, floor });
+export function latencyRun({ rate, seconds, synchronous = 'full', trace, dist, floor, lean }) {
+  return latencyOnce({ rate, seconds, synchronous, trace, dist, floor, lean });
 }
 
 export async function runLatency({ runs, rate, seconds }) {

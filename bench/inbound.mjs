@@ -20,7 +20,7 @@ function rulesYaml() {
 
 // the figures are of the last `seconds`, after `warmup` seconds at the rate (the process's first second pays for
 // compiling its hot paths); `p99All` is of the whole run
-async function inboundOnce({ rate, seconds, cpuProf, warmup = 2, floor = false }) {
+async function inboundOnce({ rate, seconds, cpuProf, warmup = 2, floor = false, dist }) {
   const hash = await hashPassword('bench-secret');
   const devices = `type: pump
 commands:
@@ -43,7 +43,7 @@ devices:
   // floor: the end-to-end floor (bench/lib/floor-pipeline.mjs) in the bridge's place
   const spec = floor
     ? { mode: 'floor', smscPort: port, synchronous: 'full', window: 100, cwd: dir }
-    : { mode: 'bridge', configFile, cwd: dir };
+    : { mode: 'bridge', configFile, cwd: dir, dist };
   const server = await startServer(spec, { cpuProf });
   try {
     for (let i = 0; i < 500 && sim.boundSessions().length === 0; i++) await sleep(10);
@@ -167,7 +167,10 @@ export async function runInbound({ runs, rate, seconds }) {
   return { ...of('bridge'), floor: of('floor'), raw: out };
 }
 
-/** One run with the bridge under --cpu-prof (profile written to `dir`), for the profile notes. */
-export async function profileInbound({ rate, seconds, dir }) {
-  return inboundOnce({ rate, seconds, cpuProf: dir });
+/**
+ * One run with the bridge under --cpu-prof (profile written to `dir`), for the profile notes; `dist`: another
+ * build (one without its bundle names its modules in the profile: bench/lib/cpu-shares.mjs).
+ */
+export async function profileInbound({ rate, seconds, dir, dist }) {
+  return inboundOnce({ rate, seconds, cpuProf: dir, dist });
 }
