@@ -225,13 +225,22 @@ export const MIGRATIONS: string[] = [
   `,
 ];
 
-/** Runs the migrations this database has not seen, each in its own transaction. */
+/**
+ * Runs the migrations this database has not seen, each in its own transaction. Each takes the write lock first
+ * (`BEGIN IMMEDIATE`) and reads the version under it: instances starting at once on one file (a cluster on
+ * SQLite) run each migration once; one that read the version before another migrated would otherwise create a
+ * table that exists ("table sms already exists") and fail to start.
+ */
 export function migrate(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  for (let i = version; i < MIGRATIONS.length; i++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[i]!);
-      db.pragma(`user_version = ${i + 1}`);
-    })();
-  }
+  const version = () => db.pragma('user_version', { simple: true }) as number;
+  const step = db.transaction((): boolean => {
+    const v = version();
+    if (v >= MIGRATIONS.length) return false;
+    db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${v + 1}`);
+    return true;
+  });
+  // an up-to-date database (every start after the first) takes no write lock
+  let more = version() < MIGRATIONS.length;
+  while (more) more = step.immediate();
 }

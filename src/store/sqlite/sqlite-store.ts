@@ -57,9 +57,13 @@ export class SqliteStore extends StoreReads implements Store {
 
   async start(): Promise<void> {
     const { path } = this.options;
+    // what a failed start has opened, closed again before it throws
+    let db: Database.Database | undefined;
+    let walSync: WalSync | undefined;
+    let checkpointer: Checkpointer | undefined;
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      const db = new Database(path);
+      db = new Database(path);
       const onDisk = path !== ':memory:';
       db.pragma('journal_mode = WAL');
       // `full` is NORMAL plus our own WAL fsync after each commit, off the event loop (see WalSync)
@@ -68,10 +72,11 @@ export class SqliteStore extends StoreReads implements Store {
       db.pragma('busy_timeout = 5000');
       db.pragma('temp_store = MEMORY');
       migrate(db);
-      const walSync =
+      walSync =
         onDisk && this.options.synchronous !== 'normal' ? await WalSync.open(`${path}-wal`) : undefined;
-      const writes = new WriteBatcher(db, walSync && (() => walSync.sync()));
-      const checkpointer =
+      const sync = walSync;
+      const writes = new WriteBatcher(db, sync && (() => sync.sync()));
+      checkpointer =
         onDisk && this.options.checkpoints !== 'inline'
           ? Checkpointer.start(db, path, (fn) => writes.quiesce(fn), {
               ...(this.options.checkpointIntervalMs ? { intervalMs: this.options.checkpointIntervalMs } : {}),
@@ -104,6 +109,10 @@ export class SqliteStore extends StoreReads implements Store {
       };
       alerts.prune(Date.now());
     } catch (err) {
+      this.open = undefined;
+      await checkpointer?.stop();
+      await walSync?.close();
+      db?.close();
       throw new BridgeError(
         'ERR_STORE',
         `cannot open the store at store.path=${path}: ${(err as Error).message}`,

@@ -1,8 +1,9 @@
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Checkpointer } from '../../../src/store/sqlite/checkpointer.js';
+import { MIGRATIONS } from '../../../src/store/sqlite/migrations.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { tempDir, waitFor } from '../../helpers/harness.js';
 
@@ -134,4 +135,33 @@ describe('a process that stops its store', () => {
     expect(child.stdout.trim()).toBe('stopped');
     expect(child.status).toBe(0);
   });
+});
+
+describe('a store that fails to start', () => {
+  // every descriptor of this process (the checkpoint worker's connection is in it too) open on the store's files
+  const openOn = (path: string) =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(path);
+      } catch {
+        return false; // closed since the listing
+      }
+    });
+
+  it.skipIf(!existsSync('/proc/self/fd'))(
+    'leaves no checkpoint worker, WAL descriptor or connection open behind',
+    async () => {
+      const dir = tempDir();
+      cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+      const path = join(dir, 'bridge.db');
+      // migrated, by its version, but without the tables: preparing the statements fails after the worker started
+      const db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`user_version = ${MIGRATIONS.length}`);
+      db.close();
+      const store = new SqliteStore({ path });
+      await expect(store.start()).rejects.toThrow(/cannot open the store.*no such table/);
+      await waitFor(() => openOn(path).length === 0, 'no descriptor left on the store files', 5_000);
+    },
+  );
 });
