@@ -149,7 +149,7 @@ describe('a store that fails to start', () => {
     });
 
   it.skipIf(!existsSync('/proc/self/fd'))(
-    'leaves no checkpoint worker, WAL descriptor or connection open behind',
+    'leaves no connection or WAL descriptor open on its files',
     async () => {
       const dir = tempDir();
       cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
