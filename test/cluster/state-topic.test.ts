@@ -69,7 +69,6 @@ cluster: { enabled: true, instance_id: ${name}, lease_ttl: 1s, poll: 100ms }
     await waitFor(() => states.get('sms-bridge/state/a') === 'offline', 'the will of a', 10_000);
     expect(states.get('sms-bridge/state/b')).toBe('online');
     expect(states.has('sms-bridge/state')).toBe(false);
-    // two process start-ups and waits of up to 30 s: over the suite's 20 s default on a loaded machine (it timed
-    // out there, with both instances starting; never on a quiet one)
+    // two process start-ups and waits of up to 30 s in all: more than the suite's 20 s default
   }, 60_000);
 });
