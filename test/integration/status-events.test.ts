@@ -40,6 +40,7 @@ describe('status events on the embedded broker', () => {
   let db: Database.Database | undefined;
   let broker: EmbeddedBroker | undefined;
   let events: Events;
+  let persistence: BrokerPersistence;
   const clients: MqttClient[] = [];
 
   const start = async () => {
@@ -51,10 +52,10 @@ describe('status events on the embedded broker', () => {
       access: openAccess,
       intake: () => undefined,
       logger: silentLogger(),
-      persistence: new BrokerPersistence({
+      persistence: (persistence = new BrokerPersistence({
         repository: () => new SqliteBrokerStateRepository(db!),
         logger: silentLogger(),
-      }),
+      })),
     });
     await broker.start();
     events = new Events(silentLogger());
@@ -183,23 +184,30 @@ describe('status events on the embedded broker', () => {
     expect(broker!.hasSubscribers(STATUS)).toBe(true);
   });
 
+  const alert: AlertEvent = {
+    id: 7,
+    ref: 'A7',
+    rule: 'overheat',
+    device: 'pump-7',
+    state: 'open',
+    priority: 'critical',
+    step: 0,
+    count: 1,
+    openedAt: 0,
+    ackedBy: null,
+    ackedAt: null,
+    resolvedAt: null,
+    reason: null,
+    at: 0,
+  };
+  /** The retained messages the broker holds under `filter`. */
+  const retained = async (filter: string) => {
+    const topics: string[] = [];
+    for await (const packet of persistence.createRetainedStream(filter)) topics.push(packet.topic);
+    return topics;
+  };
+
   it('still keeps the retained alert topic when nobody subscribes', async () => {
-    const alert: AlertEvent = {
-      id: 7,
-      ref: 'A7',
-      rule: 'overheat',
-      device: 'pump-7',
-      state: 'open',
-      priority: 'critical',
-      step: 0,
-      count: 1,
-      openedAt: 0,
-      ackedBy: null,
-      ackedAt: null,
-      resolvedAt: null,
-      reason: null,
-      at: 0,
-    };
     expect(broker!.hasSubscribers('sms-bridge/alerts/+')).toBe(false);
     events.emit('alert.changed', alert);
     const late = await connect();
@@ -208,5 +216,12 @@ describe('status events on the embedded broker', () => {
     );
     await late.client.subscribeAsync('sms-bridge/alerts/+', { qos: 1 });
     expect(await got).toEqual({ topic: 'sms-bridge/alerts/7', retain: true });
+  });
+
+  it('clears the retained alert topic on resolve when nobody subscribes', async () => {
+    events.emit('alert.changed', alert);
+    await waitFor(async () => (await retained('sms-bridge/alerts/#')).length === 1, 'alert 7 retained');
+    events.emit('alert.changed', { ...alert, state: 'resolved', resolvedAt: 1, at: 1 });
+    await waitFor(async () => (await retained('sms-bridge/alerts/#')).length === 0, 'alert 7 cleared');
   });
 });
