@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Aedes, Client, PublishPacket } from 'aedes';
+import type { Aedes, Client } from 'aedes';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { TopicCache, TopicTrie } from '../rules/topic-trie.js';
@@ -72,7 +72,6 @@ const emptyIdWithSession = new WeakSet<Client>();
 /** [MQTT-1.5.3-2] a UTF-8 string with U+0000 must make the receiver close the connection */
 const hasNul = (text: string | undefined): boolean => text?.includes('\u0000') === true;
 const SLASH = 0x2f;
-const DOLLAR = 0x24;
 const NO_TAPS: Tap[] = [];
 
 /**
@@ -597,18 +596,18 @@ export class EmbeddedBroker implements BridgeBroker {
     if (this.taps.size > 0 && this.mayTap(topic))
       this.deliverToTaps({ topic, payload: body, qos: options.qos ?? 0, retain: options.retain ?? false });
     if (options.retain) this.retained.record(topic, 'bridge', body.length);
-    const packet: PublishPacket = {
-      cmd: 'publish',
-      topic,
-      payload: body,
-      qos: options.qos ?? 0,
-      retain: options.retain ?? false,
-      dup: false,
-    };
-    // `$` topics: aedes' own listeners are not indexed
-    if (topic.charCodeAt(0) !== DOLLAR && !this.hasSubscribers(topic)) return aedes.storeUnheard(packet);
     return new Promise((resolve, reject) => {
-      aedes.publish(packet, (err) => (err ? reject(err) : resolve()));
+      aedes.publish(
+        {
+          cmd: 'publish',
+          topic,
+          payload: body,
+          qos: options.qos ?? 0,
+          retain: options.retain ?? false,
+          dup: false,
+        },
+        (err) => (err ? reject(err) : resolve()),
+      );
     });
   }
 
