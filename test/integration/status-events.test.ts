@@ -46,16 +46,17 @@ describe('status events on the embedded broker', () => {
   const start = async () => {
     db = new Database(join(dir, 'bridge.db'));
     db.pragma('journal_mode = WAL');
+    persistence = new BrokerPersistence({
+      repository: () => new SqliteBrokerStateRepository(db!),
+      logger: silentLogger(),
+    });
     broker = new EmbeddedBroker({
       host: '127.0.0.1',
       port: 0,
       access: openAccess,
       intake: () => undefined,
       logger: silentLogger(),
-      persistence: (persistence = new BrokerPersistence({
-        repository: () => new SqliteBrokerStateRepository(db!),
-        logger: silentLogger(),
-      })),
+      persistence,
     });
     await broker.start();
     events = new Events(silentLogger());
