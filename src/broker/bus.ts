@@ -39,6 +39,12 @@ export interface Bus {
   start(): Promise<void>;
   stop(): Promise<void>;
   publish(topic: string, payload: string | Buffer, options?: PublishOptions): Promise<void>;
+  /**
+   * False only when no subscription (of an MQTT client, connected or in a stored session, or in process) can
+   * match a topic of `filter`, so that an unretained message there would reach no one: its payload need not even
+   * be built. Ask per message. A retained message is kept for later subscribers: publish it regardless.
+   */
+  hasSubscribers(filter: string): boolean;
   /** In-process subscription; the handler must not throw. */
   subscribe(
     filter: string,

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Aedes, type Client } from 'aedes';
+import type { Aedes, Client } from 'aedes';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { TopicCache, TopicTrie } from '../rules/topic-trie.js';
@@ -17,7 +17,9 @@ import {
   type Principal,
   type PublishOptions,
 } from './bus.js';
+import { FilterIndex } from './filter-index.js';
 import { ClientIdClaims } from './identity.js';
+import { IndexedAedes } from './indexed-aedes.js';
 import { type BrokerLimits, DEFAULT_BROKER_LIMITS, RetainedLedger, reservedTopics } from './limits.js';
 import { authError, createLogin } from './login.js';
 import { LoginGuard, LogLimiter } from './login-guard.js';
@@ -94,7 +96,7 @@ function untrackFrom(sockets: Set<Socket>): (this: Socket) => void {
 
 /** aedes 1.x on TCP. Intake runs in `authorizePublish`, the only hook aedes runs before a QoS 1 PUBACK. */
 export class EmbeddedBroker implements BridgeBroker {
-  private aedes: Aedes | undefined;
+  private aedes: IndexedAedes | undefined;
   private server: Server | undefined;
   private extra: ExtraListener[] = [];
   private readonly log: Logger;
@@ -115,6 +117,8 @@ export class EmbeddedBroker implements BridgeBroker {
    * SMS) skip the trie and the per-topic cache, which they only churned. One per tap at most.
    */
   private tapPrefixes: string[] = [];
+  /** the taps' filters, for `hasSubscribers` */
+  private tapFilters = new FilterIndex();
   /** intake calls in flight; closed by `stopIntake()` */
   private readonly intakeGate = new WorkGate();
   /** every socket accepted on any listener: one that never sent CONNECT is no aedes client to close */
@@ -224,7 +228,7 @@ export class EmbeddedBroker implements BridgeBroker {
       warn: (fields, message) => this.warn(fields, message),
       log,
     });
-    const aedes = await Aedes.createBroker({
+    const aedes = await IndexedAedes.start({
       persistence: this.options.persistence,
       preConnect: (client, packet, callback) => {
         if (hasNul(packet.clientId) || hasNul(packet.username) || hasNul(packet.will?.topic)) {
@@ -508,6 +512,7 @@ export class EmbeddedBroker implements BridgeBroker {
     this.extra = [];
     this.taps = new TopicTrie();
     this.tapPrefixes = [];
+    this.tapFilters = new FilterIndex();
     this.tapRoutes.clear();
     this.tapsGeneration++;
     for (const l of extra) l.close?.();
@@ -567,6 +572,21 @@ export class EmbeddedBroker implements BridgeBroker {
     }
   }
 
+  /**
+   * False when no subscription can match a topic of `filter`: no connected client's, no stored session's, no
+   * tap's. Asked per event, so a subscriber that comes later hears every later event; O(1) until the
+   * subscriptions change. True while the broker is stopped (a publish then fails as it did) and without our
+   * persistence (aedes' own keeps stored sessions out of sight).
+   */
+  hasSubscribers(filter: string): boolean {
+    const aedes = this.aedes;
+    const stored = this.options.persistence?.storedFilters;
+    if (!aedes || !stored) return true;
+    return (
+      aedes.subscriptions.overlaps(filter) || stored.overlaps(filter) || this.tapFilters.overlaps(filter)
+    );
+  }
+
   publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
     const aedes = this.aedes;
     // a command must not be taken for published by a broker that is gone: the caller retries it later
@@ -595,6 +615,7 @@ export class EmbeddedBroker implements BridgeBroker {
   subscribe(filter: string, handler: (message: BusMessage) => void): Promise<void> {
     if (!this.aedes) return Promise.reject(new BridgeError('ERR_LISTEN', 'broker not started'));
     this.taps.add(filter, handler);
+    this.tapFilters.add(filter, handler);
     const levels = filter.split('/');
     const wildcard = levels.findIndex((l) => l === '+' || l === '#');
     const prefix = wildcard < 0 ? filter : levels.slice(0, wildcard).join('/');

@@ -577,6 +577,11 @@ export class ExternalBroker implements BridgeBroker {
     if (this.intakeClient) await this.resync();
   }
 
+  /** Always true: the other broker's subscriptions (other instances' clients among them) are not known here. */
+  hasSubscribers(_filter: string): boolean {
+    return true;
+  }
+
   publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
     const client = this.outClient;
     // mqtt.js would queue it in memory until the broker is back: unbounded, and a command taken for published

@@ -14,6 +14,7 @@ import type {
   BrokerSubscription,
   OutgoingEntry,
 } from '../store/broker-state.js';
+import { FilterIndex } from './filter-index.js';
 
 /** aedes-packet's constructor: copies a packet, taking brokerId/brokerCounter from `broker` when absent. */
 const Packet = createRequire(import.meta.url)('aedes-packet') as new (
@@ -132,6 +133,14 @@ export class BrokerPersistence extends MemoryPersistence {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly warned = new Map<string, { at: number; suppressed: number }>();
   private loaded = false;
+  /**
+   * The stored sessions' subscriptions (owner: the client id), so that the broker can tell that a topic has no
+   * subscriber without asking for its matches. It may hold a pair the memory persistence no longer does, never
+   * the other way round.
+   */
+  readonly storedFilters = new FilterIndex();
+  /** client id -> the filters `storedFilters` holds for it; changed when aedes calls, not when the write ends */
+  private readonly storedOf = new Map<string, Set<string>>();
 
   constructor(options: BrokerPersistenceOptions) {
     super();
@@ -171,6 +180,10 @@ export class BrokerPersistence extends MemoryPersistence {
       this.retainedSizes.set(packet.topic, packet.payload.length);
     }
     for (const { clientId, subscriptions } of snapshot.subscriptions) {
+      this.indexStored(
+        clientId,
+        subscriptions.map((sub) => sub.topic),
+      );
       await super.addSubscriptions({ id: clientId }, subscriptions.map(fromSubscription));
     }
     for (const entry of snapshot.outgoing) {
@@ -244,20 +257,48 @@ export class BrokerPersistence extends MemoryPersistence {
   // subscriptions (aedes calls these for persistent sessions only, except cleanSubscriptions)
 
   override async addSubscriptions(client: PersistenceClient, subs: PersistedSubscription[]): Promise<void> {
+    this.indexStored(
+      client.id,
+      subs.map((sub) => sub.topic),
+    );
     await super.addSubscriptions(client, subs);
     await this.write(this.repo.putSubscriptions(client.id, subs.map(toSubscription)));
   }
 
   override async removeSubscriptions(client: PersistenceClient, topics: string[]): Promise<void> {
+    this.unindexStored(client.id, topics);
     await super.removeSubscriptions(client, topics);
     await this.write(this.repo.deleteSubscriptions(client.id, topics));
   }
 
   /** Runs on every clean connect: written only when the client had a stored session. */
   override async cleanSubscriptions(client: PersistenceClient): Promise<void> {
+    this.unindexStored(client.id, this.storedOf.get(client.id) ?? []);
     const had = (await super.subscriptionsByClient(client)).length > 0;
     await super.cleanSubscriptions(client);
     if (had) await this.write(this.repo.clearSubscriptions(client.id));
+  }
+
+  private indexStored(clientId: string, topics: Iterable<string>): void {
+    let mine = this.storedOf.get(clientId);
+    if (!mine) {
+      mine = new Set();
+      this.storedOf.set(clientId, mine);
+    }
+    for (const topic of topics) {
+      mine.add(topic);
+      this.storedFilters.add(topic, clientId);
+    }
+  }
+
+  private unindexStored(clientId: string, topics: Iterable<string>): void {
+    const mine = this.storedOf.get(clientId);
+    if (!mine) return;
+    for (const topic of [...topics]) {
+      mine.delete(topic);
+      this.storedFilters.delete(topic, clientId);
+    }
+    if (mine.size === 0) this.storedOf.delete(clientId);
   }
 
   // outgoing queues: same semantics as aedes-persistence's memory persistence, with ids the repository keys on

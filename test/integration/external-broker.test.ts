@@ -226,6 +226,23 @@ describe.skipIf(!hasMosquitto)('external broker (Mosquitto)', () => {
     await watcher.subscribeAsync('sms-bridge/state', { qos: 1 });
     expect(await state).toBe('online');
   });
+
+  it("publishes every SMS's status events: the other broker's subscribers (shared ones too) are not known here", async () => {
+    const broker = await mosquitto();
+    const { sim, port } = await simulator();
+    await startApp(broker.url, port);
+    const watcher = await client(broker.url);
+    const states: string[] = [];
+    watcher.on('message', (_topic, payload) => states.push(JSON.parse(payload.toString()).state));
+    await watcher.subscribeAsync('$share/ops/sms-bridge/sms/outbound/+', { qos: 1 });
+    const device = await client(broker.url, { clientId: 'pump-7' });
+    await device.publishAsync('devices/pump-7/alerts/overheat', JSON.stringify({ temp: 95 }), { qos: 1 });
+    await waitFor(() => sim.received.length > 0, 'SMS at the SMSC');
+    await waitFor(
+      () => states.includes('queued') && states.includes('submitted'),
+      'queued and submitted events',
+    );
+  });
 });
 
 describe.skipIf(!hasMosquitto)('external broker: guarantee 1 (PUBACK after commit)', () => {

@@ -55,6 +55,7 @@ describe('AlertEngine with fake timers', () => {
       start: async () => undefined,
       stop: async () => undefined,
       subscribe: async () => undefined,
+      hasSubscribers: () => true,
       publish: async (topic, payload, o) => {
         if (topic.startsWith('sms-bridge/alerts/'))
           events.push({ topic, payload: String(payload), retain: o?.retain ?? false });

@@ -16,6 +16,7 @@ describe('the command outbox of two instances on one store', () => {
     start: async () => undefined,
     stop: async () => undefined,
     subscribe: async () => undefined,
+    hasSubscribers: () => true,
     publish: async (topic) => {
       published.push(topic);
     },
