@@ -172,6 +172,19 @@ describe('AlertEngine with fake timers', () => {
     expect(last[1]).toMatchObject({ payload: '', retain: true });
   });
 
+  it('forgets which SMS told whom once the alert is resolved (the index holds live alerts only)', async () => {
+    await fire('devices/pump-7/overheat', { temp: 95 });
+    await settle();
+    expect(engine.indexedSms).toBe(2);
+    await fire('devices/pump-7/overheat/clear', {});
+    await settle();
+    expect(engine.indexedSms).toBe(0);
+    // a status of an SMS of the resolved alert changes nothing
+    engine.onSmsStatus({ ...sent[0]!, state: 'failed' });
+    await advance(10 * 60_000);
+    expect(sent).toHaveLength(4);
+  });
+
   it('a failed SMS of the current step escalates at once', async () => {
     await fire('devices/pump-7/overheat', { temp: 95 });
     await settle();
