@@ -267,6 +267,7 @@ export class CompiledRuleSet implements RuleSet {
    * costs the cache an entry, not five objects promoted to the old generation. At most MAX_CACHED_TOPICS.
    */
   private readonly sharedRoutes = new Map<readonly RuleEntry[], Map<readonly CompiledRule[], Route>>();
+  private built = 0;
   private lastTopic: string | undefined;
   private lastRoute: Route = NO_ROUTE;
 
@@ -333,6 +334,7 @@ export class CompiledRuleSet implements RuleSet {
         byResolveTopic,
         withResolveWhen: candidates.filter((e) => e.resolveCondition),
       };
+      this.built++;
       routes.set(byResolveTopic, route);
     }
     return route;
@@ -343,11 +345,9 @@ export class CompiledRuleSet implements RuleSet {
     return this.routes.size;
   }
 
-  /** distinct answers the cached topics share */
-  get sharedAnswers(): number {
-    let n = 0;
-    for (const routes of this.sharedRoutes.values()) n += routes.size;
-    return n;
+  /** Routes built so far: one per distinct answer, shared by the topics that have it */
+  get routesBuilt(): number {
+    return this.built;
   }
 
   canMatch(topic: string): boolean {

@@ -323,7 +323,7 @@ rules:
       fresh.canMatch(`plant/d${i}/stale`);
     }
     expect(fresh.cachedTopics).toBe(200);
-    expect(fresh.sharedAnswers).toBe(2);
+    expect(fresh.routesBuilt).toBe(2);
     expect(fresh.resolutions('plant/d7/stale', Buffer.from('{"fresh":1}'), ctx).map((r) => r.reason)).toEqual(
       ['resolve_when'],
     );
