@@ -185,6 +185,19 @@ describe('AlertEngine with fake timers', () => {
     expect(sent).toHaveLength(4);
   });
 
+  it('keeps one SMS per recipient in the index: a reminder replaces the first', async () => {
+    await fire('devices/pump-7/overheat', { temp: 95 });
+    vi.setSystemTime(Date.now() + 11 * 60_000);
+    await fire('devices/pump-7/overheat', { temp: 97 });
+    await settle();
+    expect(sent.filter((s) => s.to !== '+447700900003')).toHaveLength(4);
+    expect(engine.indexedSms).toBe(2);
+    // a failure of the first SMS, replaced by the reminder, does not escalate
+    engine.onSmsStatus({ ...sent[0]!, state: 'failed' });
+    await settle();
+    expect(texts().filter((t) => t.startsWith('3:'))).toEqual([]);
+  });
+
   it('a failed SMS of the current step escalates at once', async () => {
     await fire('devices/pump-7/overheat', { temp: 95 });
     await settle();
