@@ -120,6 +120,11 @@ export class AlertEngine {
       this.options.events.emit('alert.changed', toEvent(alert));
   }
 
+  /** SMS ids the book maps back to live alerts (bounded by their recipients) */
+  get indexedSms(): number {
+    return this.book?.indexedSms ?? 0;
+  }
+
   /** Alerts not yet resolved, for the status page. */
   live(): Alert[] {
     return [...(this.book?.alerts.values() ?? [])];

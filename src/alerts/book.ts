@@ -25,7 +25,12 @@ export class AlertBook {
   readonly alerts = new Map<number, Alert>();
   private readonly byKey = new Map<string, Alert>();
   private readonly byRef = new Map<string, Alert>();
-  private readonly smsIndex = new Map<number, Array<{ alertId: number; phone: string }>>();
+  /**
+   * SMS id -> the live alert (or alerts: a digest tells several) a recipient of which it last told. Bounded by
+   * the live alerts' recipients: an entry goes when its alert closes or is forgotten, or the recipient is sent a
+   * newer SMS. Alert ids, not objects: an entry allocates nothing the scavenger must copy (issue 14).
+   */
+  private readonly smsIndex = new Map<number, number | number[]>();
   private readonly dispatcher: Dispatcher;
   private nextAlertId: number;
   private lastRef: number;
@@ -165,6 +170,7 @@ export class AlertBook {
     this.byKey.delete(key(alert.ruleId, alert.deviceId));
     this.byRef.delete(alert.ref);
     this.alerts.delete(alert.id);
+    this.unindexAll(alert);
     this.unhold(alert.id, batch);
     batch.alerts.add(alert);
     batch.events.add(alert);
@@ -220,17 +226,14 @@ export class AlertBook {
 
   /** A state change of an SMS: a failed one of the current step escalates at once. */
   smsStatus(rules: RuleSet, smsId: number, state: string, now: number, batch: Batch): void {
-    for (const { alertId, phone } of this.smsIndex.get(smsId) ?? []) {
-      const alert = this.alerts.get(alertId);
-      const rec = alert?.recipients.get(phone);
-      if (!alert || !rec || rec.smsId !== smsId) continue;
-      rec.smsState = state;
-      batch.alerts.add(alert);
-      const live = alert.state === 'open' || alert.state === 'escalated';
-      if (live && (state === 'failed' || state === 'expired') && rec.step === alert.step) {
-        this.escalate(rules, alert, now, batch);
-      }
-    }
+    const ids = this.smsIndex.get(smsId);
+    if (typeof ids === 'number') this.statusOf(rules, ids, smsId, state, now, batch);
+    else if (ids) for (const id of [...ids]) this.statusOf(rules, id, smsId, state, now, batch);
+  }
+
+  /** SMS ids in the index (the recipients of live alerts that were sent one) */
+  get indexedSms(): number {
+    return this.smsIndex.size;
   }
 
   /** Records which SMS told whom, once it has its id. */
@@ -238,8 +241,32 @@ export class AlertBook {
     for (const t of out.tells) {
       const rec = this.alerts.get(t.alertId)?.recipients.get(t.phone);
       if (!rec) continue;
+      if (rec.smsId !== null && rec.smsId !== smsId) this.unindex(rec.smsId, t.alertId);
       rec.smsId = smsId;
-      this.index(smsId, t.alertId, t.phone);
+      this.index(smsId, t.alertId);
+    }
+  }
+
+  private statusOf(
+    rules: RuleSet,
+    alertId: number,
+    smsId: number,
+    state: string,
+    now: number,
+    batch: Batch,
+  ): void {
+    const alert = this.alerts.get(alertId);
+    if (!alert) return;
+    // one SMS has one phone: at most one recipient of an alert
+    for (const rec of alert.recipients.values()) {
+      if (rec.smsId !== smsId) continue;
+      rec.smsState = state;
+      batch.alerts.add(alert);
+      const live = alert.state === 'open' || alert.state === 'escalated';
+      if (live && (state === 'failed' || state === 'expired') && rec.step === alert.step) {
+        this.escalate(rules, alert, now, batch);
+      }
+      return;
     }
   }
 
@@ -250,11 +277,12 @@ export class AlertBook {
   private load(loaded: LoadedAlert): void {
     const a: Alert = { ...loaded.alert, recipients: new Map(loaded.recipients.map((r) => [r.phone, r])) };
     this.add(a);
-    for (const r of a.recipients.values()) if (r.smsId !== null) this.index(r.smsId, a.id, r.phone);
+    for (const r of a.recipients.values()) if (r.smsId !== null) this.index(r.smsId, a.id);
   }
 
   private forget(a: Alert): void {
     this.alerts.delete(a.id);
+    this.unindexAll(a);
     if (this.byKey.get(key(a.ruleId, a.deviceId)) === a) this.byKey.delete(key(a.ruleId, a.deviceId));
     if (this.byRef.get(a.ref) === a) this.byRef.delete(a.ref);
   }
@@ -265,11 +293,26 @@ export class AlertBook {
     this.byRef.set(a.ref, a);
   }
 
-  private index(smsId: number, alertId: number, phone: string): void {
-    const list = this.smsIndex.get(smsId) ?? [];
-    if (list.some((x) => x.alertId === alertId && x.phone === phone)) return;
-    list.push({ alertId, phone });
-    this.smsIndex.set(smsId, list);
+  private index(smsId: number, alertId: number): void {
+    const ids = this.smsIndex.get(smsId);
+    if (ids === undefined) this.smsIndex.set(smsId, alertId);
+    else if (typeof ids === 'number') {
+      if (ids !== alertId) this.smsIndex.set(smsId, [ids, alertId]);
+    } else if (!ids.includes(alertId)) ids.push(alertId);
+  }
+
+  private unindex(smsId: number, alertId: number): void {
+    const ids = this.smsIndex.get(smsId);
+    if (ids === alertId) this.smsIndex.delete(smsId);
+    else if (typeof ids === 'object') {
+      const rest = ids.filter((id) => id !== alertId);
+      if (rest.length === 0) this.smsIndex.delete(smsId);
+      else this.smsIndex.set(smsId, rest.length === 1 ? rest[0]! : rest);
+    }
+  }
+
+  private unindexAll(a: Alert): void {
+    for (const r of a.recipients.values()) if (r.smsId !== null) this.unindex(r.smsId, a.id);
   }
 
   /**

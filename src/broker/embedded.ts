@@ -63,7 +63,7 @@ interface Session {
   readonly owner: string;
   cleared: string | undefined;
   /** the in-process taps of `cleared` as of `tapsGeneration` (one per session: no per-topic lookup) */
-  clearedTaps: Tap[] | undefined;
+  clearedTaps: readonly Tap[] | undefined;
   tapsGeneration: number;
 }
 type Tap = (message: BusMessage) => void;
@@ -72,7 +72,7 @@ const emptyIdWithSession = new WeakSet<Client>();
 /** [MQTT-1.5.3-2] a UTF-8 string with U+0000 must make the receiver close the connection */
 const hasNul = (text: string | undefined): boolean => text?.includes('\u0000') === true;
 const SLASH = 0x2f;
-const NO_TAPS: Tap[] = [];
+const NO_TAPS: readonly Tap[] = [];
 
 /**
  * node:tls and node:http, loaded only when their listener is on (start-up time, BENCHMARKS.md). `require`, not
@@ -108,7 +108,7 @@ export class EmbeddedBroker implements BridgeBroker {
    */
   private taps = new TopicTrie<Tap>();
   /** topic -> its taps, so a message costs one lookup rather than a trie walk; cleared when taps change */
-  private readonly tapRoutes = new TopicCache<Tap[]>();
+  private readonly tapRoutes = new TopicCache<readonly Tap[]>();
   /** bumped when taps change: a session's remembered taps of an older generation are looked up again */
   private tapsGeneration = 0;
   /**
@@ -528,7 +528,7 @@ export class EmbeddedBroker implements BridgeBroker {
   }
 
   /** The taps of the message's topic: the session's remembered ones when it is the session's cleared topic. */
-  private tapsOf(topic: string, session: Session | undefined): Tap[] {
+  private tapsOf(topic: string, session: Session | undefined): readonly Tap[] {
     // a message acknowledged after a commit may be older than the session's cleared topic: compared, not assumed
     const remembered = session !== undefined && session.cleared === topic;
     if (remembered && session.tapsGeneration === this.tapsGeneration && session.clearedTaps)
@@ -536,7 +536,7 @@ export class EmbeddedBroker implements BridgeBroker {
     if (!this.mayTap(topic)) return NO_TAPS;
     let handlers = this.tapRoutes.get(topic);
     if (!handlers) {
-      handlers = this.taps.match(topic);
+      handlers = this.taps.matchShared(topic);
       // the same bound as the rules' per-topic cache (README "Bounds of the core")
       this.tapRoutes.set(topic, handlers);
     }

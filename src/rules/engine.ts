@@ -5,7 +5,7 @@ import { PayloadFields } from './payload-fields.js';
 import { type Contact, Directory, type Recipient } from './recipients.js';
 import type { PoliciesInput, Priority, RotationInput } from './schema.js';
 import { type CompiledTemplate, formatTime, type TemplateView } from './template.js';
-import { TopicCache, TopicTrie } from './topic-trie.js';
+import { MAX_CACHED_TOPICS, TopicCache, TopicTrie } from './topic-trie.js';
 
 export type { Contact, PoliciesInput, Priority, Recipient, RotationInput };
 
@@ -129,12 +129,12 @@ type Json = { ok: true; value: unknown } | { ok: false };
 
 /** What can match one topic: rules by `topic`, rules by `resolve_topic`, and those of the first with `resolve_when`. */
 interface Route {
-  candidates: RuleEntry[];
+  candidates: readonly RuleEntry[];
   /** the one payload field every `when` of the candidates reads, when they read one (see PayloadFields.scan) */
   hint: string | undefined;
   /** when every candidate compares that field (one level) with a number: their tests, in candidate order */
   numberTests: ((value: number) => boolean)[] | undefined;
-  byResolveTopic: CompiledRule[];
+  byResolveTopic: readonly CompiledRule[];
   withResolveWhen: RuleEntry[];
 }
 
@@ -262,6 +262,12 @@ export class CompiledRuleSet implements RuleSet {
   private anyResolveWhen = false;
   /** topic -> what matches it; a rule set is immutable (a reload builds a new one), so entries never go stale */
   private readonly routes = new TopicCache<Route>();
+  /**
+   * One Route per answer, shared by every topic with it (the tries' answers are shared arrays): a new topic
+   * costs the cache an entry, not five objects promoted to the old generation. At most MAX_CACHED_TOPICS.
+   */
+  private readonly sharedRoutes = new Map<readonly RuleEntry[], Map<readonly CompiledRule[], Route>>();
+  private built = 0;
   private lastTopic: string | undefined;
   private lastRoute: Route = NO_ROUTE;
 
@@ -302,25 +308,46 @@ export class CompiledRuleSet implements RuleSet {
   private lookup(topic: string): Route {
     const cached = this.routes.get(topic);
     if (cached) return cached;
-    const candidates = this.byTopic.match(topic);
-    const byResolveTopic = this.byResolveTopic.match(topic);
+    const candidates = this.byTopic.matchShared(topic);
+    const byResolveTopic = this.byResolveTopic.matchShared(topic);
     const route =
       candidates.length === 0 && byResolveTopic.length === 0
         ? NO_ROUTE
-        : {
-            candidates,
-            hint: fieldOf(candidates),
-            numberTests: numberTestsOf(candidates),
-            byResolveTopic,
-            withResolveWhen: candidates.filter((e) => e.resolveCondition),
-          };
+        : this.sharedRoute(candidates, byResolveTopic);
     this.routes.set(topic, route);
+    return route;
+  }
+
+  private sharedRoute(candidates: readonly RuleEntry[], byResolveTopic: readonly CompiledRule[]): Route {
+    let routes = this.sharedRoutes.get(candidates);
+    if (routes === undefined) {
+      if (this.sharedRoutes.size >= MAX_CACHED_TOPICS) this.sharedRoutes.clear();
+      routes = new Map();
+      this.sharedRoutes.set(candidates, routes);
+    }
+    let route = routes.get(byResolveTopic);
+    if (route === undefined) {
+      route = {
+        candidates,
+        hint: fieldOf(candidates),
+        numberTests: numberTestsOf(candidates),
+        byResolveTopic,
+        withResolveWhen: candidates.filter((e) => e.resolveCondition),
+      };
+      this.built++;
+      routes.set(byResolveTopic, route);
+    }
     return route;
   }
 
   /** topics in the per-topic cache (at most MAX_CACHED_TOPICS) */
   get cachedTopics(): number {
     return this.routes.size;
+  }
+
+  /** Routes built so far: one per distinct answer, shared by the topics that have it */
+  get routesBuilt(): number {
+    return this.built;
   }
 
   canMatch(topic: string): boolean {

@@ -83,10 +83,14 @@ export class TopicCache<V> {
   }
 }
 
+const NONE: readonly never[] = Object.freeze([]);
+
 export class TopicTrie<T> {
   private readonly root: TrieNode<T> = newNode();
   private seq = 0;
   private count = 0;
+  /** `matchShared`'s answers by the values' sequence numbers, at most MAX_CACHED_TOPICS */
+  private readonly shared = new Map<number | string, readonly T[]>();
 
   /** Adds `value` under `filter`; throws a TypeError for an invalid filter. */
   add(filter: string, value: T): void {
@@ -111,13 +115,34 @@ export class TopicTrie<T> {
 
   /** Every value whose filter matches `topic`, in the order they were added. */
   match(topic: string): T[] {
+    return this.found(topic).map((f) => f.value);
+  }
+
+  /**
+   * `match`, one read-only array for every topic with the same answer: a per-topic cache of the answers then
+   * keeps no array of its own per topic (each one the scavenger copies and promotes; issue 14).
+   */
+  matchShared(topic: string): readonly T[] {
+    const found = this.found(topic);
+    if (found.length === 0) return NONE;
+    const key = found.length === 1 ? found[0]!.seq : found.map((f) => f.seq).join(',');
+    let answer = this.shared.get(key);
+    if (answer === undefined) {
+      if (this.shared.size >= MAX_CACHED_TOPICS) this.shared.clear();
+      answer = found.map((f) => f.value);
+      this.shared.set(key, answer);
+    }
+    return answer;
+  }
+
+  private found(topic: string): Array<{ seq: number; value: T }> {
     const found: Array<{ seq: number; value: T }> = [];
     const levels = topic.split('/');
     // [MQTT-4.7.2-1] a filter starting with a wildcard does not match a topic starting with `$`
     const dollar = topic.startsWith('$');
     this.walk(this.root, levels, 0, dollar, found);
     if (found.length > 1) found.sort((a, b) => a.seq - b.seq);
-    return found.map((f) => f.value);
+    return found;
   }
 
   private walk(

@@ -173,6 +173,32 @@ describe('AlertEngine with fake timers', () => {
     expect(last[1]).toMatchObject({ payload: '', retain: true });
   });
 
+  it('forgets which SMS told whom once the alert is resolved (the index holds live alerts only)', async () => {
+    await fire('devices/pump-7/overheat', { temp: 95 });
+    await settle();
+    expect(engine.indexedSms).toBe(2);
+    await fire('devices/pump-7/overheat/clear', {});
+    await settle();
+    expect(engine.indexedSms).toBe(0);
+    // a status of an SMS of the resolved alert changes nothing
+    engine.onSmsStatus({ ...sent[0]!, state: 'failed' });
+    await advance(10 * 60_000);
+    expect(sent).toHaveLength(4);
+  });
+
+  it('keeps one SMS per recipient in the index: a reminder replaces the first', async () => {
+    await fire('devices/pump-7/overheat', { temp: 95 });
+    vi.setSystemTime(Date.now() + 11 * 60_000);
+    await fire('devices/pump-7/overheat', { temp: 97 });
+    await settle();
+    expect(sent.filter((s) => s.to !== '+447700900003')).toHaveLength(4);
+    expect(engine.indexedSms).toBe(2);
+    // a failure of the first SMS, replaced by the reminder, does not escalate
+    engine.onSmsStatus({ ...sent[0]!, state: 'failed' });
+    await settle();
+    expect(texts().filter((t) => t.startsWith('3:'))).toEqual([]);
+  });
+
   it('a failed SMS of the current step escalates at once', async () => {
     await fire('devices/pump-7/overheat', { temp: 95 });
     await settle();

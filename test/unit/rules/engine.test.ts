@@ -316,6 +316,19 @@ rules:
     expect(rules.resolutions('plant/a/stale', payload, ctx).map((r) => r.reason)).toEqual(['resolve_when']);
   });
 
+  it('topics with the same rules share one cached answer', () => {
+    const fresh = compileRules([{ file: 'rules.yaml', text: RESOLVING }]);
+    for (let i = 0; i < 100; i++) {
+      fresh.canMatch(`plant/d${i}/temp`);
+      fresh.canMatch(`plant/d${i}/stale`);
+    }
+    expect(fresh.cachedTopics).toBe(200);
+    expect(fresh.routesBuilt).toBe(2);
+    expect(fresh.resolutions('plant/d7/stale', Buffer.from('{"fresh":1}'), ctx).map((r) => r.reason)).toEqual(
+      ['resolve_when'],
+    );
+  });
+
   it(`remembers at most ${MAX_CACHED_TOPICS} topics and still answers for forgotten ones`, () => {
     const fresh = compileRules([{ file: 'rules.yaml', text: RESOLVING }]);
     for (let i = 0; i < 3 * MAX_CACHED_TOPICS; i++) {

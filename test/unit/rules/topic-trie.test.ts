@@ -44,6 +44,18 @@ describe('TopicTrie.match', () => {
   it('rejects an invalid filter', () => {
     expect(() => new TopicTrie().add('a/#/b', 1)).toThrow(TypeError);
   });
+
+  it('matchShared gives one array to every topic with the same answer, equal to match', () => {
+    const trie = new TopicTrie<number>();
+    trie.add('devices/+/alerts/#', 1);
+    trie.add('devices/+/alerts/fire', 2);
+    const a = trie.matchShared('devices/a/alerts/fire');
+    expect(a).toEqual(trie.match('devices/a/alerts/fire'));
+    expect(trie.matchShared('devices/b/alerts/fire')).toBe(a);
+    expect(trie.matchShared('devices/a/alerts/smoke')).toEqual([1]);
+    expect(trie.matchShared('devices/b/alerts/smoke')).toBe(trie.matchShared('devices/a/alerts/smoke'));
+    expect(trie.matchShared('other')).toEqual([]);
+  });
 });
 
 describe('topicFilterError', () => {
