@@ -23,6 +23,9 @@ export async function startFloor({ smscPort, synchronous = 'full', window = 100,
   const db = new Database(join(dir, 'floor.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  // no checkpoints during a run (the bridge runs them on a worker thread): a checkpoint inside COMMIT would hold
+  // the event loop for milliseconds, a cost the floor should not have
+  db.pragma('wal_autocheckpoint = 0');
   db.exec(`CREATE TABLE alert (id INTEGER PRIMARY KEY, rule_id TEXT, device_id TEXT, state TEXT, text TEXT,
     opened_at INTEGER, updated_at INTEGER);
   CREATE TABLE sms (id INTEGER PRIMARY KEY, to_number TEXT, text TEXT, state TEXT, alert_id INTEGER,

@@ -2,7 +2,7 @@
 // code): it answers bind_transceiver/transmitter, submit_sm (message ids 1, 2, 3, ...), enquire_link and unbind,
 // and emits 'submit' with `{ text, to, messageId, at }` when a submit_sm's bytes have been read. What it costs
 // per SMS is a small part of what the simulator on the `smpp` package costs, so the driver's own event loop
-// (which also publishes and timestamps) stalls less under it; `bench/lean-smsc.mjs` compares the two.
+// (which also publishes and timestamps) stalls less under it; `bench/latency-parts.mjs` compares the two.
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:net';
 
