@@ -109,10 +109,13 @@ export class SqliteStore extends StoreReads implements Store {
       };
       alerts.prune(Date.now());
     } catch (err) {
+      // the start's error is the one reported; closing what it opened does not replace it
       this.open = undefined;
-      await checkpointer?.stop();
-      await walSync?.close();
-      db?.close();
+      await checkpointer?.stop().catch(() => undefined);
+      await walSync?.close().catch(() => undefined);
+      try {
+        db?.close();
+      } catch {}
       throw new BridgeError(
         'ERR_STORE',
         `cannot open the store at store.path=${path}: ${(err as Error).message}`,
