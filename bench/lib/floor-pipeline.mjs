@@ -8,7 +8,7 @@
 //   fsync of the WAL file on libuv's thread pool when `synchronous` is full, as the bridge's store does; a
 //   batch that arrives during an fsync waits for it and commits as one) -> PUBACK and submit_sm (window of
 //   `window`, the text `A<n>` from the payload's `n`) -> on submit_sm_resp the message id in a second group
-//   commit. `synchronous: 'none'` (a diagnostic, no bench step uses it): no SQLite at all, aedes and smpp alone.
+//   commit. `synchronous: 'none'` (`bench/latency-parts.mjs`' floor-none): no SQLite at all, aedes and smpp alone.
 // Inbound (deliver_sm `<device> <command> <value>` from a known number):
 //   the audit row, the command row and a reply SMS row in one group commit -> the command published (QoS 1) to
 //   `devices/<device>/commands`, deliver_sm_resp, the reply's submit_sm.

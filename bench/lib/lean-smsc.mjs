@@ -1,6 +1,6 @@
 // A lean SMSC for the delivery benchmarks' driver, hand-encoded from SMPP 3.4 (no `smpp` package, none of our
 // code): it answers bind_transceiver/transmitter, submit_sm (message ids 1, 2, 3, ...), enquire_link and unbind,
-// and emits 'submit' with `{ text, to, messageId, at }` when a submit_sm's bytes have been read. What it costs
+// and emits 'submit' with `{ text, to, messageId }` when a submit_sm's bytes have been read. What it costs
 // per SMS is a small part of what the simulator on the `smpp` package costs, so the driver's own event loop
 // (which also publishes and timestamps) stalls less under it; `bench/latency-parts.mjs` compares the two.
 import { EventEmitter } from 'node:events';
@@ -82,7 +82,7 @@ export class LeanSmsc extends EventEmitter {
         if (commandId === SUBMIT_SM) {
           const messageId = String(this.nextId++);
           out.push(pdu(SUBMIT_SM | RESP, 0, sequence, Buffer.from(`${messageId}\0`, 'latin1')));
-          this.emit('submit', { ...readSubmit(body), messageId, at: performance.now() });
+          this.emit('submit', { ...readSubmit(body), messageId });
         } else if (commandId === BIND_TRX || commandId === BIND_TX || commandId === BIND_RX) {
           if (!isBound) this.bound++;
           isBound = true;

@@ -139,8 +139,6 @@ export class BrokerPersistence extends MemoryPersistence {
    * the other way round.
    */
   readonly storedFilters = new FilterIndex();
-  /** client id -> the filters `storedFilters` holds for it; changed when aedes calls, not when the write ends */
-  private readonly storedOf = new Map<string, Set<string>>();
 
   constructor(options: BrokerPersistenceOptions) {
     super();
@@ -180,10 +178,7 @@ export class BrokerPersistence extends MemoryPersistence {
       this.retainedSizes.set(packet.topic, packet.payload.length);
     }
     for (const { clientId, subscriptions } of snapshot.subscriptions) {
-      this.indexStored(
-        clientId,
-        subscriptions.map((sub) => sub.topic),
-      );
+      for (const sub of subscriptions) this.storedFilters.add(sub.topic, clientId);
       await super.addSubscriptions({ id: clientId }, subscriptions.map(fromSubscription));
     }
     for (const entry of snapshot.outgoing) {
@@ -257,48 +252,24 @@ export class BrokerPersistence extends MemoryPersistence {
   // subscriptions (aedes calls these for persistent sessions only, except cleanSubscriptions)
 
   override async addSubscriptions(client: PersistenceClient, subs: PersistedSubscription[]): Promise<void> {
-    this.indexStored(
-      client.id,
-      subs.map((sub) => sub.topic),
-    );
+    // indexed when aedes calls, not when the write ends
+    for (const sub of subs) this.storedFilters.add(sub.topic, client.id);
     await super.addSubscriptions(client, subs);
     await this.write(this.repo.putSubscriptions(client.id, subs.map(toSubscription)));
   }
 
   override async removeSubscriptions(client: PersistenceClient, topics: string[]): Promise<void> {
-    this.unindexStored(client.id, topics);
+    for (const topic of topics) this.storedFilters.delete(topic, client.id);
     await super.removeSubscriptions(client, topics);
     await this.write(this.repo.deleteSubscriptions(client.id, topics));
   }
 
   /** Runs on every clean connect: written only when the client had a stored session. */
   override async cleanSubscriptions(client: PersistenceClient): Promise<void> {
-    this.unindexStored(client.id, this.storedOf.get(client.id) ?? []);
-    const had = (await super.subscriptionsByClient(client)).length > 0;
+    const had = await super.subscriptionsByClient(client);
+    for (const sub of had) this.storedFilters.delete(sub.topic, client.id);
     await super.cleanSubscriptions(client);
-    if (had) await this.write(this.repo.clearSubscriptions(client.id));
-  }
-
-  private indexStored(clientId: string, topics: Iterable<string>): void {
-    let mine = this.storedOf.get(clientId);
-    if (!mine) {
-      mine = new Set();
-      this.storedOf.set(clientId, mine);
-    }
-    for (const topic of topics) {
-      mine.add(topic);
-      this.storedFilters.add(topic, clientId);
-    }
-  }
-
-  private unindexStored(clientId: string, topics: Iterable<string>): void {
-    const mine = this.storedOf.get(clientId);
-    if (!mine) return;
-    for (const topic of [...topics]) {
-      mine.delete(topic);
-      this.storedFilters.delete(topic, clientId);
-    }
-    if (mine.size === 0) this.storedOf.delete(clientId);
+    if (had.length > 0) await this.write(this.repo.clearSubscriptions(client.id));
   }
 
   // outgoing queues: same semantics as aedes-persistence's memory persistence, with ids the repository keys on
