@@ -177,6 +177,14 @@ describe('status events on the embedded broker', () => {
     await waitFor(() => !broker!.hasSubscribers(STATUS), 'the stored session cleaned');
   });
 
+  it('asks again once a stored session unsubscribes', async () => {
+    const stored = await connect({ clientId: 'keeper', clean: false });
+    await stored.client.subscribeAsync(STATUS, { qos: 1 });
+    expect(broker!.hasSubscribers(STATUS)).toBe(true);
+    await stored.client.unsubscribeAsync(STATUS);
+    expect(broker!.hasSubscribers(STATUS)).toBe(false);
+  });
+
   // aedes 1.x takes `$share/...` for a plain filter and delivers nothing to it; the events are published anyway,
   // so a broker that shares them would deliver them
   it('counts a shared subscription as a subscriber', async () => {
