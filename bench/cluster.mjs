@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { silentLogger } from '../dist/logger.js';
 import { SmscSimulator } from '../dist/simulator/smsc.js';
-import { log, median, removeDir, sleep, startLoad, startServer, tempDir } from './lib/common.mjs';
+import { inTurn, log, median, removeDir, sleep, startLoad, startServer, tempDir } from './lib/common.mjs';
 import { cpuDiff, cpuSample, hasMosquitto, startMosquitto, startPostgres } from './lib/services.mjs';
 
 const args = process.argv.slice(2);
@@ -388,7 +388,7 @@ async function main() {
   try {
     for (let round = 0; round < RUNS; round++) {
       for (const workload of WORKLOADS) {
-        const order = round % 2 === 0 ? SETUPS : [...SETUPS].reverse();
+        const order = inTurn(SETUPS, round);
         for (const setup of order) {
           // a case that breaks (a bridge that does not start) is reported, and the others still run
           const r = await runCase(setup, workload, { postgres, round }).catch((err) => ({

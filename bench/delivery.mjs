@@ -5,6 +5,7 @@ import { createHistogram } from 'node:perf_hooks';
 import { silentLogger } from '../dist/logger.js';
 import { SmscSimulator } from '../dist/simulator/smsc.js';
 import {
+  inTurn,
   log,
   median,
   removeDir,
@@ -127,14 +128,13 @@ async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor
 
 // Each run: the bridge with `full` and `normal`, and the end-to-end floor (`full`), in alternating order.
 const KINDS = ['full', 'normal', 'floor'];
-const kindsOf = (r) => (r % 2 === 0 ? KINDS : [...KINDS].reverse());
 const kindOptions = (kind) =>
   kind === 'floor' ? { synchronous: 'full', floor: true } : { synchronous: kind };
 
 export async function runThroughput({ runs, total }) {
   const out = { full: [], normal: [], floor: [] };
   for (let r = 0; r < runs; r++) {
-    for (const kind of kindsOf(r)) {
+    for (const kind of inTurn(KINDS, r)) {
       const m = await throughputOnce({ total, ...kindOptions(kind) });
       out[kind].push(m);
       log(
@@ -256,7 +256,7 @@ export function latencyRun({ rate, seconds, synchronous = 'full', trace, dist, f
 export async function runLatency({ runs, rate, seconds }) {
   const out = { full: [], normal: [], floor: [] };
   for (let r = 0; r < runs; r++) {
-    for (const kind of kindsOf(r)) {
+    for (const kind of inTurn(KINDS, r)) {
       const m = await latencyOnce({ rate, seconds, ...kindOptions(kind) });
       out[kind].push(m);
       log(

@@ -1,5 +1,6 @@
 // 6. Footprint: RSS with idle connected clients (bridge vs bare aedes, interleaved), start-up to ready.
 import {
+  inTurn,
   log,
   manyRules,
   median,
@@ -40,7 +41,7 @@ export async function runFootprint({ runs, clients, processes, smscPort }) {
   const out = { aedes: [], bridge: [], ratios: [], startups: [] };
   for (let r = 0; r < runs; r++) {
     const pair = {};
-    for (const mode of r % 2 === 0 ? ['aedes', 'bridge'] : ['bridge', 'aedes']) {
+    for (const mode of inTurn(['aedes', 'bridge'], r)) {
       const m = await rssOnce({ mode, clients, processes, smscPort });
       pair[mode] = m.rss;
       out[mode].push(m.rss);

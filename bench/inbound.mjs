@@ -4,7 +4,7 @@ import { createHistogram } from 'node:perf_hooks';
 import { hashPassword } from '../dist/devices/password.js';
 import { silentLogger } from '../dist/logger.js';
 import { SmscSimulator } from '../dist/simulator/smsc.js';
-import { log, median, removeDir, sleep, startServer, tempDir, writeBridge } from './lib/common.mjs';
+import { inTurn, log, median, removeDir, sleep, startServer, tempDir, writeBridge } from './lib/common.mjs';
 import { pubackPacket, rawConnect, readPublish, subscribePacket } from './lib/mqtt-raw.mjs';
 
 const OPERATORS = 1000;
@@ -143,7 +143,7 @@ devices:
 export async function runInbound({ runs, rate, seconds }) {
   const out = { bridge: [], floor: [] };
   for (let r = 0; r < runs; r++) {
-    for (const kind of r % 2 === 0 ? ['bridge', 'floor'] : ['floor', 'bridge']) {
+    for (const kind of inTurn(['bridge', 'floor'], r)) {
       const m = await inboundOnce({ rate, seconds, floor: kind === 'floor' });
       out[kind].push(m);
       log(

@@ -1,5 +1,6 @@
 // 1. Ingest: 1,000 devices publishing telemetry through the bridge (1,000 rules loaded) vs bare aedes.
 import {
+  inTurn,
   log,
   manyRules,
   median,
@@ -91,7 +92,7 @@ async function interleaved({ qos, rounds, clients, warmupMs, measureMs, smscPort
     const out = { aedes: [], bridge: [], ratios: [], cpuRatios: [], startup: up.bridge.server.ready };
     for (let r = 0; r <= rounds; r++) {
       const pair = {};
-      for (const mode of r % 2 === 0 ? ['aedes', 'bridge'] : ['bridge', 'aedes']) {
+      for (const mode of inTurn(['aedes', 'bridge'], r)) {
         const { server, load } = up[mode];
         await blast(load, qos);
         const from = Date.now() + warmupMs;

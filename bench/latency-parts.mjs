@@ -7,7 +7,7 @@
 // and smpp alone); a `-lean` suffix runs it against the lean SMSC. Default: all of them, with and without `-lean`.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { latencyRun, throughputRun } from './delivery.mjs';
-import { log } from './lib/common.mjs';
+import { inTurn, log } from './lib/common.mjs';
 
 const [what = 'lat', runsArg = '2', ...picked] = process.argv.slice(2);
 const BASE = ['bridge', 'bridge-normal', 'floor', 'floor-normal', 'floor-none'];
@@ -22,7 +22,7 @@ function options(variant) {
 const f2 = (x) => x.toFixed(2);
 for (let r = 0; r < Number(runsArg); r++) {
   // alternate the order each run
-  for (const v of r % 2 === 0 ? variants : [...variants].reverse()) {
+  for (const v of inTurn(variants, r)) {
     const o = options(v);
     if (what === 'thr') {
       const t = await throughputRun({ total: 20_000, ...o });

@@ -7,6 +7,7 @@
 //     benchmark 3 at <rate> alerts/s (default 10 s): publish -> submit_sm p50 and p99
 // Each tree needs `npm run build` and this bench/ directory copied in (it runs <tree>/bench/delivery.mjs).
 import { join, resolve } from 'node:path';
+import { inTurn } from './lib/common.mjs';
 
 const args = process.argv.slice(2);
 const latency = args.find((a) => a.startsWith('--latency='));
@@ -26,7 +27,7 @@ const fields = latency ? ['p50', 'p99'] : ['smsPerSec', 'cpuUsPerSms', 'loopUsPe
 const rows = [];
 for (let r = 0; r < Number(runs); r++) {
   const got = {};
-  for (const which of r % 2 === 0 ? ['A', 'B'] : ['B', 'A']) {
+  for (const which of inTurn(['A', 'B'], r)) {
     got[which] = await once(which);
     process.stderr.write(`  run ${r + 1} ${which}: ${describe(got[which])}\n`);
   }

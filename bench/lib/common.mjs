@@ -18,6 +18,9 @@ export const sleep = (ms, unref = false) =>
     if (unref) t.unref();
   });
 
+/** `list` in this order in even rounds and reversed in odd ones: alternated runs (ABBA) */
+export const inTurn = (list, round) => (round % 2 === 0 ? list : [...list].reverse());
+
 export function median(values) {
   const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return Number.NaN;
