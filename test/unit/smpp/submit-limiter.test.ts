@@ -36,6 +36,8 @@ interface Run {
   seconds: number;
   /** longest time between two sends */
   maxGapMs: number;
+  /** when each send went */
+  sends: number[];
 }
 
 /**
@@ -60,6 +62,7 @@ function drive(opts: {
   let inflight = 0;
   let lastSend = 0;
   let maxGapMs = 0;
+  const sends: number[] = [];
   const step = opts.stepMs ?? 0.25;
   for (; now < opts.seconds * 1000; now += step) {
     events.sort((a, b) => a.at - b.at);
@@ -69,6 +72,7 @@ function drive(opts: {
       if (ticket < 0) break;
       maxGapMs = Math.max(maxGapMs, now - lastSend);
       lastSend = now;
+      sends.push(now);
       for (let i = 0; i < parts; i++) {
         inflight++;
         const arrival = now + opts.forward();
@@ -83,7 +87,7 @@ function drive(opts: {
       }
     }
   }
-  return { accepted: smsc.accepted, throttled: smsc.throttled, seconds: opts.seconds, maxGapMs };
+  return { accepted: smsc.accepted, throttled: smsc.throttled, seconds: opts.seconds, maxGapMs, sends };
 }
 
 /**
@@ -280,6 +284,29 @@ describe('SubmitLimiter', () => {
     const r = drive({ tps: 100, seconds: 10, window: 100, forward: () => 0.5, back: () => 0.5 });
     expect(r.throttled).toBe(0);
     expect(r.maxGapMs).toBeLessThanOrEqual(15);
+  });
+
+  it('paces a backlog by its interval, not by its slots, while round trips stay under the 0.3% slack', () => {
+    // Round trips of 0.5-2.5 ms. Paced at exactly the slots' second, each part would wait for the slot of the
+    // part 100 back, answered a round trip after it went: each gap would take on the difference of two round
+    // trips a second apart. With the pacer 0.3% slower (3 ms a second at 100/s), every slot is free before the
+    // pacer lets its next part go, and the gaps stay one interval apart.
+    const rand = prng(5);
+    const r = drive({
+      tps: 100,
+      seconds: 10,
+      window: 10,
+      forward: () => 0.25 + rand(),
+      back: () => 0.25 + rand(),
+      stepMs: 0.05,
+    });
+    expect(r.throttled).toBe(0);
+    const interval = (1001 * 1.003) / 100;
+    const steady = r.sends.filter((at) => at > 2_000);
+    const gaps = steady.slice(1).map((at, i) => at - steady[i]!);
+    expect(gaps.length).toBeGreaterThan(700);
+    expect(Math.min(...gaps)).toBeGreaterThan(interval - 0.1);
+    expect(Math.max(...gaps)).toBeLessThan(interval + 0.1);
   });
 
   it('holds a slot until its answer comes, and a multi-part request needs all its slots', () => {
