@@ -464,8 +464,8 @@ export class Sender {
         job,
         this.options.store.markSubmitted(id, c.options.id, submitted).then((result) => {
           // a receipt that overtook the submit_sm_resp settles the SMS in the same commit: both are told
-          this.options.onStatus(result.submitted, detail);
-          for (const sms of result.settled) this.options.onStatus(sms);
+          this.tell(result.submitted, detail);
+          for (const sms of result.settled) this.tell(sms);
           for (const a of result.ambiguous)
             logAmbiguous(this.log, a.receipt.receiptId, a.receipt.connectionId, a.candidates);
           return undefined;
@@ -559,10 +559,15 @@ export class Sender {
       );
       return;
     }
+    if (sms) this.tell(sms);
+  }
+
+  /** Tells the listener of a committed state; a listener that throws is logged (the state stays committed). */
+  private tell(sms: SmsRecord, detail?: Record<string, unknown>): void {
     try {
-      if (sms) this.options.onStatus(sms);
+      this.options.onStatus(sms, detail);
     } catch (err) {
-      this.log.error({ err, sms_id: id }, 'SMS status listener failed');
+      this.log.error({ err, sms_id: sms.id }, 'SMS status listener failed');
     }
   }
 }

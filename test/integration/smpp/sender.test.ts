@@ -10,7 +10,7 @@ import { createStore, type NewSms, type SmsRecord, type Store } from '../../../s
 import { FaultyStore } from '../../helpers/faulty-store.js';
 import { tempDir, waitFor } from '../../helpers/harness.js';
 import { RawSmsc } from '../../helpers/raw-smsc.js';
-import { Cleanup, startClient, startSim, waitBound } from './helpers.js';
+import { Cleanup, captureLog, startClient, startSim, waitBound } from './helpers.js';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -340,5 +340,40 @@ describe('Sender window and the record of a submit', () => {
       10_000,
     );
     expect(submits.n).toBe(12);
+  });
+});
+
+describe('Sender and a status listener that throws', () => {
+  it('logs the listener, not the store, and goes on sending: the state stays committed', async () => {
+    const store = await openStore(workDir());
+    const { sim, port } = await startSim(cleanup);
+    const client = startClient(cleanup, port);
+    await waitBound(client);
+    const log = captureLog();
+    const told: SmsRecord[] = [];
+    let calls = 0;
+    await startSender(store, [connection(client)], {
+      logger: log.logger,
+      onStatus: (s) => {
+        if (calls++ === 0) throw new Error('listener broke');
+        told.push(s);
+      },
+    }).then(async ({ sender }) => {
+      const [first] = await queue(store, [sms(UK, 'first')]);
+      sender.enqueue([first!]);
+      await waitFor(() => sim.received.length === 1, 'the first SMS at the SMSC', 5_000);
+      await waitFor(
+        () => log.lines.some((l) => l.msg === 'SMS status listener failed'),
+        'the listener failure logged',
+        5_000,
+      );
+      const line = log.lines.find((l) => l.msg === 'SMS status listener failed')!;
+      expect(line.sms_id).toBe(first!.id);
+      expect(log.messages()).not.toContain('could not record the SMS state; it will be retried after a restart');
+      expect((await store.getSms(first!.id))?.state).toBe('submitted');
+      sender.enqueue(await queue(store, [sms(UK, 'second')]));
+      await waitFor(() => told.length === 1, 'the second SMS told', 5_000);
+      expect(told[0]).toMatchObject({ text: 'second', state: 'submitted' });
+    });
   });
 });
