@@ -114,7 +114,8 @@ execFileSync('chmod', ['a+x', root]);
 const [runAs] = [last.user ?? 'root'];
 const child = spawn('setpriv', ['--reuid', runAs, '--regid', 'nogroup', '--clear-groups', ...argv], {
   cwd: last.dir,
-  env: { ...last.env, HOME: '/nonexistent' },
+  // tini is not PID 1 here: as a subreaper it still reaps what the bridge leaves, without its warning
+  env: { ...last.env, HOME: '/nonexistent', TINI_SUBREAPER: '1' },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 let out = '';
