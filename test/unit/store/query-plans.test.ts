@@ -14,7 +14,10 @@ const SEARCHES: Array<[sql: string, index: string]> = [
   [`SELECT state, COUNT(*) AS n FROM sms GROUP BY state`, 'sms_state'],
   [`SELECT id FROM sms WHERE state = ? ORDER BY id DESC LIMIT ?`, 'sms_state'],
   // the reply limit per number
-  [`SELECT COUNT(*) AS n FROM sms WHERE to_number = ? AND source = 'reply' AND created_at >= ?`, 'sms_replies'],
+  [
+    `SELECT COUNT(*) AS n FROM sms WHERE to_number = ? AND source = 'reply' AND created_at >= ?`,
+    'sms_replies',
+  ],
   // a receipt finds its part by either reading of its message id
   [
     `SELECT sms_id, seq FROM sms_part WHERE connection_id = ? AND message_id = ? AND state = 'submitted' AND updated_at >= ?`,
