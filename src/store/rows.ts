@@ -54,31 +54,32 @@ export function alertFromRow(row: AlertRow): AlertRecord {
   };
 }
 
-export function alertToRow(a: AlertRecord): AlertRow {
-  return {
-    id: a.id,
-    ref: a.ref,
-    rule_id: a.ruleId,
-    device_id: a.deviceId,
-    label: a.label,
-    state: a.state,
-    priority: a.priority,
-    text: a.text,
-    opened_at: a.openedAt,
-    updated_at: a.updatedAt,
-    last_seen_at: a.lastSeenAt,
-    last_sent_at: a.lastSentAt,
-    count: a.count,
-    step: a.step,
-    next_escalation_at: a.nextEscalationAt,
-    receipt_due_at: a.receiptDueAt,
-    acked_by: a.ackedBy,
-    acked_phone: a.ackedPhone,
-    acked_at: a.ackedAt,
-    resolved_at: a.resolvedAt,
-    resolve_reason: a.resolveReason,
-    version: a.version,
-  };
+/** An alert's row values in column order (id, ref, rule_id, ... resolve_reason, version): positional binding. */
+export function alertValues(a: AlertRecord): unknown[] {
+  return [
+    a.id,
+    a.ref,
+    a.ruleId,
+    a.deviceId,
+    a.label,
+    a.state,
+    a.priority,
+    a.text,
+    a.openedAt,
+    a.updatedAt,
+    a.lastSeenAt,
+    a.lastSentAt,
+    a.count,
+    a.step,
+    a.nextEscalationAt,
+    a.receiptDueAt,
+    a.ackedBy,
+    a.ackedPhone,
+    a.ackedAt,
+    a.resolvedAt,
+    a.resolveReason,
+    a.version,
+  ];
 }
 
 /** A row of the `sms` table (SQLite stores the flag as 0/1, PostgreSQL as a boolean; BIGINTs parsed to number). */

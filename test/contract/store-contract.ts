@@ -360,6 +360,53 @@ export function storeContract(name: string, target: () => ContractTarget): void 
       expect((await second).map((a) => [a.alert.count, a.alert.version])).toEqual([[2, 2]]);
     });
 
+    it('stores every field of an alert as written, when it opens and when it changes', async () => {
+      // a distinct value per field, so a value bound to the wrong column shows
+      const opened = alert(1, 1, {
+        ref: 'R1',
+        ruleId: 'rule-1',
+        deviceId: 'dev-1',
+        label: 'label-1',
+        text: 'text-1',
+        openedAt: 11,
+        updatedAt: 12,
+        lastSeenAt: 13,
+        lastSentAt: 14,
+        count: 15,
+        step: 16,
+        nextEscalationAt: 17,
+        receiptDueAt: 18,
+      });
+      const save = (a: AlertRecord, base: number) =>
+        store.transaction((tx) =>
+          tx.alerts.save({ alerts: [{ alert: a, recipients: [], base }], ...noHeld }),
+        );
+      await save(opened, 0);
+      expect((await store.loadAlerts(Date.now())).alerts.map((a) => a.alert)).toEqual([opened]);
+      // what a decision changes (everything but the identity and the opening time)
+      const changed: AlertRecord = {
+        ...opened,
+        state: 'acked',
+        priority: 'critical',
+        text: 'text-2',
+        updatedAt: 22,
+        lastSeenAt: 23,
+        lastSentAt: 24,
+        count: 25,
+        step: 26,
+        nextEscalationAt: 27,
+        receiptDueAt: 28,
+        ackedBy: 'acker',
+        ackedPhone: '+447700900002',
+        ackedAt: 29,
+        resolvedAt: 30,
+        resolveReason: 'reason',
+        version: 2,
+      };
+      await save(changed, 1);
+      expect((await store.loadAlerts(Date.now())).alerts.map((a) => a.alert)).toEqual([changed]);
+    });
+
     it('never unlinks a recipient from its SMS with an older snapshot', async () => {
       const r = { phone: '+447700900001', contactId: 'a', name: 'A', step: 0, toldAt: 5, smsState: 'queued' };
       await store.transaction((tx) =>

@@ -7,7 +7,7 @@ import type {
   LoadedAlert,
   LoadedAlerts,
 } from '../alert-types.js';
-import { type AlertRow, alertFromRow, alertToRow, heldValues, recipientValues } from '../rows.js';
+import { type AlertRow, alertFromRow, alertValues, heldValues, recipientValues } from '../rows.js';
 import type { AlertRepository, LiveAlertQuery } from '../store.js';
 import { type Db, sqlState, UNIQUE_VIOLATION } from './db.js';
 
@@ -87,7 +87,7 @@ export class PgAlerts implements AlertRepository {
 
   async save(change: AlertChange): Promise<void> {
     for (const { alert, recipients, base } of change.alerts) {
-      const values = COLUMNS.map((c) => alertToRow(alert)[c]);
+      const values = alertValues(alert);
       let written: number;
       if (base === 0) {
         // its id, ref or rule and device taken by another instance since this decision's book was read

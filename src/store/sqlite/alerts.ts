@@ -2,29 +2,52 @@ import { BridgeError } from '../../errors.js';
 import type {
   AlertChange,
   AlertRecipientRecord,
+  AlertRecord,
   HeldRecord,
   LoadedAlert,
   LoadedAlerts,
 } from '../alert-types.js';
-import { type AlertRow, alertFromRow, alertToRow, heldValues, recipientValues } from '../rows.js';
+import { type AlertRow, alertFromRow, alertValues, heldValues, recipientValues } from '../rows.js';
 import type { AlertRepository, LiveAlertQuery } from '../store.js';
 import type { Statements } from './statements.js';
 
 const DAY = 86_400_000;
 
-const UPDATE_ALERT = `UPDATE alert SET state = @state, priority = @priority, text = @text, updated_at = @updated_at,
-  last_seen_at = @last_seen_at, last_sent_at = @last_sent_at, count = @count, step = @step,
-  next_escalation_at = @next_escalation_at, receipt_due_at = @receipt_due_at, acked_by = @acked_by,
-  acked_phone = @acked_phone, acked_at = @acked_at, resolved_at = @resolved_at, resolve_reason = @resolve_reason,
-  version = @version
- WHERE id = @id AND version = @base`;
+// Positional parameters: binding 22 named ones from a row object cost ~1.5 us more per alert (a 100,000-row loop,
+// 5.0-6.1 vs 3.9-4.2 us per INSERT) and the object itself. `opened_at` never changes once inserted.
+const UPDATE_ALERT = `UPDATE alert SET state = ?, priority = ?, text = ?, updated_at = ?, last_seen_at = ?, last_sent_at = ?,
+  count = ?, step = ?, next_escalation_at = ?, receipt_due_at = ?, acked_by = ?, acked_phone = ?, acked_at = ?,
+  resolved_at = ?, resolve_reason = ?, version = ?
+ WHERE id = ? AND version = ?`;
 
 const INSERT_ALERT = `INSERT INTO alert (id, ref, rule_id, device_id, label, state, priority, text, opened_at, updated_at,
   last_seen_at, last_sent_at, count, step, next_escalation_at, receipt_due_at, acked_by, acked_phone, acked_at,
   resolved_at, resolve_reason, version)
- VALUES (@id, @ref, @rule_id, @device_id, @label, @state, @priority, @text, @opened_at, @updated_at, @last_seen_at,
-  @last_sent_at, @count, @step, @next_escalation_at, @receipt_due_at, @acked_by, @acked_phone, @acked_at, @resolved_at,
-  @resolve_reason, @version)`;
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** UPDATE_ALERT's values: what a decision can change, then the row and the version it was decided on. */
+function updateValues(a: AlertRecord, base: number): unknown[] {
+  return [
+    a.state,
+    a.priority,
+    a.text,
+    a.updatedAt,
+    a.lastSeenAt,
+    a.lastSentAt,
+    a.count,
+    a.step,
+    a.nextEscalationAt,
+    a.receiptDueAt,
+    a.ackedBy,
+    a.ackedPhone,
+    a.ackedAt,
+    a.resolvedAt,
+    a.resolveReason,
+    a.version,
+    a.id,
+    base,
+  ];
+}
 
 /** The alert tables. Writes are optimistic on `version`, so a decision based on an uncommitted one fails. */
 export class SqliteAlerts implements AlertRepository {
@@ -40,11 +63,10 @@ export class SqliteAlerts implements AlertRepository {
         sms_state = COALESCE(excluded.sms_state, sms_state), told_at = COALESCE(excluded.told_at, told_at)`,
     );
     for (const { alert, recipients, base } of change.alerts) {
-      // a fresh object from toRow, completed in place: a spread into another one cost more than the statement
-      const row: AlertRow & { base?: number } = alertToRow(alert);
-      row.base = base;
       const written =
-        base === 0 ? this.insert(INSERT_ALERT, row, alert.id) : this.s.get(UPDATE_ALERT).run(row).changes;
+        base === 0
+          ? this.insert(INSERT_ALERT, alertValues(alert), alert.id)
+          : this.s.get(UPDATE_ALERT).run(updateValues(alert, base)).changes;
       if (written !== 1) {
         throw new BridgeError(
           'ERR_STORE_CONFLICT',

@@ -1,0 +1,113 @@
+// WAL frames (pages written) per SMS of the store's alert -> SMS write path: per round, 64 alert decisions (the SMS,
+// the alert, its recipient, the sent row) group-committed, then their 64 submits. Deterministic (no timing), so
+// schema changes (an index more or less) compare in one run each. Devices as benchmark 2 names them: 50 clients,
+// `alerts-<client>x<k>`, so the (rule, device) key of the live alerts takes 50 places in its index; `mono` gives
+// them ascending names instead.
+//   node bench/lib/wal-frames.mjs [dist=dist] [rounds=50] [devices=spread|mono]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+
+const [dist = 'dist', rounds = '50', devices = 'spread'] = process.argv.slice(2);
+const root = resolve(dist);
+const { SqliteStore } = await import(join(root, 'store/sqlite/sqlite-store.js'));
+const { recordSubmit } = await import(join(root, 'smpp/receipt-match.js'));
+const dir = mkdtempSync(join(tmpdir(), 'sms-bridge-frames-'));
+const path = join(dir, 'bridge.db');
+// the worker never checkpoints in the run, so the WAL keeps every frame written
+const store = new SqliteStore({
+  path,
+  synchronous: 'normal',
+  checkpoints: 'worker',
+  checkpointIntervalMs: 1e9,
+});
+await store.start();
+const side = new Database(path);
+const now = Date.now();
+const device = (id) =>
+  devices === 'mono' ? `d${String(id).padStart(9, '0')}` : `alerts-${id % 50}x${Math.floor(id / 50)}`;
+const alertOf = (id) => ({
+  id,
+  ref: String(id),
+  ruleId: 'bench',
+  deviceId: device(id),
+  label: device(id),
+  state: 'open',
+  priority: 'normal',
+  text: `A${id}`,
+  openedAt: now,
+  updatedAt: now,
+  lastSeenAt: now,
+  lastSentAt: now,
+  count: 1,
+  step: 0,
+  nextEscalationAt: null,
+  receiptDueAt: null,
+  ackedBy: null,
+  ackedPhone: null,
+  ackedAt: null,
+  resolvedAt: null,
+  resolveReason: null,
+  version: 1,
+});
+const decide = (id) =>
+  store.transaction(async (tx) => {
+    const [sms] = await tx.outbox.enqueue([
+      {
+        to: '+447700900001',
+        text: `A${id}`,
+        priority: 'normal',
+        source: 'rule:bench',
+        ruleId: 'bench',
+        deviceId: device(id),
+        alertRef: String(id),
+        expiresAt: now + 3_600_000,
+      },
+    ]);
+    await tx.alerts.save({
+      alerts: [
+        {
+          alert: alertOf(id),
+          recipients: [
+            {
+              phone: '+447700900001',
+              contactId: 'alice',
+              name: 'Alice',
+              step: 0,
+              smsId: sms.id,
+              smsState: null,
+              toldAt: now,
+            },
+          ],
+          base: 0,
+        },
+      ],
+      heldAdded: [],
+      heldRemoved: [],
+      heldMoved: [],
+      sent: [{ phone: '+447700900001', at: now }],
+    });
+    return sms;
+  });
+const submit = (sms) =>
+  store.transaction((tx) =>
+    recordSubmit(tx, sms.id, 'main', [{ seq: 1, messageId: String(sms.id), alternate: String(sms.id) }]),
+  );
+let next = 1;
+const round = async () => {
+  const records = await Promise.all(Array.from({ length: 64 }, () => decide(next++)));
+  await Promise.all(records.map(submit));
+};
+// a table of some size first, then the WAL emptied and the measured rounds
+for (let i = 0; i < 100; i++) await round();
+side.pragma('wal_checkpoint(TRUNCATE)');
+for (let i = 0; i < Number(rounds); i++) await round();
+const [r] = side.pragma('wal_checkpoint(PASSIVE)');
+const n = Number(rounds) * 64;
+process.stdout.write(
+  `${JSON.stringify({ dist, devices, sms: n, frames: r.log, framesPerSms: r.log / n })}\n`,
+);
+side.close();
+await store.stop();
+rmSync(dir, { recursive: true, force: true });
