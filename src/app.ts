@@ -13,6 +13,7 @@ import { createAccess } from './devices/access.js';
 import type { DeviceRegistry } from './devices/registry.js';
 import { BridgeError, FileIssuesError } from './errors.js';
 import { Events } from './events.js';
+import { HistoryPurger } from './history.js';
 import type { HttpServer } from './http/server.js';
 import { InboundGuard, inboundLimitsOf } from './inbound/guard.js';
 import { InboundService } from './inbound/service.js';
@@ -50,6 +51,7 @@ export interface AppOptions {
 export class App {
   readonly topics: Topics;
   readonly store: Store;
+  private readonly history: HistoryPurger;
   /** facts after commit: `sms.status`, `alert.changed`, `inbound.received` */
   readonly events: Events;
   /** the embedded broker, or the client of an external one (`mqtt.mode`) */
@@ -81,6 +83,10 @@ export class App {
     this.log = logger.child({ module: 'app' });
     this.events = new Events(this.log);
     this.store = options.store ?? createStore(config.store, logger);
+    this.history = new HistoryPurger(this.store, {
+      retentionMs: config.store.retention,
+      logger: logger.child({ module: 'history' }),
+    });
     const loaded = loadConfigSet(
       { rules: config.rules, devices: config.devices },
       options.cwd ?? process.cwd(),
@@ -321,6 +327,7 @@ export class App {
     const { config, logger } = this.options;
     try {
       await this.startService('store', this.store);
+      await this.startService('history', this.history);
       this.receipts.start();
       if (this.simulator) {
         const sim = this.simulator;

@@ -389,6 +389,13 @@ const storeSchema = z
     ),
     /** PostgreSQL connections each instance keeps at most (1..100). Default `10`. */
     pool_size: z.number().int().min(1).max(100).optional(),
+    /**
+     * How long finished SMS, resolved alerts, the inbound audit and published commands are kept: older ones are
+     * removed every 10 minutes, in small batches. `0` keeps them for ever. At least `1d`. Default `90d`.
+     */
+    retention: durationSchema
+      .refine((ms) => ms === 0 || ms >= 86_400_000, 'must be at least 1d, or 0 to keep everything')
+      .prefault('90d'),
   })
   .strict();
 
@@ -490,7 +497,7 @@ export const bridgeConfigSchema = z
     simulator: simulatorSchema.prefault({}),
     /** SMSC connections and sending limits. Required (at least one connection). */
     smpp: smppSchema,
-    /** Persistent state. Default `{ path: data/bridge.db, synchronous: full }`. */
+    /** Persistent state. Default `{ path: data/bridge.db, synchronous: full, retention: 90d }`. */
     store: storeSchema.prefault({}),
     /** Rule file globs (`*` in the last segment only), relative to the working directory. Default `[config/rules/*.yaml]`. */
     rules: globList.default(['config/rules/*.yaml']),

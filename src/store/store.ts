@@ -272,7 +272,34 @@ export interface ClaimRepository {
   release(owner: string): Promise<number>;
 }
 
+/** How far back the rate caps count an alert's sends (`alert_sent`): the store keeps them this long. */
+export const SENDS_KEPT_MS = 86_400_000;
+
+/** What `HistoryRepository.purge` removes, oldest first. */
+export const HISTORY_KINDS = ['sms', 'alerts', 'inbound', 'commands', 'senders', 'sent'] as const;
+export type HistoryKind = (typeof HISTORY_KINDS)[number];
+
+/**
+ * Old rows removed in bounded batches, so that the store does not grow for ever: SMS in a final state (and
+ * `submitted`, which is final when no receipt comes) with their parts, resolved alerts with their recipients and
+ * held notices, the inbound audit, commands published long ago, the last MO per sender, and the sends the rate
+ * caps count. What is still to do (a queued SMS, a live alert, an unpublished command) is never removed.
+ */
+export interface HistoryRepository {
+  /**
+   * Removes at most `limit` rows of `kind` older than `before` (epoch ms), scanning from the oldest after the
+   * cursor `after` (0 to begin). `done` once no older row is left past the cursor; `next` resumes the scan.
+   */
+  purge(
+    kind: HistoryKind,
+    before: number,
+    after: number,
+    limit: number,
+  ): Promise<{ deleted: number; next: number; done: boolean }>;
+}
+
 export interface Tx {
+  readonly history: HistoryRepository;
   readonly outbox: OutboxRepository;
   readonly alerts: AlertRepository;
   readonly inbound: InboundRepository;

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBridgeError } from '../../src/errors.js';
 import { matchReceipt, recordSubmit } from '../../src/smpp/receipt-match.js';
 import type { AlertChange, AlertRecord } from '../../src/store/alert-types.js';
-import type { NewSms, Store, Tx } from '../../src/store/store.js';
+import type { HistoryKind, NewSms, Store, Tx } from '../../src/store/store.js';
 
 /**
  * The Store contract (in the spirit of aedes-persistence's abstract tests): every adapter runs this suite.
@@ -423,6 +423,105 @@ export function storeContract(name: string, target: () => ContractTarget): void 
       );
       const [loaded] = (await store.loadAlerts(Date.now())).alerts;
       expect(loaded?.recipients[0]?.smsId).toBe(9);
+    });
+
+    it('removes old history from the oldest, in batches, and never what is still to do', async () => {
+      const purge = (kind: HistoryKind, before: number, after = 0, limit = 100) =>
+        store.transaction((tx) => tx.history.purge(kind, before, after, limit));
+      const pause = () => new Promise((r) => setTimeout(r, 5));
+      const A = '+447700900001';
+      const B = '+447700900002';
+      // before the cut: a queued SMS, a submitted one with its part, a failed one
+      const [queued, submitted, failed] = await store.transaction((tx) =>
+        tx.outbox.enqueue([sms(A, 'q'), sms(A, 's'), sms(A, 'f')]),
+      );
+      await store.transaction((tx) =>
+        recordSubmit(tx, submitted!.id, 'main', [{ seq: 1, messageId: 'M1', alternate: 'm1' }]),
+      );
+      await store.transaction((tx) => tx.outbox.markFailed(failed!.id, 'failed', null, 'no'));
+      await pause();
+      const cut = Date.now();
+      await pause();
+      const [fresh] = await store.transaction((tx) => tx.outbox.enqueue([sms(A, 'new')]));
+      await store.transaction((tx) => tx.outbox.markFailed(fresh!.id, 'failed', null, 'no'));
+      // two rows a batch: the queued one is passed over, the scan resumes after its cursor and stops at the cut
+      expect(await purge('sms', cut, 0, 2)).toEqual({ deleted: 1, next: submitted!.id, done: false });
+      expect(await purge('sms', cut, submitted!.id, 2)).toEqual({ deleted: 1, next: failed!.id, done: true });
+      expect((await store.listSms()).map((s) => s.text).sort()).toEqual(['new', 'q']);
+      expect(queued!.state).toBe('queued');
+      // the part went with its SMS
+      expect(await store.transaction((tx) => tx.outbox.awaitingReceipt('main', ['M1'], ['m1'], 0))).toEqual({
+        exact: [],
+        alternate: [],
+      });
+
+      // alerts: resolved before the cut (with a recipient), live, resolved after the cut, opened after it
+      const r = { phone: A, contactId: 'a', name: 'A', step: 0, toldAt: 5, smsState: 'queued', smsId: 1 };
+      const resolved = { state: 'resolved' as const, resolveReason: 'ok' };
+      await store.transaction((tx) =>
+        tx.alerts.save({
+          alerts: [
+            { alert: alert(1, 1, { ...resolved, resolvedAt: cut - 1 }), recipients: [r], base: 0 },
+            { alert: alert(2, 1, { openedAt: 2 }), recipients: [r], base: 0 },
+            {
+              alert: alert(3, 1, { ...resolved, openedAt: 3, resolvedAt: cut + 10 }),
+              recipients: [],
+              base: 0,
+            },
+            {
+              alert: alert(4, 1, { ...resolved, openedAt: cut + 5, resolvedAt: cut + 6 }),
+              recipients: [],
+              base: 0,
+            },
+          ],
+          ...noHeld,
+          sent: [
+            { phone: A, at: 1 },
+            { phone: A, at: cut + 1 },
+          ],
+        }),
+      );
+      expect(await purge('alerts', cut)).toEqual({ deleted: 1, next: 3, done: true });
+      expect((await store.loadAlerts(Date.now())).alerts.map((a) => a.alert.id)).toEqual([2]);
+      expect((await purge('alerts', cut + 100)).deleted).toBe(2);
+      expect((await purge('sent', cut)).deleted).toBe(1);
+      expect((await purge('sent', cut + 2)).deleted).toBe(1);
+
+      // the inbound audit, the last MO per sender, commands (one still to publish)
+      const audit = (from: string, at: number) => ({
+        receivedAt: at,
+        from,
+        to: 'BRIDGE',
+        text: 'x',
+        dedupeKey: `${from}${at}`,
+        outcome: 'command',
+      });
+      const command = (requestId: string, createdAt: number) => ({
+        requestId,
+        deviceId: 'pump-7',
+        command: 'stop',
+        from: A,
+        topic: 'devices/pump-7/commands',
+        payload: '{}',
+        createdAt,
+      });
+      await store.transaction(async (tx) => {
+        await tx.inbound.record(audit(A, 1));
+        await tx.inbound.record(audit(A, 2));
+        await tx.inbound.record(audit(B, cut + 1));
+        await tx.inbound.addCommand(command('published', 1));
+        await tx.inbound.markPublished('published', 1);
+        await tx.inbound.addCommand(command('unpublished', 1));
+        await tx.inbound.addCommand(command('newer', cut + 1));
+        await tx.inbound.markPublished('newer', cut + 1);
+      });
+      expect((await purge('inbound', cut)).deleted).toBe(2);
+      expect((await purge('inbound', cut)).deleted).toBe(0);
+      expect((await purge('commands', cut)).deleted).toBe(1);
+      expect((await store.unpublishedCommands()).map((c) => c.requestId)).toEqual(['unpublished']);
+      expect((await purge('senders', cut)).deleted).toBe(1);
+      expect(await store.lastInbound(A)).toBeUndefined();
+      expect(await store.lastInbound(B)).toEqual({ dedupeKey: `${B}${cut + 1}`, receivedAt: cut + 1 });
     });
 
     it('keeps MO parts until the transaction that records the message forgets them', async () => {

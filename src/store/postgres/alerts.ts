@@ -8,10 +8,8 @@ import type {
   LoadedAlerts,
 } from '../alert-types.js';
 import { type AlertRow, alertFromRow, alertValues, heldValues, recipientValues } from '../rows.js';
-import type { AlertRepository, LiveAlertQuery } from '../store.js';
+import { type AlertRepository, type LiveAlertQuery, SENDS_KEPT_MS } from '../store.js';
 import { type Db, sqlState, UNIQUE_VIOLATION } from './db.js';
-
-const DAY = 86_400_000;
 
 const COLUMNS = [
   'id',
@@ -195,7 +193,7 @@ export class PgAlerts implements AlertRepository {
     );
     const sent = await this.db.rows<{ phone: string; at: number }>(
       'SELECT phone, at FROM alert_sent WHERE at > $1 ORDER BY at',
-      [now - DAY],
+      [now - SENDS_KEPT_MS],
     );
     const max = async (sql: string) => ((await this.db.row<{ n: number | null }>(sql))?.n ?? 0) + 1;
     const last = await this.db.row<{ ref: string }>('SELECT ref FROM alert ORDER BY id DESC LIMIT 1');
@@ -211,6 +209,6 @@ export class PgAlerts implements AlertRepository {
 
   /** Sends older than a day say nothing to the caps any more. */
   async prune(now: number): Promise<void> {
-    await this.db.run('DELETE FROM alert_sent WHERE at <= $1', [now - DAY]);
+    await this.db.run('DELETE FROM alert_sent WHERE at <= $1', [now - SENDS_KEPT_MS]);
   }
 }

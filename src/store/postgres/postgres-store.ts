@@ -8,6 +8,7 @@ import { PgAlerts } from './alerts.js';
 import { PgBrokerStateRepository } from './broker-state.js';
 import { PgClaims } from './claims.js';
 import { pgLib, pgTypes, Statements } from './db.js';
+import { PgHistory } from './history.js';
 import { PgInbound, PgKv, PgLeases } from './inbound.js';
 import { migrate } from './migrations.js';
 import { PgOutbox } from './outbox.js';
@@ -150,6 +151,7 @@ export class PostgresStore extends StoreReads implements Store {
       await control('BEGIN');
       const s = new Statements(client);
       const tx: Tx = {
+        history: new PgHistory(s),
         outbox: new PgOutbox(s),
         alerts: new PgAlerts(s),
         inbound: new PgInbound(s),

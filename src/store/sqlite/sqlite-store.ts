@@ -10,6 +10,7 @@ import { SqliteAlerts } from './alerts.js';
 import { SqliteBrokerStateRepository } from './broker-state.js';
 import { Checkpointer } from './checkpointer.js';
 import { SqliteClaims } from './claims.js';
+import { SqliteHistory } from './history.js';
 import { SqliteInbound, SqliteKv, SqliteLeases } from './inbound.js';
 import { migrate } from './migrations.js';
 import { SqliteOutbox } from './outbox.js';
@@ -92,6 +93,7 @@ export class SqliteStore extends StoreReads implements Store {
         db,
         writes,
         tx: {
+          history: new SqliteHistory(statements),
           outbox,
           alerts,
           inbound,
