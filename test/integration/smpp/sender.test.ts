@@ -369,7 +369,9 @@ describe('Sender and a status listener that throws', () => {
       );
       const line = log.lines.find((l) => l.msg === 'SMS status listener failed')!;
       expect(line.sms_id).toBe(first!.id);
-      expect(log.messages()).not.toContain('could not record the SMS state; it will be retried after a restart');
+      expect(log.messages()).not.toContain(
+        'could not record the SMS state; it will be retried after a restart',
+      );
       expect((await store.getSms(first!.id))?.state).toBe('submitted');
       sender.enqueue(await queue(store, [sms(UK, 'second')]));
       await waitFor(() => told.length === 1, 'the second SMS told', 5_000);
