@@ -24,7 +24,7 @@ export interface HistoryPurgerOptions {
 export class HistoryPurger {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
-  private stopped = true;
+  private stopped = false;
 
   constructor(
     private readonly store: Store,

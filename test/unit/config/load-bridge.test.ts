@@ -88,7 +88,7 @@ describe('bridge config defaults', () => {
         max_parts: 4,
         max_age: 3_600_000,
       },
-      store: { path: 'data/bridge.db', synchronous: 'full' },
+      store: { path: 'data/bridge.db', synchronous: 'full', retention: 90 * 86_400_000 },
       rules: ['config/rules/*.yaml'],
       devices: ['devices/*.yaml'],
       http: { enabled: false, host: '0.0.0.0', port: 8080 },
@@ -117,7 +117,7 @@ describe('bridge config defaults', () => {
     expect(config.log).toEqual({ level: 'debug', show_phone_numbers: true });
     expect(config.mqtt.port).toBe(0);
     expect(config.http).toEqual({ enabled: true, host: '0.0.0.0', port: 0 });
-    expect(config.store).toEqual({ path: '/tmp/x.db', synchronous: 'normal' });
+    expect(config.store).toEqual({ path: '/tmp/x.db', synchronous: 'normal', retention: 90 * 86_400_000 });
     expect(config.rules).toEqual(['rules/*.yaml']);
     expect(config.smpp.max_age).toBe(90_000);
     const [main, backup] = config.smpp.connections;
@@ -244,6 +244,15 @@ describe('bridge config errors', () => {
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({ line: 6, path });
     expect(issues[0]?.message).toMatch(message);
+  });
+
+  it('keeps history for store.retention, at least a day, or for ever with 0', () => {
+    const store = (line: string) => parseBridgeConfig(`${MINIMAL}store: { ${line} }\n`, { env: {} }).store;
+    expect(store('retention: 30d').retention).toBe(30 * 86_400_000);
+    expect(store('retention: 0').retention).toBe(0);
+    const issues = issuesOf(() => store('retention: 1h'));
+    expect(issues).toEqual([expect.objectContaining({ line: 6, path: 'store.retention' })]);
+    expect(issues[0]?.message).toBe('must be at least 1d, or 0 to keep everything');
   });
 
   it('rejects SMPP 3.3 with a transceiver bind, which 3.3 does not have, at bind_mode', () => {
