@@ -1,7 +1,6 @@
 // The system under test in its own process: the bridge (dist/, as `npm start` runs it) or bare aedes.
 // argv[2] is a JSON spec; IPC commands: stats, stop.
 import { existsSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -183,8 +182,11 @@ const allocProfile = async () => {
   writeFileSync(process.env.BENCH_ALLOC_PROF, JSON.stringify(profile));
   inspector = undefined;
 };
+// node:inspector is loaded only then: importing it costs ~5 ms CPU, which the start-up figure (ready) counted though
+// `npm start` never loads it
 const startAllocProfile = () => {
   if (!process.env.BENCH_ALLOC_PROF) return;
+  const { Session } = process.getBuiltinModule('node:inspector');
   inspector = new Session();
   inspector.connect();
   inspector.post('HeapProfiler.startSampling', {
