@@ -5,7 +5,15 @@
  */
 export class WorkGate {
   private open = true;
-  private readonly inFlight = new Set<Promise<unknown>>();
+  /** work admitted and not yet settled */
+  private inFlight = 0;
+  /** close() waiting for `inFlight` to reach 0 */
+  private readonly idle: Array<() => void> = [];
+  /** one handler for every settled piece of work, not two closures and a promise each */
+  private readonly settled = (): void => {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.idle.length > 0) for (const wake of this.idle.splice(0)) wake();
+  };
 
   get closed(): boolean {
     return !this.open;
@@ -13,7 +21,7 @@ export class WorkGate {
 
   /** Work started and not yet settled. */
   get pending(): number {
-    return this.inFlight.size;
+    return this.inFlight;
   }
 
   /** Runs `work` and tracks it; `undefined` (and `work` not run) once the gate is closed. */
@@ -25,18 +33,20 @@ export class WorkGate {
     } catch (err) {
       promise = Promise.reject(err);
     }
-    const settled = promise.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.inFlight.add(settled);
-    void settled.then(() => this.inFlight.delete(settled));
+    return this.track(promise);
+  }
+
+  /** Tracks work already started (`run` without a closure); `undefined` once the gate is closed. */
+  track<T>(promise: Promise<T>): Promise<T> | undefined {
+    if (!this.open) return undefined;
+    this.inFlight++;
+    promise.then(this.settled, this.settled);
     return promise;
   }
 
   /** Refuses new work; resolves when the work already admitted has settled. */
   async close(): Promise<void> {
     this.open = false;
-    await Promise.all([...this.inFlight]);
+    while (this.inFlight > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 }
