@@ -59,6 +59,7 @@ class MessageContext implements EvaluateContext {
 }
 
 const DIAGNOSTIC_LOG_INTERVAL_MS = 60_000;
+const noop = (): void => undefined;
 
 /**
  * Turns device messages into committed SMS. Runs before the broker acknowledges a message, so the promise it
@@ -79,7 +80,7 @@ export class Intake {
    * Undefined when the message produced nothing to commit (most telemetry), decided synchronously so that the
    * broker acknowledges it without a promise hop; otherwise a promise that settles after the commit.
    */
-  readonly handle = (message: BusMessage, clientId: string | null): Promise<unknown> | undefined => {
+  readonly handle = (message: BusMessage, clientId: string | null): Promise<void> | undefined => {
     this.messagesIn++;
     const rules = this.options.rules();
     const topic = message.topic;
@@ -90,8 +91,7 @@ export class Intake {
     const resolutions = rules.resolutions(topic, message.payload, ctx);
     if (matches.length === 0 && resolutions.length === 0) return undefined;
     this.ruleHits += matches.length;
-    // the committed SMS are not the broker's business, but a `.then` to drop them would cost a promise and a turn
-    return this.options.alerts.process(matches, resolutions, ctx.now);
+    return this.options.alerts.process(matches, resolutions, ctx.now).then(noop);
   };
 
   /** Bad payloads are said once a minute per topic, not once per message. */

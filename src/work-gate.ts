@@ -5,15 +5,7 @@
  */
 export class WorkGate {
   private open = true;
-  /** work admitted and not yet settled */
-  private inFlight = 0;
-  /** close() waiting for `inFlight` to reach 0 */
-  private readonly idle: Array<() => void> = [];
-  /** one handler for every settled piece of work, not two closures and a promise each */
-  private readonly settled = (): void => {
-    this.inFlight--;
-    if (this.inFlight === 0 && this.idle.length > 0) for (const wake of this.idle.splice(0)) wake();
-  };
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   get closed(): boolean {
     return !this.open;
@@ -21,7 +13,7 @@ export class WorkGate {
 
   /** Work started and not yet settled. */
   get pending(): number {
-    return this.inFlight;
+    return this.inFlight.size;
   }
 
   /** Runs `work` and tracks it; `undefined` (and `work` not run) once the gate is closed. */
@@ -33,20 +25,18 @@ export class WorkGate {
     } catch (err) {
       promise = Promise.reject(err);
     }
-    return this.track(promise);
-  }
-
-  /** Tracks work already started (`run` without a closure); `undefined` once the gate is closed. */
-  track<T>(promise: Promise<T>): Promise<T> | undefined {
-    if (!this.open) return undefined;
-    this.inFlight++;
-    promise.then(this.settled, this.settled);
+    const settled = promise.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
     return promise;
   }
 
   /** Refuses new work; resolves when the work already admitted has settled. */
   async close(): Promise<void> {
     this.open = false;
-    while (this.inFlight > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    await Promise.all([...this.inFlight]);
   }
 }

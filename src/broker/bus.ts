@@ -32,9 +32,8 @@ export interface SubscribeOptions {
  * Runs for every message a device publishes, before the broker acknowledges it (guarantee 1): the returned
  * promise settles once whatever the message produced is committed. A rejection (or a throw) withholds the
  * PUBACK. `undefined` says there was nothing to commit: the broker acknowledges at once, without a promise hop.
- * The promise's value is not used.
  */
-export type IntakeHandler = (message: BusMessage, clientId: string | null) => Promise<unknown> | undefined;
+export type IntakeHandler = (message: BusMessage, clientId: string | null) => Promise<void> | undefined;
 
 export interface Bus {
   start(): Promise<void>;

@@ -156,7 +156,7 @@ export class EmbeddedBroker implements BridgeBroker {
         }
         const pending = intake(message, clientId);
         // nothing to commit: nothing for shutdown to wait for either
-        return pending === undefined ? undefined : this.intakeGate.track(pending);
+        return pending === undefined ? undefined : this.intakeGate.run(() => pending);
       },
     };
   }
@@ -264,7 +264,7 @@ export class EmbeddedBroker implements BridgeBroker {
           owner = (session as Session).owner;
         }
         const message: BusMessage = { topic, payload, qos: packet.qos, retain: packet.retain };
-        let pending: Promise<unknown> | undefined;
+        let pending: Promise<void> | undefined;
         try {
           pending = intake(message, client?.id ?? null);
         } catch (err) {
