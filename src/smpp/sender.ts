@@ -150,6 +150,9 @@ export class Sender {
   /** stop() waiting for `active` or `recording` to reach 0; at most one entry (stop() is called once) */
   private readonly idleWaiters: Array<() => void> = [];
   private wakeTimer: NodeJS.Timeout | undefined;
+  /** no connection has routes: one group of every connection, by this key (their ids in priority order) */
+  private readonly unrouted: boolean;
+  private readonly unroutedKey: string;
   /** passes of `pump` so far: the number of the current one marks what it closed */
   private passes = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -172,6 +175,8 @@ export class Sender {
         blockedIn: 0,
       }));
     for (const c of this.connections) c.options.link.on('bound', () => this.pump());
+    this.unrouted = this.connections.every((c) => c.options.routes.length === 0);
+    this.unroutedKey = this.connections.map((c) => c.options.id).join('\n');
   }
 
   async start(): Promise<void> {
@@ -228,11 +233,17 @@ export class Sender {
 
   /** The connections that may carry an SMS to `to`: those routing its prefix, else those without routes. */
   private groupFor(to: string): Group | undefined {
+    // no connection has routes (the usual set-up): every SMS goes to the one group of them all
+    if (this.unrouted) return this.group(this.connections, this.unroutedKey);
     const routed = this.connections.filter((c) => c.options.routes.some((r) => to.startsWith(r)));
     const candidates =
       routed.length > 0 ? routed : this.connections.filter((c) => c.options.routes.length === 0);
     if (candidates.length === 0) return undefined;
-    const key = candidates.map((c) => c.options.id).join('\n');
+    return this.group(candidates, candidates.map((c) => c.options.id).join('\n'));
+  }
+
+  private group(candidates: Connection[], key: string): Group | undefined {
+    if (candidates.length === 0) return undefined;
     let group = this.groups.get(key);
     if (!group) {
       group = {
