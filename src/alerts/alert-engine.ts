@@ -43,6 +43,20 @@ export interface AlertEngineOptions {
   maxTransactions?: number | undefined;
 }
 
+/** The query of a decision on one writer's store: nothing is read under lock. */
+const NO_QUERY: LiveAlertQuery = Object.freeze({});
+
+/** The (rule, device) pairs a message touches, for a shared store's lock. */
+function alertKeys(
+  resolutions: Resolution[],
+  matches: RuleMatch[],
+): Array<{ ruleId: string; deviceId: string }> {
+  const keys: Array<{ ruleId: string; deviceId: string }> = [];
+  for (const x of resolutions) keys.push({ ruleId: x.rule.id, deviceId: x.device?.id ?? '' });
+  for (const x of matches) keys.push({ ruleId: x.rule.id, deviceId: x.device?.id ?? '' });
+  return keys;
+}
+
 /** How many times one decision is made again after another writer changed the alerts it touched. */
 export const CONFLICT_RETRIES = 5;
 
@@ -140,15 +154,15 @@ export class AlertEngine {
 
   private decide(matches: RuleMatch[], resolutions: Resolution[], now: Date): Promise<SmsRecord[]> {
     const at = now.getTime();
-    const resolved = new Set(resolutions.map((r) => `${r.rule.id}\u0000${r.device?.id ?? ''}`));
-    const keys = [...resolutions, ...matches].map((x) => ({
-      ruleId: x.rule.id,
-      deviceId: x.device?.id ?? '',
-    }));
-    // a message that both matches and resolves a rule resolves it
-    const opening = matches.filter((m) => !resolved.has(`${m.rule.id}\u0000${m.device?.id ?? ''}`));
+    // a message that both matches and resolves a rule resolves it (most messages resolve nothing)
+    let opening = matches;
+    if (resolutions.length > 0) {
+      const resolved = new Set(resolutions.map((r) => `${r.rule.id}\u0000${r.device?.id ?? ''}`));
+      opening = matches.filter((m) => !resolved.has(`${m.rule.id}\u0000${m.device?.id ?? ''}`));
+    }
     return this.locked(
-      { keys },
+      // only a shared store reads the live alerts under lock
+      this.options.shared ? { keys: alertKeys(resolutions, matches) } : NO_QUERY,
       (book) => opening.filter((m) => !book.liveByKey(m.rule.id, m.device?.id)).length,
       (book, batch) => {
         const rules = this.options.rules();
@@ -156,7 +170,7 @@ export class AlertEngine {
         for (const m of opening) book.match(rules, m, at, batch);
       },
       at,
-    ).then(({ records }) => records);
+    );
   }
 
   /** `ACK <ref>` from `byPhone` (E.164): stops the escalation and tells the others who were told. */
@@ -168,50 +182,54 @@ export class AlertEngine {
     const now = Date.now();
     const bare = ref.replace(/^#/, '');
     let acked: Alert | undefined;
-    const { result, records } = await this.locked(
+    let result: AckResult | undefined;
+    const decision = (book: AlertBook, batch: Batch): AckResult | undefined => {
+      const rules = this.options.rules();
+      // read from the store under lock: an alert another instance opened or acked is seen as it is
+      const alert = book.byRefOf(bare);
+      if (!alert) return { ok: false, code: 'unknown_ref', reply: ackReplies.unknown(ref), notified: 0 };
+      if (alert.state === 'acked') {
+        return {
+          ok: false,
+          code: 'already_acked',
+          reply: ackReplies.already(alert),
+          alertId: alert.id,
+          notified: 0,
+        };
+      }
+      if (!alert.recipients.has(byPhone) && !mayAck(rules, alert.ruleId, byPhone)) {
+        return {
+          ok: false,
+          code: 'not_allowed',
+          reply: ackReplies.notAllowed(alert),
+          alertId: alert.id,
+          notified: 0,
+        };
+      }
+      const contact = rules.contactByPhone(byPhone);
+      const who = contact?.name ?? contact?.id ?? byPhone;
+      alert.state = 'acked';
+      alert.ackedBy = who;
+      alert.ackedPhone = byPhone;
+      alert.ackedAt = now;
+      alert.updatedAt = now;
+      alert.nextEscalationAt = null;
+      alert.receiptDueAt = null;
+      book.unhold(alert.id, batch);
+      batch.alerts.add(alert);
+      batch.events.add(alert);
+      const text = ackNotice(who, alert);
+      for (const r of alert.recipients.values()) {
+        if (r.toldAt !== null && r.phone !== byPhone) book.notice(rules, alert, r.phone, text, now, batch);
+      }
+      acked = alert;
+      return undefined;
+    };
+    const records = await this.locked(
       { refs: [bare] },
       () => 0,
-      (book, batch): AckResult | undefined => {
-        const rules = this.options.rules();
-        // read from the store under lock: an alert another instance opened or acked is seen as it is
-        const alert = book.byRefOf(bare);
-        if (!alert) return { ok: false, code: 'unknown_ref', reply: ackReplies.unknown(ref), notified: 0 };
-        if (alert.state === 'acked') {
-          return {
-            ok: false,
-            code: 'already_acked',
-            reply: ackReplies.already(alert),
-            alertId: alert.id,
-            notified: 0,
-          };
-        }
-        if (!alert.recipients.has(byPhone) && !mayAck(rules, alert.ruleId, byPhone)) {
-          return {
-            ok: false,
-            code: 'not_allowed',
-            reply: ackReplies.notAllowed(alert),
-            alertId: alert.id,
-            notified: 0,
-          };
-        }
-        const contact = rules.contactByPhone(byPhone);
-        const who = contact?.name ?? contact?.id ?? byPhone;
-        alert.state = 'acked';
-        alert.ackedBy = who;
-        alert.ackedPhone = byPhone;
-        alert.ackedAt = now;
-        alert.updatedAt = now;
-        alert.nextEscalationAt = null;
-        alert.receiptDueAt = null;
-        book.unhold(alert.id, batch);
-        batch.alerts.add(alert);
-        batch.events.add(alert);
-        const text = ackNotice(who, alert);
-        for (const r of alert.recipients.values()) {
-          if (r.toldAt !== null && r.phone !== byPhone) book.notice(rules, alert, r.phone, text, now, batch);
-        }
-        acked = alert;
-        return undefined;
+      (book, batch) => {
+        result = decision(book, batch);
       },
       now,
     );
@@ -279,28 +297,43 @@ export class AlertEngine {
    * conflict left (two instances opening one alert at once) fails the transaction and `retrying` decides
    * again; the book needs no read-back unless the decision changed state beyond the alerts it locked.
    */
-  private async locked<T>(
+  private locked(
     query: LiveAlertQuery,
     opens: (book: AlertBook) => number,
-    decide: (book: AlertBook, batch: Batch) => T,
+    decide: (book: AlertBook, batch: Batch) => void,
     now: number,
-  ): Promise<{ result: T; records: SmsRecord[] }> {
-    const book = await this.ready();
+  ): Promise<SmsRecord[]> {
+    // Not an async function: its promise would wrap settle()'s, three more turns per decision. A read-back under
+    // way (rare) is waited for first.
+    const book = this.book;
+    if (this.recovering !== undefined || !book)
+      return this.ready().then(() => this.locked(query, opens, decide, now));
     const batch = new Batch();
     let prepared: Prepared | undefined;
-    let result: T | undefined;
-    const work = this.transaction(async (tx) => {
-      if (this.options.shared) {
-        book.refresh(query, await tx.alerts.lockLive(query));
-        const count = opens(book);
-        book.supply(count > 0 ? await tx.alerts.allocate(count) : []);
-      }
-      result = decide(book, batch);
+    const decideAndWrite = (tx: Tx): Promise<SmsRecord[]> => {
+      decide(book, batch);
       this.armSooner(batch.alerts);
-      if (isEmpty(batch)) return [];
+      if (isEmpty(batch)) return Promise.resolve([]);
       prepared = this.prepare(batch, now);
       return this.write(tx, batch, prepared);
-    });
+    };
+    // one writer: not an async function, whose returned promise would cost the commit three more turns
+    const work = this.transaction(
+      this.options.shared
+        ? async (tx) => {
+            book.refresh(query, await tx.alerts.lockLive(query));
+            const count = opens(book);
+            book.supply(count > 0 ? await tx.alerts.allocate(count) : []);
+            return decideAndWrite(tx);
+          }
+        : (tx) => {
+            try {
+              return decideAndWrite(tx);
+            } catch (err) {
+              return Promise.reject(err);
+            }
+          },
+    );
     // one writer: the retry does not read the store, so the book is read back
     const local = () =>
       this.options.shared === true &&
@@ -314,8 +347,7 @@ export class AlertEngine {
       batch.heldAdded.length === 0 &&
       batch.heldRemoved.length === 0 &&
       batch.heldMoved.length === 0;
-    const records = await this.settle(work, batch, () => prepared, local);
-    return { result: result as T, records };
+    return this.settle(work, batch, () => prepared, local);
   }
 
   /**
@@ -335,9 +367,14 @@ export class AlertEngine {
   }
 
   /** `store.transaction`, at most `maxTransactions` at once. */
-  private async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  private transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const max = this.options.maxTransactions;
+    // no limit: the store's own promise, not one of an async function around it (three more turns)
     if (max === undefined) return this.options.store.transaction(fn);
+    return this.limitedTransaction(fn, max);
+  }
+
+  private async limitedTransaction<T>(fn: (tx: Tx) => Promise<T>, max: number): Promise<T> {
     if (this.running >= max) await new Promise<void>((resolve) => this.turns.push(resolve));
     else this.running++;
     try {
@@ -361,29 +398,32 @@ export class AlertEngine {
       for (const [phone, r] of alert.recipients) recipients.set(phone, { ...r });
       snapshots.set(alert.id, { alert: recordOf(alert), recipients, base });
     }
-    return {
-      snapshots,
-      items: batch.sms.map((o) => this.toSms(o, now)),
-      heldAdded: batch.heldAdded.map((h) => ({ ...h })),
-    };
+    const items: NewSms[] = [];
+    for (const o of batch.sms) items.push(this.toSms(o, now));
+    const heldAdded: HeldRecord[] = [];
+    for (const h of batch.heldAdded) heldAdded.push({ ...h });
+    return { snapshots, items, heldAdded };
   }
 
   private async write(tx: Tx, batch: Batch, { snapshots, items, heldAdded }: Prepared): Promise<SmsRecord[]> {
     const records = items.length > 0 ? await tx.outbox.enqueue(items) : [];
-    records.forEach((sms, i) => {
+    for (let i = 0; i < records.length; i++) {
+      const sms = records[i]!;
       const out = batch.sms[i]!;
       for (const t of out.tells) {
         const r = snapshots.get(t.alertId)?.recipients.get(t.phone);
         if (r) r.smsId = sms.id;
       }
       this.book?.linkSms(out, sms.id);
-    });
+    }
+    const alerts: Array<{ alert: AlertRecord; recipients: AlertRecipientRecord[]; base: number }> = [];
+    for (const s of snapshots.values()) {
+      const recipients: AlertRecipientRecord[] = [];
+      for (const r of s.recipients.values()) recipients.push(r);
+      alerts.push({ alert: s.alert, recipients, base: s.base });
+    }
     const change: AlertChange = {
-      alerts: [...snapshots.values()].map((s) => ({
-        alert: s.alert,
-        recipients: [...s.recipients.values()],
-        base: s.base,
-      })),
+      alerts,
       heldAdded,
       heldRemoved: batch.heldRemoved,
       heldMoved: batch.heldMoved,

@@ -147,15 +147,31 @@ function renderTokens(tokens: Token[], stack: unknown[], view: TemplateView): st
 
 const RAW = Symbol('raw payload');
 
+/** A name's dotted parts, split once per name (names come from the templates, not from messages). */
+const PATHS = new Map<string, { head: string; rest: string[] }>();
+/** More distinct names than any set of templates has: the cache starts again rather than grow. */
+export const MAX_TEMPLATE_PATHS = 10_000;
+
+function pathOf(name: string): { head: string; rest: string[] } {
+  let path = PATHS.get(name);
+  if (path === undefined) {
+    const [head, ...rest] = name.split('.');
+    path = { head: head!, rest };
+    if (PATHS.size >= MAX_TEMPLATE_PATHS) PATHS.clear();
+    PATHS.set(name, path);
+  }
+  return path;
+}
+
 /** Mustache name lookup (innermost context first), own properties only. */
 function lookup(stack: unknown[], name: string, view: TemplateView): unknown {
   if (name === '.') return stack[stack.length - 1];
-  const [head, ...rest] = name.split('.');
+  const { head, rest } = pathOf(name);
   for (let i = stack.length - 1; i >= 0; i--) {
     const context = stack[i];
-    if (context === null || typeof context !== 'object' || !Object.hasOwn(context, head!)) continue;
+    if (context === null || typeof context !== 'object' || !Object.hasOwn(context, head)) continue;
     if (context === view && head === 'payload' && rest.length === 0) return RAW;
-    let value: unknown = (context as Record<string, unknown>)[head!];
+    let value: unknown = (context as Record<string, unknown>)[head];
     for (const key of rest) {
       if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
       value = (value as Record<string, unknown>)[key];
@@ -174,5 +190,13 @@ function show(value: unknown, view: TemplateView): string {
 
 /** `{{time}}`: `YYYY-MM-DD HH:MM` in UTC, the same on every server whatever its time zone. */
 export function formatTime(date: Date): string {
-  return date.toISOString().slice(0, 16).replace('T', ' ');
+  const minute = Math.floor(date.getTime() / 60_000);
+  // the messages of one minute share it: made once a minute, not three strings a message
+  if (minute !== lastMinute) {
+    lastTime = date.toISOString().slice(0, 16).replace('T', ' ');
+    lastMinute = minute;
+  }
+  return lastTime;
 }
+let lastMinute = Number.NaN;
+let lastTime = '';

@@ -6,7 +6,7 @@ import { Lane } from './lane.js';
 import type { SmppLink, SubmitParams, SubmitResult } from './link.js';
 import { type MessageIdFormat, storedKeys } from './message-id.js';
 import { type LongText, type Plan, planSms, type Submit } from './plan.js';
-import { logAmbiguous } from './receipt-match.js';
+import { logAmbiguous, type SubmitRecorded } from './receipt-match.js';
 import { classifyStatus, statusName } from './status.js';
 import { SubmitLimiter } from './submit-limiter.js';
 
@@ -54,6 +54,8 @@ interface Job {
   accepted: Map<number, string>;
   /** transient failures so far, across restarts (the store counts them) */
   attempts: number;
+  /** window slots of its connection this job holds while it is dispatched (0 once released) */
+  held: number;
 }
 
 /**
@@ -63,6 +65,8 @@ interface Job {
 interface Group {
   connections: Connection[];
   lanes: Array<Lane<Job>>;
+  /** the pump pass that found nothing more to send in this group now */
+  doneIn: number;
 }
 
 interface Connection {
@@ -71,6 +75,8 @@ interface Connection {
   inflight: number;
   pausedUntil: number;
   throttleStreak: number;
+  /** the pump pass that closed this connection to its later jobs (paused, window full, no tokens) */
+  blockedIn: number;
 }
 
 type Choice =
@@ -85,13 +91,43 @@ const NOT_TRUNCATED = Object.freeze({ truncated: false });
 
 /** SMPP 3.4 §7.1.1 relative time: YYMMDDhhmmss000R */
 export function relativeValidity(ms: number): string {
-  let s = Math.max(60, Math.floor(ms / 1000));
+  const seconds = Math.max(60, Math.floor(ms / 1000));
+  // the SMS of one burst share their max_age, so one second's text serves them all
+  if (seconds !== lastValiditySeconds) {
+    lastValidity = validityText(seconds);
+    lastValiditySeconds = seconds;
+  }
+  return lastValidity;
+}
+let lastValiditySeconds = -1;
+let lastValidity = '';
+
+function validityText(seconds: number): string {
+  let s = seconds;
   const days = Math.min(99, Math.floor(s / 86400));
   s -= days * 86400;
   const pad = (n: number) => String(n).padStart(2, '0');
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   return `0000${pad(days)}${pad(h)}${pad(m)}${pad(s % 60)}000R`;
+}
+
+/** Frees the window slots the job holds on its connection; once. */
+function release(c: Connection, job: Job): void {
+  c.inflight -= job.held;
+  job.held = 0;
+}
+
+/** Whether a connection of the group is bound and not blocked in this pass. */
+function usable(group: Group, pass: number): boolean {
+  for (const c of group.connections) if (c.options.link.bound && c.blockedIn !== pass) return true;
+  return false;
+}
+
+/** The index of the first lane with a job, or -1. */
+function firstNonEmpty(lanes: Array<Lane<Job>>): number {
+  for (let i = 0; i < lanes.length; i++) if (lanes[i]!.length > 0) return i;
+  return -1;
 }
 
 /**
@@ -103,14 +139,22 @@ export class Sender {
   private readonly groups = new Map<string, Group>();
   private readonly connections: Connection[];
   private readonly log: Logger;
-  private readonly dispatches = new Set<Promise<void>>();
+  /** dispatches under way (sending, or recording what came back), awaited by stop() */
+  private active = 0;
   /** store writes started outside a dispatch (expiry, rejection), awaited by stop() */
   private readonly writes = new Set<Promise<void>>();
   /** jobs waiting out a retry back-off, by their timer; all cleared on stop() */
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** outcomes of finished submits being committed and announced, awaited by stop() */
-  private readonly recording = new Set<Promise<void>>();
+  private recording = 0;
+  /** stop() waiting for `active` or `recording` to reach 0; at most one entry (stop() is called once) */
+  private readonly idleWaiters: Array<() => void> = [];
   private wakeTimer: NodeJS.Timeout | undefined;
+  /** no connection has routes: one group of every connection, by this key (their ids in priority order) */
+  private readonly unrouted: boolean;
+  private readonly unroutedKey: string;
+  /** passes of `pump` so far: the number of the current one marks what it closed */
+  private passes = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
   private wakeAt = 0;
   private running = false;
@@ -128,8 +172,11 @@ export class Sender {
         inflight: 0,
         pausedUntil: 0,
         throttleStreak: 0,
+        blockedIn: 0,
       }));
     for (const c of this.connections) c.options.link.on('bound', () => this.pump());
+    this.unrouted = this.connections.every((c) => c.options.routes.length === 0);
+    this.unroutedKey = this.connections.map((c) => c.options.id).join('\n');
   }
 
   async start(): Promise<void> {
@@ -155,9 +202,9 @@ export class Sender {
     this.sweepTimer = undefined;
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
-    await Promise.allSettled([...this.dispatches]);
+    await this.drained(() => this.active);
     await Promise.allSettled([...this.writes]);
-    await Promise.allSettled([...this.recording]);
+    await this.drained(() => this.recording);
     // the store holds what is still queued; a later start() reads it again
     this.groups.clear();
     this.queuedIds.clear();
@@ -169,7 +216,7 @@ export class Sender {
       if (this.queuedIds.has(sms.id)) continue;
       this.queuedIds.add(sms.id);
       // attempts come from the record, so max attempts hold across restarts
-      this.requeue({ sms, accepted: new Map(), attempts: sms.attempts });
+      this.requeue({ sms, accepted: new Map(), attempts: sms.attempts, held: 0 });
     }
     this.pump();
   }
@@ -186,14 +233,24 @@ export class Sender {
 
   /** The connections that may carry an SMS to `to`: those routing its prefix, else those without routes. */
   private groupFor(to: string): Group | undefined {
+    // no connection has routes (the usual set-up): every SMS goes to the one group of them all
+    if (this.unrouted) return this.group(this.connections, this.unroutedKey);
     const routed = this.connections.filter((c) => c.options.routes.some((r) => to.startsWith(r)));
     const candidates =
       routed.length > 0 ? routed : this.connections.filter((c) => c.options.routes.length === 0);
     if (candidates.length === 0) return undefined;
-    const key = candidates.map((c) => c.options.id).join('\n');
+    return this.group(candidates, candidates.map((c) => c.options.id).join('\n'));
+  }
+
+  private group(candidates: Connection[], key: string): Group | undefined {
+    if (candidates.length === 0) return undefined;
     let group = this.groups.get(key);
     if (!group) {
-      group = { connections: candidates, lanes: PRIORITIES.map(() => new Lane<Job>((j) => j.sms.id)) };
+      group = {
+        connections: candidates,
+        lanes: PRIORITIES.map(() => new Lane<Job>((j) => j.sms.id)),
+        doneIn: 0,
+      };
       this.groups.set(key, group);
     }
     return group;
@@ -208,32 +265,38 @@ export class Sender {
     if (!this.running) return;
     const now = Date.now();
     this.expire(now);
-    const blocked = new Set<Connection>();
-    const done = new Set<Group>();
+    // a group or connection is marked with the pass that closed it, not put in a set made for each pass (a
+    // pass runs about twice per SMS)
+    const pass = ++this.passes;
     let waitMs = Number.POSITIVE_INFINITY;
     for (;;) {
-      let best: { group: Group; lane: Lane<Job>; rank: number; job: Job } | undefined;
+      let bestGroup: Group | undefined;
+      let bestLane: Lane<Job> | undefined;
+      let bestRank = 0;
+      let bestJob: Job | undefined;
       for (const group of this.groups.values()) {
-        if (done.has(group)) continue;
-        if (!group.connections.some((c) => c.options.link.bound && !blocked.has(c))) {
-          done.add(group);
-          continue;
-        }
-        const rank = group.lanes.findIndex((l) => l.length > 0);
+        if (group.doneIn === pass) continue;
+        const rank = usable(group, pass) ? firstNonEmpty(group.lanes) : -1;
         if (rank < 0) {
-          done.add(group);
+          group.doneIn = pass;
           continue;
         }
         const lane = group.lanes[rank]!;
         const job = lane.peek()!;
-        if (!best || rank < best.rank || (rank === best.rank && job.sms.id < best.job.sms.id))
-          best = { group, lane, rank, job };
+        if (!bestJob || rank < bestRank || (rank === bestRank && job.sms.id < bestJob.sms.id)) {
+          bestGroup = group;
+          bestLane = lane;
+          bestRank = rank;
+          bestJob = job;
+        }
       }
-      if (!best) break;
-      const { group, lane, job } = best;
+      if (!bestJob) break;
+      const group = bestGroup!;
+      const lane = bestLane!;
+      const job = bestJob;
       let pick: Choice;
       try {
-        pick = this.pick(job, group, blocked, now);
+        pick = this.pick(job, group, pass, now);
       } catch (err) {
         lane.shift();
         const code = isBridgeError(err) ? err.code : 'ERR_SMS_REJECTED';
@@ -243,12 +306,12 @@ export class Sender {
       }
       if ('connection' in pick) {
         lane.shift();
-        this.dispatch(pick.connection, job, pick);
+        void this.dispatch(pick.connection, job, pick);
         continue;
       }
       // Its connections are all down or busy: the rest of this group waits behind it (order within a route).
       waitMs = Math.min(waitMs, pick.waitMs);
-      done.add(group);
+      group.doneIn = pass;
     }
     if (waitMs !== Number.POSITIVE_INFINITY) this.wake(waitMs);
   }
@@ -293,21 +356,23 @@ export class Sender {
   }
 
   /** The first connection of the group, by priority, that can take the job now; failover to the next. */
-  private pick(job: Job, group: Group, blocked: Set<Connection>, now: number): Choice {
+  private pick(job: Job, group: Group, pass: number, now: number): Choice {
     let waitMs = Number.POSITIVE_INFINITY;
     for (const c of group.connections) {
-      if (!c.options.link.bound || blocked.has(c)) continue;
+      if (!c.options.link.bound || c.blockedIn === pass) continue;
       if (c.pausedUntil > now) {
-        blocked.add(c);
+        c.blockedIn = pass;
         waitMs = Math.min(waitMs, c.pausedUntil - now);
         continue;
       }
       const plan = this.planFor(job, c);
       if (!plan) continue;
-      const submits = plan.submits.filter((p) => !job.accepted.has(p.key));
+      // nothing accepted yet (every first try): the plan's own list, which nobody changes
+      const submits =
+        job.accepted.size === 0 ? plan.submits : plan.submits.filter((p) => !job.accepted.has(p.key));
       if (c.inflight + submits.length > Math.max(c.options.window, submits.length)) {
         // a finished dispatch pumps again; the timer is only a safety net
-        blocked.add(c);
+        c.blockedIn = pass;
         waitMs = Math.min(waitMs, 1000);
         continue;
       }
@@ -315,7 +380,7 @@ export class Sender {
       const tokens = plan.mode === 'message_payload' ? plan.segments : submits.length;
       const ticket = c.limiter.tryTake(tokens);
       if (ticket < 0) {
-        blocked.add(c);
+        c.blockedIn = pass;
         // a slot awaiting its answer is freed by that answer, which pumps again
         waitMs = Math.min(waitMs, c.limiter.waitMs(tokens), 1000);
         continue;
@@ -361,53 +426,51 @@ export class Sender {
     return params;
   }
 
-  private dispatch(
+  /**
+   * Sends the job's submits and records what came back. Never rejects: an unexpected error is logged and the SMS
+   * stays queued in the store. Counted in `active` until done, which stop() waits for.
+   */
+  private async dispatch(
     c: Connection,
     job: Job,
-    pick: { submits: Submit[]; ticket: number; tokens: number },
-  ): void {
-    let held = pick.submits.length;
-    c.inflight += held;
+    { submits: parts, ticket, tokens }: { submits: Submit[]; ticket: number; tokens: number },
+  ): Promise<void> {
     // the window counts submits not yet written down: awaiting their answer, or the commit that records it.
     // Freed at the answer, a slot would let a slow store pile up answered, unrecorded submits, each one sent
     // again after a crash (the guarantee: duplicates after a crash are at most a window per connection).
     // Only a refusal, which the SMSC did not take, frees its slots before its commit.
-    const release = () => {
-      c.inflight -= held;
-      held = 0;
-    };
-    const ended = () => {
-      release();
-      this.dispatches.delete(run);
-      this.pump();
-    };
-    const run = this.runDispatch(c, job, pick, () => {
-      release();
-      this.pump();
-    }).then(ended, (err: unknown) => {
+    job.held = parts.length;
+    c.inflight += job.held;
+    this.active++;
+    try {
+      await this.runDispatch(c, job, parts, ticket, tokens);
+    } catch (err) {
       // not expected (its store writes go through `finish`, which catches): the SMS stays queued in the store
       this.log.error(
         { err, sms_id: job.sms.id },
         'submit of the SMS failed unexpectedly; it is sent after a restart',
       );
-      ended();
-    });
-    this.dispatches.add(run);
+    } finally {
+      release(c, job);
+      this.active--;
+      this.idle();
+      this.pump();
+    }
   }
 
-  /** One submit_sm, settled as `Promise.allSettled` would; its limiter slots are freed by its answer. */
+  /** One submit_sm of several; its limiter slots are freed by its answer. */
   private async submitPart(
     c: Connection,
     job: Job,
     part: Submit,
     slot: number,
     per: number,
-  ): Promise<PromiseSettledResult<SubmitResult>> {
+  ): Promise<SubmitResult | Failed> {
     try {
-      return { status: 'fulfilled', value: await c.options.link.submit(this.submitParams(c, job, part)) };
+      return await c.options.link.submit(this.submitParams(c, job, part));
     } catch (reason) {
       // a throw before the submit is written frees its slot too: one never settled would be lost for good
-      return { status: 'rejected', reason };
+      return new Failed(reason);
     } finally {
       c.limiter.settle(slot, per);
     }
@@ -416,28 +479,38 @@ export class Sender {
   private async runDispatch(
     c: Connection,
     job: Job,
-    { submits: parts, ticket, tokens }: { submits: Submit[]; ticket: number; tokens: number },
-    answered: () => void,
+    parts: Submit[],
+    ticket: number,
+    tokens: number,
   ): Promise<void> {
     // the limiter's slots of each PDU (a message_payload PDU carries all of them), freed by its answer
     const per = tokens / parts.length;
-    // one part (most SMS): awaited alone, without an array of promises to settle
-    const results =
-      parts.length === 1
-        ? [await this.submitPart(c, job, parts[0]!, ticket, per)]
-        : await Promise.all(parts.map((p, i) => this.submitPart(c, job, p, ticket + i * per, per)));
+    // one part (most SMS): sent and awaited here, without a promise of its own or an array to settle
+    let single: SubmitResult | Failed | undefined;
+    let several: Array<SubmitResult | Failed> | undefined;
+    if (parts.length === 1) {
+      try {
+        single = await c.options.link.submit(this.submitParams(c, job, parts[0]!));
+      } catch (reason) {
+        single = new Failed(reason);
+      } finally {
+        c.limiter.settle(ticket, per);
+      }
+    } else {
+      several = await Promise.all(parts.map((p, i) => this.submitPart(c, job, p, ticket + i * per, per)));
+    }
     let throttled = false;
     let permanent: number | undefined;
     let transient: string | undefined;
-    for (let i = 0; i < results.length; i++) {
-      const result = results[i]!;
-      if (result.status === 'rejected') {
+    for (let i = 0; i < parts.length; i++) {
+      const result = several ? several[i]! : single!;
+      if (result instanceof Failed) {
         transient = isBridgeError(result.reason) ? result.reason.code : String(result.reason);
         continue;
       }
-      const status = result.value.commandStatus;
+      const status = result.commandStatus;
       const kind = classifyStatus(status);
-      if (kind === 'ok') job.accepted.set(parts[i]!.key, result.value.messageId);
+      if (kind === 'ok') job.accepted.set(parts[i]!.key, result.messageId);
       else if (kind === 'throttled') throttled = true;
       else if (kind === 'permanent') permanent = status;
       else transient = `${statusName(status)} (0x${status.toString(16)})`;
@@ -446,7 +519,8 @@ export class Sender {
     if (permanent !== undefined) {
       const reason = `${statusName(permanent)} (0x${permanent.toString(16).padStart(2, '0')})`;
       this.log.warn({ sms_id: id, connection: c.options.id, status: reason }, 'SMSC rejected the SMS');
-      answered();
+      release(c, job);
+      this.pump();
       await this.finish(job, this.options.store.markFailed(id, 'failed', permanent, reason));
       return;
     }
@@ -455,22 +529,12 @@ export class Sender {
       if (c.limiter.currentRate < c.limiter.maxRate) c.limiter.setRate(c.limiter.currentRate * 1.1 + 1);
       const format = c.options.messageIdFormat ?? 'auto';
       const submitted: SubmittedPart[] = [];
-      for (const [seq, messageId] of job.accepted) {
-        const keys = storedKeys(messageId, format);
+      for (const seq of job.accepted.keys()) {
+        const keys = storedKeys(job.accepted.get(seq)!, format);
         submitted.push({ seq, messageId: keys?.exact ?? '', alternate: keys?.alternate });
       }
       const detail = job.plan!.truncated ? TRUNCATED : NOT_TRUNCATED;
-      await this.finish(
-        job,
-        this.options.store.markSubmitted(id, c.options.id, submitted).then((result) => {
-          // a receipt that overtook the submit_sm_resp settles the SMS in the same commit: both are told
-          this.tell(result.submitted, detail);
-          for (const sms of result.settled) this.tell(sms);
-          for (const a of result.ambiguous)
-            logAmbiguous(this.log, a.receipt.receiptId, a.receipt.connectionId, a.candidates);
-          return undefined;
-        }),
-      );
+      await this.finishSubmitted(job, this.options.store.markSubmitted(id, c.options.id, submitted), detail);
       return;
     }
     if (throttled) {
@@ -507,6 +571,7 @@ export class Sender {
       this.pump();
     }, delay);
     this.retryTimers.add(timer);
+    return;
   }
 
   /** Into its group's lane in id order, so a resubmit keeps the order of the lane. */
@@ -536,38 +601,88 @@ export class Sender {
     );
   }
 
-  /** Forgets the job and reports its committed state (an `update` resolving to undefined reported it itself). */
-  private finish(job: Job, update: Promise<SmsRecord | undefined>): Promise<void> {
-    this.queuedIds.delete(job.sms.id);
-    const recorded = this.record(job.sms.id, update).then(() => {
-      this.recording.delete(recorded);
-    });
-    // stop() waits for these too: the outcome is committed and announced before the store and broker close
-    this.recording.add(recorded);
-    return recorded;
+  /**
+   * Forgets the job and reports its committed state (an `update` resolving to undefined reported it itself).
+   * Never rejects: a failed write is logged (the SMS stays as stored), and so is a failing listener. Counted in
+   * `recording` until done: stop() waits for the outcome to be committed and announced before the store and
+   * broker close.
+   */
+  private async finish(job: Job, update: Promise<SmsRecord | undefined>): Promise<void> {
+    const id = job.sms.id;
+    this.queuedIds.delete(id);
+    this.recording++;
+    try {
+      let sms: SmsRecord | undefined;
+      try {
+        sms = await update;
+      } catch (err) {
+        this.log.error(
+          { err, sms_id: id },
+          'could not record the SMS state; it will be retried after a restart',
+        );
+        return;
+      }
+      if (sms) this.tell(sms);
+    } finally {
+      this.recording--;
+      this.idle();
+    }
   }
 
-  /** Never rejects: a failed write is logged (the SMS stays as stored), and so is a failing listener. */
-  private async record(id: number, update: Promise<SmsRecord | undefined>): Promise<void> {
-    let sms: SmsRecord | undefined;
+  /** `finish` for a submit: a receipt that overtook the submit_sm_resp settles the SMS in the same commit. */
+  private async finishSubmitted(
+    job: Job,
+    update: Promise<SubmitRecorded>,
+    detail: Readonly<Record<string, unknown>>,
+  ): Promise<void> {
+    const id = job.sms.id;
+    this.queuedIds.delete(id);
+    this.recording++;
     try {
-      sms = await update;
-    } catch (err) {
-      this.log.error(
-        { err, sms_id: id },
-        'could not record the SMS state; it will be retried after a restart',
-      );
-      return;
+      let result: SubmitRecorded;
+      try {
+        result = await update;
+      } catch (err) {
+        this.log.error(
+          { err, sms_id: id },
+          'could not record the SMS state; it will be retried after a restart',
+        );
+        return;
+      }
+      // both are told
+      this.tell(result.submitted, detail);
+      for (const sms of result.settled) this.tell(sms);
+      for (const a of result.ambiguous)
+        logAmbiguous(this.log, a.receipt.receiptId, a.receipt.connectionId, a.candidates);
+    } finally {
+      this.recording--;
+      this.idle();
     }
-    if (sms) this.tell(sms);
   }
 
   /** Tells the listener of a committed state; a listener that throws is logged (the state stays committed). */
-  private tell(sms: SmsRecord, detail?: Record<string, unknown>): void {
+  private tell(sms: SmsRecord, detail?: Readonly<Record<string, unknown>>): void {
     try {
       this.options.onStatus(sms, detail);
     } catch (err) {
       this.log.error({ err, sms_id: sms.id }, 'SMS status listener failed');
     }
   }
+
+  /** Wakes stop() when the dispatches or outcomes it waits for are all done. */
+  private idle(): void {
+    if (this.idleWaiters.length === 0 || (this.active > 0 && this.recording > 0)) return;
+    const waiters = this.idleWaiters.splice(0);
+    for (const wake of waiters) wake();
+  }
+
+  /** Until `count()` is 0. */
+  private async drained(count: () => number): Promise<void> {
+    while (count() > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+}
+
+/** A submit that threw or was rejected (no answer from the SMSC). */
+class Failed {
+  constructor(readonly reason: unknown) {}
 }

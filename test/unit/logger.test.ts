@@ -140,4 +140,34 @@ describe('logDestination', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('writes lines with characters of 2-4 UTF-8 bytes whole, across write boundaries', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bridge-log-'));
+    try {
+      const file = join(dir, 'out.log');
+      const dest = logDestination(file) as ReturnType<typeof logDestination> & {
+        flushSync(): void;
+        end(): void;
+      };
+      await new Promise((resolve) => (dest as unknown as NodeJS.EventEmitter).once('ready', resolve));
+      const logger = createLogger({ level: 'info' }, dest);
+      const n = 3000;
+      // a device name of 1-, 2-, 3- and 4-byte characters, its length varying so lines end anywhere in a write
+      const device = (i: number) => `Kühlraum-€-🌡-${'é'.repeat(i % 37)}`;
+      for (let i = 0; i < n; i++) logger.info({ sms_id: i, device: device(i) }, 'SMS queued');
+      dest.flushSync();
+      const text = readFileSync(file, 'utf8');
+      expect(text).not.toContain('\uFFFD'); // no character cut in two
+      const lines = text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines.map((l) => [l.sms_id, l.device])).toEqual(
+        Array.from({ length: n }, (_, i) => [i, device(i)]),
+      );
+      dest.end();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

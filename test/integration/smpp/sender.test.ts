@@ -341,6 +341,28 @@ describe('Sender window and the record of a submit', () => {
     );
     expect(submits.n).toBe(12);
   });
+
+  it('stop() resolves only once the submits in flight are answered, committed and announced', async () => {
+    const store = new FaultyStore(await openStore(workDir()));
+    const { sim, port } = await startSim(cleanup);
+    const client = startClient(cleanup, port);
+    await waitBound(client);
+    const submits = countSubmits(sim);
+    const queued = await queue(
+      store,
+      Array.from({ length: 3 }, (_, i) => sms(UK, `sms ${i}`)),
+    );
+    // every commit from now on waits 500 ms: the answers are in, their record is not
+    store.add({ op: 'transaction', nth: 'all', kind: 'delay', ms: 500 });
+    const { sender, statuses } = await startSender(store, [connection(client)]);
+    sender.enqueue(queued);
+    await waitFor(() => submits.n === 3, 'three submits sent', 5_000);
+    expect(statuses).toHaveLength(0);
+    await sender.stop();
+    const told = statuses.map((s) => [s.id, s.state]).sort((a, b) => Number(a[0]) - Number(b[0]));
+    expect(told).toEqual(queued.map((q) => [q.id, 'submitted']));
+    for (const q of queued) expect((await store.getSms(q.id))?.state).toBe('submitted');
+  });
 });
 
 describe('Sender and a status listener that throws', () => {

@@ -97,6 +97,19 @@ describe('formatTime', () => {
   it('writes YYYY-MM-DD HH:MM in UTC', () => {
     expect(formatTime(new Date('2025-03-30T01:59:59.999+02:00'))).toBe('2025-03-29 23:59');
   });
+
+  it('gives each minute its own text, back and forth, and refuses an invalid date as toISOString does', () => {
+    const times = [
+      ['2025-03-29T23:59:00.000Z', '2025-03-29 23:59'],
+      ['2025-03-29T23:59:59.999Z', '2025-03-29 23:59'],
+      ['2025-03-30T00:00:00.000Z', '2025-03-30 00:00'],
+      ['2025-03-29T23:59:30.000Z', '2025-03-29 23:59'],
+      ['1969-12-31T23:59:30.000Z', '1969-12-31 23:59'],
+      ['1970-01-01T00:00:30.000Z', '1970-01-01 00:00'],
+    ];
+    for (const [iso, text] of times) expect(formatTime(new Date(iso!))).toBe(text);
+    expect(() => formatTime(new Date(Number.NaN))).toThrow(RangeError);
+  });
 });
 
 describe('variableTokens: the fast read of a template whose tags are all variables', () => {
