@@ -13,6 +13,7 @@ const [dist = 'dist', rounds = '50', devices = 'spread'] = process.argv.slice(2)
 const root = resolve(dist);
 const { SqliteStore } = await import(join(root, 'store/sqlite/sqlite-store.js'));
 const { recordSubmit } = await import(join(root, 'smpp/receipt-match.js'));
+const { benchAlert } = await import('./bench-alert.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'sms-bridge-frames-'));
 const path = join(dir, 'bridge.db');
 // the worker never checkpoints in the run, so the WAL keeps every frame written
@@ -27,30 +28,6 @@ const side = new Database(path);
 const now = Date.now();
 const device = (id) =>
   devices === 'mono' ? `d${String(id).padStart(9, '0')}` : `alerts-${id % 50}x${Math.floor(id / 50)}`;
-const alertOf = (id) => ({
-  id,
-  ref: String(id),
-  ruleId: 'bench',
-  deviceId: device(id),
-  label: device(id),
-  state: 'open',
-  priority: 'normal',
-  text: `A${id}`,
-  openedAt: now,
-  updatedAt: now,
-  lastSeenAt: now,
-  lastSentAt: now,
-  count: 1,
-  step: 0,
-  nextEscalationAt: null,
-  receiptDueAt: null,
-  ackedBy: null,
-  ackedPhone: null,
-  ackedAt: null,
-  resolvedAt: null,
-  resolveReason: null,
-  version: 1,
-});
 const decide = (id) =>
   store.transaction(async (tx) => {
     const [sms] = await tx.outbox.enqueue([
@@ -68,7 +45,7 @@ const decide = (id) =>
     await tx.alerts.save({
       alerts: [
         {
-          alert: alertOf(id),
+          alert: benchAlert(id, device(id), now),
           recipients: [
             {
               phone: '+447700900001',

@@ -12,6 +12,7 @@ const out = (line) => process.stdout.write(`${line}\n`);
 const [total = 20_000, batch = 64, retained = 1] = process.argv.slice(2).map(Number);
 const { SqliteStore } = await import('../../dist/store/sqlite/sqlite-store.js');
 const { recordSubmit } = await import('../../dist/smpp/receipt-match.js');
+const { benchAlert } = await import('./bench-alert.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'sms-bridge-write-'));
 // CHECKPOINTS=inline: SQLite's own checkpoints inside the commit (before session 5), else the worker's
 const store = new SqliteStore({
@@ -21,33 +22,6 @@ const store = new SqliteStore({
 });
 await store.start();
 const brokerState = store.brokerState();
-
-function alertOf(id, now) {
-  return {
-    id,
-    ref: String(id),
-    ruleId: 'bench',
-    deviceId: `a${id}`,
-    label: `a${id}`,
-    state: 'open',
-    priority: 'normal',
-    text: `A${id}`,
-    openedAt: now,
-    updatedAt: now,
-    lastSeenAt: now,
-    lastSentAt: now,
-    count: 1,
-    step: 0,
-    nextEscalationAt: null,
-    receiptDueAt: null,
-    ackedBy: null,
-    ackedPhone: null,
-    ackedAt: null,
-    resolvedAt: null,
-    resolveReason: null,
-    version: 1,
-  };
-}
 
 async function decide(id) {
   const now = Date.now();
@@ -67,7 +41,7 @@ async function decide(id) {
     await tx.alerts.save({
       alerts: [
         {
-          alert: alertOf(id, now),
+          alert: benchAlert(id, `a${id}`, now),
           recipients: [
             {
               phone: '+447700900001',
