@@ -48,6 +48,80 @@ describe('mqtt-sms-bridge as a process', () => {
   });
 });
 
+describe('the bundle’s stand-in for `debug`', () => {
+  /** The demo config on free ports, started through the launcher with `env`; the MQTT port once it is up. */
+  async function startBridge(
+    env: NodeJS.ProcessEnv,
+  ): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
+    const dir = tempDir();
+    const child = spawn(process.execPath, [launcher, 'start'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        ...env,
+        SMS_BRIDGE_CONFIG_MQTT_PORT: '0',
+        SMS_BRIDGE_CONFIG_MQTT_HOST: '127.0.0.1',
+        SMS_BRIDGE_CONFIG_SIMULATOR_PORT: '0',
+        SMS_BRIDGE_CONFIG_STORE_PATH: join(dir, 'bridge.db'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (d) => {
+      out += d;
+    });
+    child.stderr?.on('data', (d) => {
+      err += d;
+    });
+    child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const started = await waitFor(
+      () =>
+        /"mqtt_port":(\d+)[^\n]*"msg":"bridge started"/.exec(out) ??
+        (child.exitCode !== null ? 'exited' : undefined),
+      'bridge started',
+      15_000,
+    );
+    if (started === 'exited') throw new Error(`the bridge exited: ${err}`);
+    return { child, port: Number(started[1]), stderr: () => err };
+  }
+
+  /** An MQTT 3.1.1 CONNECT, hand-encoded, and the CONNACK back. */
+  async function connectOnce(port: number): Promise<Buffer> {
+    const { connect } = await import('node:net');
+    const id = Buffer.from('dbg');
+    const body = Buffer.concat([
+      Buffer.from([0x00, 0x04]),
+      Buffer.from('MQTT'),
+      Buffer.from([0x04, 0x02, 0x00, 0x3c, 0x00, id.length]),
+      id,
+    ]);
+    const socket = connect(port, '127.0.0.1');
+    socket.write(Buffer.concat([Buffer.from([0x10, body.length]), body]));
+    return new Promise((resolve, reject) => {
+      socket.once('data', (d: Buffer) => {
+        socket.destroy();
+        resolve(d);
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  it('parses MQTT with DEBUG unset, and with DEBUG set writes the package’s lines', async () => {
+    for (const DEBUG of [undefined, 'mqtt-packet:*']) {
+      const { child, port, stderr } = await startBridge(DEBUG ? { DEBUG } : { DEBUG: '' });
+      try {
+        const connack = await connectOnce(port);
+        expect([...connack.subarray(0, 4)]).toEqual([0x20, 0x02, 0x00, 0x00]);
+        if (DEBUG) await waitFor(() => stderr().includes('mqtt-packet:parser'), 'a debug line on stderr');
+        else expect(stderr()).not.toContain('mqtt-packet');
+      } finally {
+        child.kill('SIGKILL');
+      }
+    }
+  });
+});
+
 describe('simulate', () => {
   let h: Harness | undefined;
   let simulation: Simulation | undefined;
