@@ -52,8 +52,8 @@ const removed = await new HistoryPurger(timed, { retentionMs: DAY, logger: silen
 );
 const cpu = process.cpuUsage(cpu0);
 const sorted = [...times].sort((a, b) => a - b);
-console.log(
-  JSON.stringify({
+process.stdout.write(
+  `${JSON.stringify({
     n,
     synchronous,
     batch: PURGE_BATCH,
@@ -61,7 +61,7 @@ console.log(
     transactions: times.length,
     msPerTransaction: { median: +median(times).toFixed(2), max: +sorted.at(-1).toFixed(2) },
     cpuUsPerSms: +((cpu.user + cpu.system) / removed.sms).toFixed(1),
-  }),
+  })}\n`,
 );
 await store.stop();
 rmSync(dir, { recursive: true, force: true });
