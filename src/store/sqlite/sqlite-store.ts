@@ -49,6 +49,27 @@ interface Open {
 }
 
 /** The default Store: one SQLite file (better-sqlite3, WAL), transactions group-committed. */
+/** How long a start waits for other connections switching the same new file to WAL (SQLite's own 5 s). */
+const WAL_SWITCH_WAIT_MS = 5_000;
+
+/**
+ * `journal_mode = WAL`. Several instances opening one new file at once all switch it; SQLite answers the ones
+ * that meet another's switch SQLITE_BUSY at once, without its busy handler (seen: 1 start in 150 with six at
+ * once on a loaded machine), so they try again every 10 ms.
+ */
+async function walMode(db: Database.Database): Promise<void> {
+  const until = Date.now() + WAL_SWITCH_WAIT_MS;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
 export class SqliteStore extends StoreReads implements Store {
   private open: Open | undefined;
 
@@ -66,7 +87,7 @@ export class SqliteStore extends StoreReads implements Store {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
       db = new Database(path);
       const onDisk = path !== ':memory:';
-      db.pragma('journal_mode = WAL');
+      await walMode(db);
       // `full` is NORMAL plus our own WAL fsync after each commit, off the event loop (see WalSync)
       db.pragma(`synchronous = ${this.options.synchronous === 'normal' || onDisk ? 'NORMAL' : 'FULL'}`);
       db.pragma('foreign_keys = ON');
