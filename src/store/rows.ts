@@ -234,3 +234,24 @@ export function heldValues(h: HeldRecord): unknown[] {
     h.flushAt,
   ];
 }
+
+/**
+ * One batch of a history scan (`HistoryRepository.purge`), rows read from the oldest as [key, time, may go]: the
+ * keys that may go, the cursor past the last row older than `before`, and whether the scan is done (a row from
+ * `before` on, whose followers are newer, or fewer rows than asked for).
+ */
+export function oldRows(
+  rows: ReadonlyArray<readonly [number, number, unknown]>,
+  before: number,
+  after: number,
+  limit: number,
+): { gone: number[]; next: number; done: boolean } {
+  const gone: number[] = [];
+  let next = after;
+  for (const [key, at, free] of rows) {
+    if (at >= before) return { gone, next, done: true };
+    next = key;
+    if (free) gone.push(key);
+  }
+  return { gone, next, done: rows.length < limit };
+}

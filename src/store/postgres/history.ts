@@ -1,3 +1,4 @@
+import { oldRows } from '../rows.js';
 import type { HistoryKind, HistoryRepository } from '../store.js';
 import type { Db } from './db.js';
 
@@ -54,18 +55,12 @@ export class PgHistory implements HistoryRepository {
     const scan = KEYED[kind]!;
     const params = scan.read.includes('$3') ? [before, after, limit] : [after, limit];
     const rows = await this.db.rows<{ id: number; at: number; free: boolean }>(scan.read, params);
-    const gone: number[] = [];
-    let next = after;
-    let done = rows.length < limit;
-    for (const row of rows) {
-      // time order: the first row from `before` on ends the scan
-      if (row.at >= before) {
-        done = true;
-        break;
-      }
-      next = row.id;
-      if (row.free) gone.push(row.id);
-    }
+    const { gone, next, done } = oldRows(
+      rows.map((r) => [r.id, r.at, r.free] as const),
+      before,
+      after,
+      limit,
+    );
     if (gone.length > 0) for (const sql of scan.remove) await this.db.run(sql, [gone]);
     return { deleted: gone.length, next, done };
   }

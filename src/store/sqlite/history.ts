@@ -1,3 +1,4 @@
+import { oldRows } from '../rows.js';
 import type { HistoryKind, HistoryRepository } from '../store.js';
 import type { Statements } from './statements.js';
 
@@ -62,16 +63,8 @@ export class SqliteHistory implements HistoryRepository {
       scan.read.includes('@before') ? read.all({ before }, after, limit) : read.all(after, limit)
     ) as Array<[number, number, number]>;
     const removes = scan.remove.map((sql) => this.s.get(sql));
-    let deleted = 0;
-    let next = after;
-    for (const [key, at, free] of rows) {
-      // time order: the first row from `before` on ends the scan (its followers are newer)
-      if (at >= before) return { deleted, next, done: true };
-      next = key;
-      if (!free) continue;
-      for (const remove of removes) remove.run(key);
-      deleted++;
-    }
-    return { deleted, next, done: rows.length < limit };
+    const { gone, next, done } = oldRows(rows, before, after, limit);
+    for (const key of gone) for (const remove of removes) remove.run(key);
+    return { deleted: gone.length, next, done };
   }
 }
