@@ -25,3 +25,46 @@ export function benchAlert(id, deviceId, now) {
     version: 1,
   };
 }
+
+/**
+ * One alert decision's writes, as the alert engine makes them in its transaction: the SMS, the alert, its
+ * recipient and the sent row. Returns the SMS record.
+ */
+export async function benchDecision(tx, id, deviceId, now) {
+  const [sms] = await tx.outbox.enqueue([
+    {
+      to: '+447700900001',
+      text: `A${id}`,
+      priority: 'normal',
+      source: 'rule:bench',
+      ruleId: 'bench',
+      deviceId,
+      alertRef: String(id),
+      expiresAt: now + 3_600_000,
+    },
+  ]);
+  await tx.alerts.save({
+    alerts: [
+      {
+        alert: benchAlert(id, deviceId, now),
+        recipients: [
+          {
+            phone: '+447700900001',
+            contactId: 'alice',
+            name: 'Alice',
+            step: 0,
+            smsId: sms.id,
+            smsState: null,
+            toldAt: now,
+          },
+        ],
+        base: 0,
+      },
+    ],
+    heldAdded: [],
+    heldRemoved: [],
+    heldMoved: [],
+    sent: [{ phone: '+447700900001', at: now }],
+  });
+  return sms;
+}

@@ -13,7 +13,7 @@ const [dist = 'dist', rounds = '50', devices = 'spread'] = process.argv.slice(2)
 const root = resolve(dist);
 const { SqliteStore } = await import(join(root, 'store/sqlite/sqlite-store.js'));
 const { recordSubmit } = await import(join(root, 'smpp/receipt-match.js'));
-const { benchAlert } = await import('./bench-alert.mjs');
+const { benchDecision } = await import('./bench-alert.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'sms-bridge-frames-'));
 const path = join(dir, 'bridge.db');
 // the worker never checkpoints in the run, so the WAL keeps every frame written
@@ -28,45 +28,7 @@ const side = new Database(path);
 const now = Date.now();
 const device = (id) =>
   devices === 'mono' ? `d${String(id).padStart(9, '0')}` : `alerts-${id % 50}x${Math.floor(id / 50)}`;
-const decide = (id) =>
-  store.transaction(async (tx) => {
-    const [sms] = await tx.outbox.enqueue([
-      {
-        to: '+447700900001',
-        text: `A${id}`,
-        priority: 'normal',
-        source: 'rule:bench',
-        ruleId: 'bench',
-        deviceId: device(id),
-        alertRef: String(id),
-        expiresAt: now + 3_600_000,
-      },
-    ]);
-    await tx.alerts.save({
-      alerts: [
-        {
-          alert: benchAlert(id, device(id), now),
-          recipients: [
-            {
-              phone: '+447700900001',
-              contactId: 'alice',
-              name: 'Alice',
-              step: 0,
-              smsId: sms.id,
-              smsState: null,
-              toldAt: now,
-            },
-          ],
-          base: 0,
-        },
-      ],
-      heldAdded: [],
-      heldRemoved: [],
-      heldMoved: [],
-      sent: [{ phone: '+447700900001', at: now }],
-    });
-    return sms;
-  });
+const decide = (id) => store.transaction((tx) => benchDecision(tx, id, device(id), now));
 const submit = (sms) =>
   store.transaction((tx) =>
     recordSubmit(tx, sms.id, 'main', [{ seq: 1, messageId: String(sms.id), alternate: String(sms.id) }]),

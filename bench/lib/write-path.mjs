@@ -12,7 +12,7 @@ const out = (line) => process.stdout.write(`${line}\n`);
 const [total = 20_000, batch = 64, retained = 1] = process.argv.slice(2).map(Number);
 const { SqliteStore } = await import('../../dist/store/sqlite/sqlite-store.js');
 const { recordSubmit } = await import('../../dist/smpp/receipt-match.js');
-const { benchAlert } = await import('./bench-alert.mjs');
+const { benchDecision } = await import('./bench-alert.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'sms-bridge-write-'));
 // CHECKPOINTS=inline: SQLite's own checkpoints inside the commit (before session 5), else the worker's
 const store = new SqliteStore({
@@ -25,44 +25,7 @@ const brokerState = store.brokerState();
 
 async function decide(id) {
   const now = Date.now();
-  const [sms] = await store.transaction(async (tx) => {
-    const records = await tx.outbox.enqueue([
-      {
-        to: '+447700900001',
-        text: `A${id}`,
-        priority: 'normal',
-        source: 'rule:bench',
-        ruleId: 'bench',
-        deviceId: `a${id}`,
-        alertRef: String(id),
-        expiresAt: now + 3_600_000,
-      },
-    ]);
-    await tx.alerts.save({
-      alerts: [
-        {
-          alert: benchAlert(id, `a${id}`, now),
-          recipients: [
-            {
-              phone: '+447700900001',
-              contactId: 'alice',
-              name: 'Alice',
-              step: 0,
-              smsId: records[0].id,
-              smsState: null,
-              toldAt: now,
-            },
-          ],
-          base: 0,
-        },
-      ],
-      heldAdded: [],
-      heldRemoved: [],
-      heldMoved: [],
-      sent: [{ phone: '+447700900001', at: now }],
-    });
-    return records;
-  });
+  const sms = await store.transaction((tx) => benchDecision(tx, id, `a${id}`, now));
   if (retained) {
     const payload = JSON.stringify({ id, ref: String(id), rule: 'bench', device: `a${id}`, state: 'open' });
     await brokerState.putRetained({
