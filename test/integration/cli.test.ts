@@ -157,7 +157,12 @@ describe('simulate', () => {
     const args = ['simulate', '--no-smsc', '--mqtt', h.mqttUrl, '--device', 'pump-1', '--interval', '100ms'];
     const child: ChildProcess = spawn(process.execPath, [launcher, ...args], { cwd: root, stdio: 'ignore' });
     try {
-      await waitFor(() => heard.includes('devices/pump-1/telemetry') || child.exitCode !== null, 'telemetry');
+      // a fresh process whose start, beside the suite's two workers on 2 cores, may take more than the default 5 s
+      await waitFor(
+        () => heard.includes('devices/pump-1/telemetry') || child.exitCode !== null,
+        'telemetry',
+        15_000,
+      );
       expect(heard).toContain('devices/pump-1/telemetry');
     } finally {
       child.kill('SIGKILL');
