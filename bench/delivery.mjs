@@ -46,7 +46,7 @@ rules:
  * hand-encoded SMSC (bench/lib/lean-smsc.mjs) in the simulator's place.
  */
 async function withBridge(
-  { synchronous = 'full', connection, simOptions = {}, cpuProf, dist, floor = false, lean = false },
+  { synchronous = 'full', connection, simOptions = {}, cpuProf, dist, floor = false, lean = false, extras },
   body,
 ) {
   const sim = lean
@@ -55,7 +55,7 @@ async function withBridge(
   const { port } = await sim.start({ port: 0 });
   const dir = tempDir();
   const spec = floor
-    ? { mode: 'floor', smscPort: port, synchronous, window: 100, cwd: dir }
+    ? { mode: 'floor', smscPort: port, synchronous, window: 100, cwd: dir, extras }
     : {
         mode: 'bridge',
         configFile: writeBridge(dir, { smscPort: port, rules: RULES, synchronous, connection }),
@@ -76,54 +76,57 @@ async function withBridge(
 const FAST = '      window: 100\n      tps: 1000000';
 
 /** 2. `total` alerts as fast as 50 QoS 1 clients (20 in flight each) can have them committed. */
-async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor, lean }) {
+async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor, lean, extras }) {
   const connection = window ? `      window: ${window}\n      tps: 1000000` : FAST;
-  return withBridge({ synchronous, connection, cpuProf, dist, floor, lean }, async ({ sim, server }) => {
-    const clients = 50;
-    const perClient = Math.ceil(total / clients);
-    const n = perClient * clients;
-    let lastSubmitAt = 0;
-    let submits = 0;
-    const allIn = new Promise((resolve) => {
-      sim.on('submit', () => {
-        if (++submits === n) {
-          lastSubmitAt = Date.now();
-          resolve();
-        }
+  return withBridge(
+    { synchronous, connection, cpuProf, dist, floor, lean, extras },
+    async ({ sim, server }) => {
+      const clients = 50;
+      const perClient = Math.ceil(total / clients);
+      const n = perClient * clients;
+      let lastSubmitAt = 0;
+      let submits = 0;
+      const allIn = new Promise((resolve) => {
+        sim.on('submit', () => {
+          if (++submits === n) {
+            lastSubmitAt = Date.now();
+            resolve();
+          }
+        });
       });
-    });
-    const load = await startLoad(server.ready.port, clients, 'alerts-');
-    // this process runs the SMSC simulator: its CPU and the load generator's, the rest of the machine's work
-    const cpuHere = () => (({ user, system }) => user + system)(process.cpuUsage());
-    const loadCpu = async () => (await load.ask({ cmd: 'cpu' }, 'cpu', 10_000)).cpuUs;
-    try {
-      const [simBefore, loadBefore] = [cpuHere(), await loadCpu()];
-      const before = await server.stats();
-      const burst = await load.ask(
-        { cmd: 'burst', perClient, window: 20, prefix: 'a', kind: 'bench', payload: '{"n":{n}}' },
-        'burst-done',
-        300_000,
-      );
-      await Promise.race([allIn, sleep(120_000, true)]);
-      const after = await server.stats();
-      const [simAfter, loadAfter] = [cpuHere(), await loadCpu()];
-      const seconds = (lastSubmitAt - burst.firstAt) / 1000;
-      return {
-        n,
-        // the SMSC simulator (with this driver) and the 50 MQTT publishers, per SMS: on the same 2 cores
-        simCpuUsPerSms: (simAfter - simBefore) / n,
-        loadCpuUsPerSms: (loadAfter - loadBefore) / n,
-        // the bridge process's CPU per SMS (intake, commit, submit, status events), idle time excluded
-        cpuUsPerSms: (after.cpuUs - before.cpuUs) / n,
-        // the event loop's busy time per SMS: CPU plus anything that blocks it (a synchronous fsync)
-        loopUsPerSms: ((after.loopActiveMs - before.loopActiveMs) * 1000) / n,
-        smsPerSec: lastSubmitAt ? n / seconds : Number.NaN,
-        committedPerSec: n / ((burst.lastAckAt - burst.firstAt) / 1000),
-      };
-    } finally {
-      await load.exit();
-    }
-  });
+      const load = await startLoad(server.ready.port, clients, 'alerts-');
+      // this process runs the SMSC simulator: its CPU and the load generator's, the rest of the machine's work
+      const cpuHere = () => (({ user, system }) => user + system)(process.cpuUsage());
+      const loadCpu = async () => (await load.ask({ cmd: 'cpu' }, 'cpu', 10_000)).cpuUs;
+      try {
+        const [simBefore, loadBefore] = [cpuHere(), await loadCpu()];
+        const before = await server.stats();
+        const burst = await load.ask(
+          { cmd: 'burst', perClient, window: 20, prefix: 'a', kind: 'bench', payload: '{"n":{n}}' },
+          'burst-done',
+          300_000,
+        );
+        await Promise.race([allIn, sleep(120_000, true)]);
+        const after = await server.stats();
+        const [simAfter, loadAfter] = [cpuHere(), await loadCpu()];
+        const seconds = (lastSubmitAt - burst.firstAt) / 1000;
+        return {
+          n,
+          // the SMSC simulator (with this driver) and the 50 MQTT publishers, per SMS: on the same 2 cores
+          simCpuUsPerSms: (simAfter - simBefore) / n,
+          loadCpuUsPerSms: (loadAfter - loadBefore) / n,
+          // the bridge process's CPU per SMS (intake, commit, submit, status events), idle time excluded
+          cpuUsPerSms: (after.cpuUs - before.cpuUs) / n,
+          // the event loop's busy time per SMS: CPU plus anything that blocks it (a synchronous fsync)
+          loopUsPerSms: ((after.loopActiveMs - before.loopActiveMs) * 1000) / n,
+          smsPerSec: lastSubmitAt ? n / seconds : Number.NaN,
+          committedPerSec: n / ((burst.lastAckAt - burst.firstAt) / 1000),
+        };
+      } finally {
+        await load.exit();
+      }
+    },
+  );
 }
 
 // Each run: the bridge with `full` and `normal`, and the end-to-end floor (`full`), in alternating order.
@@ -158,8 +161,8 @@ export async function runThroughput({ runs, total }) {
  * One run of benchmark 2 (for A/B comparisons of the write path, `bench/write-ab.mjs`); `window`: the
  * connection's (default 100), `dist`: another build of the bridge.
  */
-export function throughputRun({ total, synchronous = 'full', window, dist, floor, lean }) {
-  return throughputOnce({ total, synchronous, window, dist, floor, lean });
+export function throughputRun({ total, synchronous = 'full', window, dist, floor, lean, extras }) {
+  return throughputOnce({ total, synchronous, window, dist, floor, lean, extras });
 }
 
 export async function profileThroughput({ total, dir }) {

@@ -12,13 +12,26 @@
 // Inbound (deliver_sm `<device> <command> <value>` from a known number):
 //   the audit row, the command row and a reply SMS row in one group commit -> the command published (QoS 1) to
 //   `devices/<device>/commands`, deliver_sm_resp, the reply's submit_sm.
+//
+// `extras` (outbound only; `bench/floor-ladder.mjs`) adds, each at the least cost these libraries allow, one thing
+// the bridge does that the floor leaves out, to price the bridge's features apart from our code:
+//   savepoint  a SAVEPOINT and RELEASE around each message's writes (one bad message rolls back alone)
+//   alertstate one live alert per rule and device, updated on each repeat (an upsert on a unique partial index)
+//              instead of a new row per message
+//   policy     the alert's recipient row (escalation until acknowledged) and a sent row (rate caps that survive a
+//              restart), as the bridge writes them
+//   receipts   an index on the message id of submitted SMS (a delivery receipt finds its SMS)
+//   retained   the alert's state published retained, QoS 1, after the commit (sms-bridge/alerts/<id>)
+//   log        two JSON log lines per SMS (queued, submitted) through pino, to /dev/null as the benchmarks do
 import { fsync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pino from 'pino';
 import smpp from 'smpp';
 
-export async function startFloor({ smscPort, synchronous = 'full', window = 100, dir }) {
+export async function startFloor({ smscPort, synchronous = 'full', window = 100, dir, extras = [] }) {
+  const has = new Set(extras);
   const { Aedes } = await import('aedes');
   const db = new Database(join(dir, 'floor.db'));
   db.pragma('journal_mode = WAL');
@@ -34,16 +47,50 @@ export async function startFloor({ smscPort, synchronous = 'full', window = 100,
   CREATE TABLE inbound (id INTEGER PRIMARY KEY, received_at INTEGER, from_number TEXT, text TEXT, outcome TEXT,
     device_id TEXT);
   CREATE TABLE command (id INTEGER PRIMARY KEY, device_id TEXT, payload TEXT, state TEXT);`);
+  if (has.has('alertstate')) {
+    db.exec(`ALTER TABLE alert ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+    CREATE UNIQUE INDEX alert_live ON alert (rule_id, device_id) WHERE state <> 'resolved';`);
+  }
+  if (has.has('policy')) {
+    db.exec(`CREATE TABLE alert_recipient (alert_id INTEGER NOT NULL, phone TEXT NOT NULL, step INTEGER NOT NULL,
+      sms_id INTEGER, told_at INTEGER, PRIMARY KEY (alert_id, phone)) WITHOUT ROWID;
+    CREATE TABLE alert_sent (phone TEXT NOT NULL, at INTEGER NOT NULL);`);
+  }
+  if (has.has('receipts'))
+    db.exec("CREATE INDEX sms_message_id ON sms (message_id) WHERE state = 'submitted'");
+  const logger = has.has('log')
+    ? pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }))
+    : undefined;
   const walFd = openSync(join(dir, 'floor.db-wal'), 'r');
   const st = {
-    alert: db.prepare("INSERT INTO alert VALUES (NULL, 'bench', ?, 'open', ?, ?, ?)"),
+    alert: db.prepare(
+      "INSERT INTO alert (rule_id, device_id, state, text, opened_at, updated_at) VALUES ('bench', ?, 'open', ?, ?, ?)",
+    ),
     sms: db.prepare("INSERT INTO sms VALUES (NULL, ?, ?, 'queued', ?, ?, ?, NULL)"),
     submitted: db.prepare("UPDATE sms SET state = 'submitted', message_id = ?, updated_at = ? WHERE id = ?"),
     inbound: db.prepare("INSERT INTO inbound VALUES (NULL, ?, ?, ?, 'command', ?)"),
     command: db.prepare("INSERT INTO command VALUES (NULL, ?, ?, 'queued')"),
     begin: db.prepare('BEGIN'),
     commit: db.prepare('COMMIT'),
+    savepoint: db.prepare('SAVEPOINT w'),
+    release: db.prepare('RELEASE w'),
+    ...(has.has('alertstate')
+      ? {
+          upsert: db.prepare(`INSERT INTO alert (rule_id, device_id, state, text, opened_at, updated_at)
+            VALUES ('bench', ?, 'open', ?, ?, ?)
+            ON CONFLICT (rule_id, device_id) WHERE state <> 'resolved'
+            DO UPDATE SET count = count + 1, text = excluded.text, updated_at = excluded.updated_at
+            RETURNING id, count, opened_at`),
+        }
+      : {}),
+    ...(has.has('policy')
+      ? {
+          recipient: db.prepare('INSERT OR REPLACE INTO alert_recipient VALUES (?, ?, 0, ?, ?)'),
+          sent: db.prepare('INSERT INTO alert_sent VALUES (?, ?)'),
+        }
+      : {}),
   };
+  const savepoints = has.has('savepoint');
 
   // One group commit at a time: work asked for during a commit's fsync waits and commits with the next batch.
   let queue = [];
@@ -55,7 +102,11 @@ export async function startFloor({ smscPort, synchronous = 'full', window = 100,
     queue = [];
     const now = Date.now();
     st.begin.run();
-    for (const job of batch) job.write(now);
+    for (const job of batch) {
+      if (savepoints) st.savepoint.run();
+      job.write(now);
+      if (savepoints) st.release.run();
+    }
     st.commit.run();
     const settle = () => {
       busy = false;
@@ -96,7 +147,11 @@ export async function startFloor({ smscPort, synchronous = 'full', window = 100,
         inFlight--;
         if (resp.command_status === 0) {
           const messageId = resp.message_id;
-          enqueue({ write: (now) => st.submitted.run(messageId, now, smsId), done: () => undefined });
+          enqueue({
+            write: (now) => st.submitted.run(messageId, now, smsId),
+            done: () =>
+              logger?.info({ sms_id: smsId, to, state: 'submitted', rule: 'bench' }, 'SMS submitted'),
+          });
         }
         const next = waiting.shift();
         if (next) submit(...next);
@@ -104,6 +159,7 @@ export async function startFloor({ smscPort, synchronous = 'full', window = 100,
     );
   };
 
+  const retained = has.has('retained');
   const aedes = await Aedes.createBroker({
     authorizePublish: (client, packet, callback) => {
       // the bridge's own publishes (commands) and anything that is not an alert: straight through
@@ -114,13 +170,37 @@ export async function startFloor({ smscPort, synchronous = 'full', window = 100,
       const device = packet.topic.slice(8, packet.topic.indexOf('/', 8));
       const text = `A${JSON.parse(packet.payload.toString('utf8')).n}`;
       let smsId;
+      let alert;
       enqueue({
         write: (now) => {
-          const alertId = st.alert.run(device, text, now, now).lastInsertRowid;
-          smsId = st.sms.run('+447700900001', text, alertId, now, now).lastInsertRowid;
+          if (st.upsert) alert = st.upsert.get(device, text, now, now);
+          else alert = { id: st.alert.run(device, text, now, now).lastInsertRowid, count: 1, opened_at: now };
+          smsId = st.sms.run('+447700900001', text, alert.id, now, now).lastInsertRowid;
+          if (st.recipient) {
+            st.recipient.run(alert.id, '+447700900001', smsId, now);
+            st.sent.run('+447700900001', now);
+          }
         },
         done: () => {
           callback(null);
+          if (retained) {
+            const payload = JSON.stringify({
+              id: Number(alert.id),
+              rule: 'bench',
+              device,
+              state: 'open',
+              count: alert.count,
+              opened_at: new Date(alert.opened_at).toISOString(),
+            });
+            aedes.publish(
+              { cmd: 'publish', topic: `sms-bridge/alerts/${alert.id}`, payload, qos: 1, retain: true },
+              () => undefined,
+            );
+          }
+          logger?.info(
+            { sms_id: smsId, to: '+447700900001', state: 'queued', rule: 'bench', device },
+            'SMS queued',
+          );
           submit('+447700900001', text, smsId);
         },
       });
