@@ -1,7 +1,8 @@
 // What the bridge's features cost on the libraries alone: benchmark 2 (alert -> SMS, `synchronous: full`) run on
 // the end-to-end floor (bench/lib/floor-pipeline.mjs) with one feature added at a time at its least cost, then all
-// of them, and the bridge itself, alternated in each round (the order turns each round). Each variant's server CPU
-// per SMS is compared with the plain floor's in the same round.
+// of them, and the bridge itself (its log at `info`, as benchmark 2 runs it, and at `warn`), alternated in each
+// round (the order turns each round). Each variant's server CPU per SMS is compared with the plain floor's in the
+// same round.
 //   node bench/floor-ladder.mjs [rounds=3] [total=20000]
 // Needs `npm run build` (the bridge's run uses dist/).
 import { throughputRun } from './delivery.mjs';
@@ -14,12 +15,17 @@ const VARIANTS = [
   ...FEATURES.map((f) => ({ name: `+${f}`, floor: true, extras: [f] })),
   { name: '+all', floor: true, extras: FEATURES },
   { name: 'bridge', floor: false },
+  // the bridge with its log at `warn`: no line per SMS, as Kannel ran in the issue's reference (console logging off)
+  { name: 'bridge, log warn', floor: false, logLevel: 'warn' },
 ];
 
 const runs = Object.fromEntries(VARIANTS.map((v) => [v.name, []]));
 for (let r = 0; r < rounds; r++) {
   for (const v of inTurn(VARIANTS, r)) {
-    const m = await throughputRun({ total, floor: v.floor, extras: v.extras });
+    if (v.logLevel) process.env.BENCH_LOG_LEVEL = v.logLevel;
+    const m = await throughputRun({ total, floor: v.floor, extras: v.extras }).finally(() => {
+      if (v.logLevel) delete process.env.BENCH_LOG_LEVEL;
+    });
     runs[v.name].push(m);
     log(
       `  round ${r + 1} ${v.name}: ${Math.round(m.smsPerSec)} SMS/s, server ${m.cpuUsPerSms.toFixed(1)} us CPU/SMS, driver ${(m.simCpuUsPerSms + m.loadCpuUsPerSms).toFixed(1)} us`,
