@@ -129,13 +129,21 @@ async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor
   );
 }
 
-// Each run: the bridge with `full` and `normal`, and the end-to-end floor (`full`), in alternating order.
-const KINDS = ['full', 'normal', 'floor'];
+/** What the bridge must do beyond the floor, each at its least (bench/lib/floor-pipeline.mjs `extras`). */
+export const FEATURES = ['savepoint', 'alertstate', 'policy', 'receipts', 'retained', 'log'];
+
+// Each run: the bridge with `full` and `normal`, the end-to-end floor (`full`) and the floor with the bridge's
+// features (`features`), in alternating order.
+const KINDS = ['full', 'normal', 'floor', 'features'];
 const kindOptions = (kind) =>
-  kind === 'floor' ? { synchronous: 'full', floor: true } : { synchronous: kind };
+  kind === 'floor'
+    ? { synchronous: 'full', floor: true }
+    : kind === 'features'
+      ? { synchronous: 'full', floor: true, extras: FEATURES }
+      : { synchronous: kind };
 
 export async function runThroughput({ runs, total }) {
-  const out = { full: [], normal: [], floor: [] };
+  const out = { full: [], normal: [], floor: [], features: [] };
   for (let r = 0; r < runs; r++) {
     for (const kind of inTurn(KINDS, r)) {
       const m = await throughputOnce({ total, ...kindOptions(kind) });
@@ -154,7 +162,7 @@ export async function runThroughput({ runs, total }) {
     simCpuUsPerSms: pick(k, 'simCpuUsPerSms'),
     loadCpuUsPerSms: pick(k, 'loadCpuUsPerSms'),
   });
-  return { full: of('full'), normal: of('normal'), floor: of('floor'), raw: out };
+  return { full: of('full'), normal: of('normal'), floor: of('floor'), features: of('features'), raw: out };
 }
 
 /**

@@ -5,11 +5,10 @@
 // same round.
 //   node bench/floor-ladder.mjs [rounds=3] [total=20000]
 // Needs `npm run build` (the bridge's run uses dist/).
-import { throughputRun } from './delivery.mjs';
+import { FEATURES, throughputRun } from './delivery.mjs';
 import { inTurn, log, median } from './lib/common.mjs';
 
 const [rounds = 3, total = 20_000] = process.argv.slice(2).map(Number);
-const FEATURES = ['savepoint', 'alertstate', 'policy', 'receipts', 'retained', 'log'];
 const VARIANTS = [
   { name: 'floor', floor: true, extras: [] },
   ...FEATURES.map((f) => ({ name: `+${f}`, floor: true, extras: [f] })),
