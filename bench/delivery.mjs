@@ -130,7 +130,7 @@ async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor
 }
 
 /** What the bridge must do beyond the floor, each at its least (bench/lib/floor-pipeline.mjs `extras`). */
-export const FEATURES = ['savepoint', 'alertstate', 'policy', 'receipts', 'retained', 'log'];
+export const FEATURES = ['savepoint', 'alertstate', 'policy', 'receipts', 'retained', 'log', 'checkpoint'];
 
 // Each run: the bridge with `full` and `normal`, the end-to-end floor (`full`) and the floor with the bridge's
 // features (`features`), in alternating order.

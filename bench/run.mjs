@@ -98,7 +98,7 @@ function table(m, r) {
       'for reference',
     );
     add(
-      "2. floor + the bridge's features, each at its least (savepoints, one live alert per device, recipient and sent rows, a message-id index, the retained alert topic, two log lines per SMS; `bench/floor-ladder.mjs` prices each)",
+      "2. floor + the bridge's features, each at its least (savepoints, one live alert per device, recipient and sent rows, a message-id index, the retained alert topic, two log lines per SMS, the WAL's checkpoints; `bench/floor-ladder.mjs` prices each)",
       `${f0(t.features.smsPerSec)} SMS/s; CPU per SMS: ${f0(t.features.cpuUsPerSms)} us (floor ${f0(t.floor.cpuUsPerSms)} us, bridge ${f0(t.full.cpuUsPerSms)} us)`,
       'the floor plus what the bridge must do, each at its least, on these libraries',
       'for reference',
