@@ -45,6 +45,8 @@ export interface AppOptions {
   watch?: boolean;
   /** Quiet time after a file change before reloading. Default 300 ms. */
   reloadDebounceMs?: number;
+  /** Time between runs of the history purge (`store.retention`). Default 10 minutes. */
+  historyIntervalMs?: number;
 }
 
 /** The composition root: builds every service, starts them in order and stops them in reverse. */
@@ -86,6 +88,7 @@ export class App {
     this.history = new HistoryPurger(this.store, {
       retentionMs: config.store.retention,
       logger: logger.child({ module: 'history' }),
+      intervalMs: options.historyIntervalMs,
     });
     const loaded = loadConfigSet(
       { rules: config.rules, devices: config.devices },

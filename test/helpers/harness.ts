@@ -54,6 +54,8 @@ export interface HarnessOptions {
   logger?: Logger;
   /** bind to this SMSC (e.g. a RawSmsc) instead of the built-in simulator, which still runs but idles */
   smscPort?: number;
+  /** App's time between history purges. Default: App's (10 minutes). */
+  historyIntervalMs?: number;
 }
 
 export function tempDir(): string {
@@ -112,7 +114,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ),
   );
   const dbPath = join(dir, 'bridge.db');
-  const app = new App({ config, logger: options.logger ?? silentLogger(), store: options.store?.(dbPath) });
+  const app = new App({
+    config,
+    logger: options.logger ?? silentLogger(),
+    store: options.store?.(dbPath),
+    historyIntervalMs: options.historyIntervalMs,
+  });
   await app.start();
   const clients: MqttClient[] = [];
   const mqttUrl = `mqtt://127.0.0.1:${app.broker.port}`;

@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HistoryPurger, PURGE_BATCH } from '../../src/history.js';
 import { createStore, type NewSms, type Store } from '../../src/store/index.js';
-import { tempDir } from '../helpers/harness.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { HISTORY_KINDS } from '../../src/store/store.js';
+import { FaultyStore } from '../helpers/faulty-store.js';
+import { startHarness, tempDir, waitFor } from '../helpers/harness.js';
 import { captureLog } from './smpp/helpers.js';
 
 const DAY = 86_400_000;
@@ -86,5 +89,28 @@ describe('HistoryPurger', () => {
     expect(after).toBeGreaterThanOrEqual(2);
     await new Promise((r) => setTimeout(r, 100));
     expect(runs).toBe(after);
+  });
+});
+
+describe('App and the history purge', () => {
+  it('runs the purge through its store from the start, and no more once stopped', async () => {
+    let faulty: FaultyStore | undefined;
+    const h = await startHarness({
+      historyIntervalMs: 20,
+      store: (path) => {
+        faulty = new FaultyStore(new SqliteStore({ path }));
+        return faulty;
+      },
+    });
+    const purges = () => faulty?.calls.get('history.purge') ?? 0;
+    try {
+      // each run asks every kind once at least
+      await waitFor(() => purges() >= 2 * HISTORY_KINDS.length, 'two runs of the history purge');
+    } finally {
+      await h.close();
+    }
+    const after = purges();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(purges()).toBe(after);
   });
 });
