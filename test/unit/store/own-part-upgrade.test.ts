@@ -10,13 +10,13 @@ import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
  * Since migration 12 a one-part SMS keeps its part in its own row; a database from before keeps its parts in
  * sms_part, and a receipt for one of them must still find and settle it after the upgrade.
  */
-describe('SQLite store: parts submitted before the own-part migration', () => {
+describe('SQLite store: the part an SMS keeps in its own row (migration 12)', () => {
   const dirs: string[] = [];
   afterEach(() => {
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('are still found by either reading and settled by their receipt', async () => {
+  it('leaves parts submitted before the migration in sms_part, found by either reading and settled', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'own-part-'));
     dirs.push(dir);
     const path = join(dir, 'bridge.db');
@@ -57,5 +57,38 @@ describe('SQLite store: parts submitted before the own-part migration', () => {
     } finally {
       await store.stop();
     }
+  });
+
+  it('keeps no part waiting in the row of an SMS that was requeued', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'own-part-'));
+    dirs.push(dir);
+    const path = join(dir, 'bridge.db');
+    const store = new SqliteStore({ path, checkpoints: 'inline' });
+    await store.start();
+    try {
+      const [s] = await store.transaction((tx) =>
+        tx.outbox.enqueue([
+          {
+            to: '+447700900001',
+            text: 'hi',
+            priority: 'normal',
+            source: 'test',
+            expiresAt: Date.now() + 60_000,
+          },
+        ]),
+      );
+      await store.transaction((tx) => tx.outbox.markSubmitted(s!.id, 'main', [{ seq: 1, messageId: '5f' }]));
+      await store.transaction((tx) => tx.outbox.markFailed(s!.id, 'failed', null, 'gave up'));
+      await store.transaction((tx) => tx.outbox.requeue(s!.id, Date.now() + 60_000));
+    } finally {
+      await store.stop();
+    }
+    // what the index sms_message holds: no entry left for a part nobody waits for any more
+    const db = new Database(path, { readonly: true });
+    const waiting = db.prepare(
+      `SELECT COUNT(*) AS n FROM sms WHERE part_state IS NOT NULL OR message_id IS NOT NULL`,
+    );
+    expect(waiting.get()).toEqual({ n: 0 });
+    db.close();
   });
 });
