@@ -181,6 +181,89 @@ export function storeContract(name: string, target: () => ContractTarget): void 
       expect((await store.getSms(a!.id))?.state).toBe('delivered');
     });
 
+    it('finds a one-part SMS by its id whatever it keeps of its other reading, until a receipt settles it', async () => {
+      // an id whose other reading is itself (SQLite keeps this part in the SMS's row), and one with none kept
+      const [a, b, c, d] = await store.transaction((tx) =>
+        tx.outbox.enqueue(['1', '2', '3', '4'].map((n) => sms(`+44770090000${n}`))),
+      );
+      await store.transaction(async (tx) => {
+        await tx.outbox.markSubmitted(a!.id, 'one', [{ seq: 1, messageId: '5f', alternate: '5f' }]);
+        await tx.outbox.markSubmitted(b!.id, 'one', [{ seq: 1, messageId: '60' }]);
+        await tx.outbox.markSubmitted(c!.id, 'one', [{ seq: 1, messageId: '61', alternate: '61' }]);
+        await tx.outbox.markSubmitted(d!.id, 'one', [{ seq: 1, messageId: '62', alternate: '62' }]);
+      });
+      const on = (conn: string, exact: string[], alt: string[], since = 0) =>
+        store.transaction((tx) => tx.outbox.awaitingReceipt(conn, exact, alt, since));
+      const none = { exact: [], alternate: [] };
+      expect(await on('one', ['5f'], ['5f'])).toEqual({
+        exact: [{ smsId: a!.id, seq: 1 }],
+        alternate: [{ smsId: a!.id, seq: 1 }],
+      });
+      // no other reading kept: found as given only
+      expect(await on('one', ['60'], ['60'])).toEqual({ exact: [{ smsId: b!.id, seq: 1 }], alternate: [] });
+      expect(await on('two', ['5f'], ['5f'])).toEqual(none);
+      expect(await on('one', ['5F'], [])).toEqual(none);
+      expect(await on('one', ['5f'], [], Date.now() + 1000)).toEqual(none);
+      const settle = (id: number, state: 'delivered' | 'failed' | 'expired', stat: string) =>
+        store.transaction((tx) =>
+          tx.outbox.settlePart(
+            { smsId: id, seq: 1 },
+            { state, stat, errorCode: state === 'failed' ? 11 : null },
+          ),
+        );
+      const delivered = await settle(a!.id, 'delivered', 'DELIVRD');
+      expect(delivered.changed).toBe(true);
+      expect(delivered.sms).toMatchObject({
+        state: 'delivered',
+        partsTotal: 1,
+        partsDelivered: 1,
+        partsFailed: 0,
+      });
+      expect((await settle(c!.id, 'failed', 'UNDELIV')).sms).toMatchObject({
+        state: 'failed',
+        partsDelivered: 0,
+        partsFailed: 1,
+        errorCode: 11,
+        error: 'receipt UNDELIV',
+      });
+      expect((await settle(d!.id, 'expired', 'EXPIRED')).sms).toMatchObject({
+        state: 'expired',
+        partsFailed: 1,
+      });
+      for (const id of ['5f', '61', '62']) expect(await on('one', [id], [id])).toEqual(none);
+      expect(await store.getSms(a!.id)).toEqual(delivered.sms);
+    });
+
+    it('forgets the ids of an earlier submit once an SMS is requeued or submitted again', async () => {
+      const [a, b] = await store.transaction((tx) =>
+        tx.outbox.enqueue([sms('+447700900001'), sms('+447700900002')]),
+      );
+      await store.transaction(async (tx) => {
+        await tx.outbox.markSubmitted(a!.id, 'one', [{ seq: 1, messageId: '70', alternate: '70' }]);
+        await tx.outbox.markSubmitted(b!.id, 'one', [{ seq: 1, messageId: '71', alternate: '71' }]);
+      });
+      const on = (exact: string) =>
+        store.transaction((tx) => tx.outbox.awaitingReceipt('one', [exact], [exact], 0));
+      await store.transaction((tx) => tx.outbox.markFailed(a!.id, 'failed', null, 'gave up'));
+      expect((await store.transaction((tx) => tx.outbox.requeue(a!.id, Date.now() + 60_000)))?.state).toBe(
+        'queued',
+      );
+      // a late receipt for the attempt before the requeue settles nothing
+      expect(await on('70')).toEqual({ exact: [], alternate: [] });
+      // submitted again in two parts: the receipt of the earlier single part finds nothing either
+      await store.transaction((tx) =>
+        tx.outbox.markSubmitted(b!.id, 'one', [
+          { seq: 1, messageId: '72', alternate: '72' },
+          { seq: 2, messageId: '73', alternate: '73' },
+        ]),
+      );
+      expect(await on('71')).toEqual({ exact: [], alternate: [] });
+      expect(await on('73')).toEqual({
+        exact: [{ smsId: b!.id, seq: 2 }],
+        alternate: [{ smsId: b!.id, seq: 2 }],
+      });
+    });
+
     it('bounds parked receipts by age and count', async () => {
       const park = (receiptId: string, receivedAt: number) =>
         store.transaction((tx) =>

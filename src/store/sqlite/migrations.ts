@@ -230,6 +230,16 @@ export const MIGRATIONS: string[] = [
   DROP INDEX alert_live;
   DROP INDEX alert_sent_phone;
   `,
+  // an SMS of one part whose id has no other reading than itself (nearly all) keeps that part in its own row:
+  // one index update per submit instead of an sms_part row (its table, key and two indexes). `part_state` is
+  // the part's state ('submitted' until its receipt); NULL when the SMS's parts are in sms_part. In this form
+  // `message_id_alt` is NULL (no other reading kept) or the same as `message_id`. Older rows stay in sms_part.
+  `
+  ALTER TABLE sms ADD COLUMN message_id TEXT;
+  ALTER TABLE sms ADD COLUMN message_id_alt TEXT;
+  ALTER TABLE sms ADD COLUMN part_state TEXT;
+  CREATE INDEX sms_message ON sms (connection_id, message_id) WHERE part_state = 'submitted';
+  `,
 ];
 
 /**

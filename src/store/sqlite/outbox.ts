@@ -21,8 +21,14 @@ const SQL = {
    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0, 0, 0)`,
   get: `SELECT ${SMS_COLUMNS} FROM sms WHERE id = ?`,
   pending: `SELECT ${SMS_COLUMNS} FROM sms WHERE state = 'queued' ORDER BY id`,
+  // the SMS's only part in its own row (`ownPart`); its parts in sms_part (`submitted`, then `insertPart`)
+  submittedOwn: `UPDATE sms SET state = 'submitted', connection_id = ?, parts_total = 1, attempts = attempts + 1,
+    submitted_at = ?, updated_at = ?, error_code = NULL, error = NULL, message_id = ?, message_id_alt = ?,
+    part_state = 'submitted' WHERE id = ?
+   RETURNING ${SMS_COLUMNS}`,
   submitted: `UPDATE sms SET state = 'submitted', connection_id = ?, parts_total = ?, attempts = attempts + 1,
-    submitted_at = ?, updated_at = ?, error_code = NULL, error = NULL WHERE id = ?
+    submitted_at = ?, updated_at = ?, error_code = NULL, error = NULL, message_id = NULL, message_id_alt = NULL,
+    part_state = NULL WHERE id = ?
    RETURNING ${SMS_COLUMNS}`,
   insertPart: `INSERT OR REPLACE INTO sms_part (sms_id, seq, message_id, message_id_alt, connection_id, updated_at)
    VALUES (?, ?, ?, ?, ?, ?)`,
@@ -34,6 +40,12 @@ const SQL = {
    AND updated_at >= ?`,
   awaitingAlt: `SELECT sms_id, seq FROM sms_part WHERE connection_id = ? AND message_id_alt = ? AND state = 'submitted'
    AND updated_at >= ?`,
+  // an own part's other reading is its id itself (or none): one index serves both lookups
+  ownExact: `SELECT id FROM sms WHERE connection_id = ? AND message_id = ? AND part_state = 'submitted'
+   AND submitted_at >= ?`,
+  ownAlt: `SELECT id FROM sms WHERE connection_id = ? AND message_id = ? AND part_state = 'submitted'
+   AND message_id_alt IS NOT NULL AND submitted_at >= ?`,
+  ownDone: 'UPDATE sms SET part_state = ? WHERE id = ? AND part_state IS NOT NULL',
   partDone:
     'UPDATE sms_part SET state = ?, stat = ?, error_code = ?, updated_at = ? WHERE sms_id = ? AND seq = ?',
   partCounts: `SELECT SUM(state = 'delivered') AS delivered, SUM(state IN ('failed', 'expired')) AS failed,
@@ -54,11 +66,22 @@ const SQL = {
     'SELECT * FROM receipt_parked WHERE received_at < ? OR id <= (SELECT MAX(id) FROM receipt_parked) - ? ORDER BY id',
   requeue: `UPDATE sms SET state = 'queued', expires_at = ?, updated_at = ?, error_code = NULL, error = NULL, attempts = 0,
     connection_id = NULL, parts_total = 0, parts_delivered = 0, parts_failed = 0, submitted_at = NULL,
-    done_at = NULL
+    done_at = NULL, message_id = NULL, message_id_alt = NULL, part_state = NULL
    WHERE id = ? AND state IN ('failed', 'expired') RETURNING ${SMS_COLUMNS}`,
   forgetParts: 'DELETE FROM sms_part WHERE sms_id = ?',
   replies: `SELECT COUNT(*) AS n FROM sms WHERE to_number = ? AND source = 'reply' AND created_at >= ?`,
 } as const;
+
+/**
+ * The part an SMS keeps in its own row (columns `message_id`, `message_id_alt`, `part_state`): its only part, when
+ * the id's other reading is none or the id itself. Other parts are rows of sms_part.
+ */
+function ownPart(parts: readonly SubmittedPart[]): SubmittedPart | undefined {
+  const part = parts.length === 1 ? parts[0]! : undefined;
+  return part && part.seq === 1 && (part.alternate === undefined || part.alternate === part.messageId)
+    ? part
+    : undefined;
+}
 
 /** The SMS outbox tables: sms, its parts and their message ids, receipts that came early. */
 export class SqliteOutbox implements OutboxRepository {
@@ -97,10 +120,23 @@ export class SqliteOutbox implements OutboxRepository {
 
   async markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SmsRecord> {
     const now = Date.now();
-    const row = this.s.raw(SQL.submitted).get(connectionId, parts.length, now, now, id) as
-      | unknown[]
-      | undefined;
+    const own = ownPart(parts);
+    const row = (
+      own
+        ? this.s
+            .raw(SQL.submittedOwn)
+            .get(
+              connectionId,
+              now,
+              now,
+              own.messageId,
+              own.alternate === undefined ? null : own.messageId,
+              id,
+            )
+        : this.s.raw(SQL.submitted).get(connectionId, parts.length, now, now, id)
+    ) as unknown[] | undefined;
     if (!row) throw new BridgeError('ERR_STORE', `no SMS with id ${id}`);
+    if (own) return smsFromValues(row);
     const insertPart = this.s.get(SQL.insertPart);
     for (const part of parts)
       insertPart.run(id, part.seq, part.messageId, part.alternate ?? null, connectionId, now);
@@ -131,16 +167,21 @@ export class SqliteOutbox implements OutboxRepository {
     alternate: readonly string[],
     since: number,
   ): Promise<{ exact: PartRef[]; alternate: PartRef[] }> {
-    const find = (sql: string, keys: readonly string[]) =>
-      keys.flatMap((key) =>
-        (this.s.get(sql).all(connectionId, key, since) as Array<{ sms_id: number; seq: number }>).map(
-          (r) => ({
-            smsId: r.sms_id,
-            seq: r.seq,
-          }),
+    // parts in sms_part, then SMS whose only part is in their own row (seq 1)
+    const find = (parts: string, own: string, keys: readonly string[]) =>
+      keys.flatMap((key) => [
+        ...(this.s.get(parts).all(connectionId, key, since) as Array<{ sms_id: number; seq: number }>).map(
+          (r) => ({ smsId: r.sms_id, seq: r.seq }),
         ),
-      );
-    return { exact: find(SQL.awaitingExact, exact), alternate: find(SQL.awaitingAlt, alternate) };
+        ...(this.s.get(own).all(connectionId, key, since) as Array<{ id: number }>).map((r) => ({
+          smsId: r.id,
+          seq: 1,
+        })),
+      ]);
+    return {
+      exact: find(SQL.awaitingExact, SQL.ownExact, exact),
+      alternate: find(SQL.awaitingAlt, SQL.ownAlt, alternate),
+    };
   }
 
   async settlePart(part: PartRef, outcome: ReceiptOutcome): Promise<ReceiptResult> {
@@ -242,13 +283,17 @@ export class SqliteOutbox implements OutboxRepository {
 
   private settle(smsId: number, seq: number, update: ReceiptOutcome): ReceiptResult {
     const now = Date.now();
-    this.s.get(SQL.partDone).run(update.state, update.stat, update.errorCode, now, smsId, seq);
+    // the SMS's only part in its own row, else a row of sms_part
+    const own = seq === 1 && this.s.get(SQL.ownDone).run(update.state, smsId).changes === 1;
+    if (!own) this.s.get(SQL.partDone).run(update.state, update.stat, update.errorCode, now, smsId, seq);
     const before = smsFromValues(this.s.raw(SQL.get).get(smsId) as unknown[]);
-    const counts = this.s.get(SQL.partCounts).get(smsId) as {
-      delivered: number;
-      failed: number;
-      expired: number;
-    };
+    const counts = own
+      ? {
+          delivered: update.state === 'delivered' ? 1 : 0,
+          failed: update.state === 'delivered' ? 0 : 1,
+          expired: update.state === 'expired' ? 1 : 0,
+        }
+      : (this.s.get(SQL.partCounts).get(smsId) as { delivered: number; failed: number; expired: number });
     // A multi-part SMS is delivered when every part is, failed as soon as one part fails.
     let state: SmsState = before.state;
     if (counts.failed > 0) state = counts.expired === counts.failed ? 'expired' : 'failed';

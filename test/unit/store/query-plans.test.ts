@@ -27,6 +27,15 @@ const SEARCHES: Array<[sql: string, index: string]> = [
     `SELECT sms_id, seq FROM sms_part WHERE connection_id = ? AND message_id_alt = ? AND state = 'submitted' AND updated_at >= ?`,
     'sms_part_alt',
   ],
+  // ... or, for an SMS whose only part is in its own row, by its id (its other reading is the same)
+  [
+    `SELECT id FROM sms WHERE connection_id = ? AND message_id = ? AND part_state = 'submitted' AND submitted_at >= ?`,
+    'sms_message',
+  ],
+  [
+    `SELECT id FROM sms WHERE connection_id = ? AND message_id = ? AND part_state = 'submitted' AND message_id_alt IS NOT NULL AND submitted_at >= ?`,
+    'sms_message',
+  ],
   // an alert decision of instances sharing the store reads the live alert it touches under lock
   [`SELECT * FROM alert WHERE state <> 'resolved' AND rule_id = ? AND device_id = ?`, 'alert_live_key'],
   [`SELECT * FROM alert WHERE state <> 'resolved' AND ref = ?`, 'alert_live_ref'],
