@@ -104,6 +104,92 @@ export function createLogger(options: LoggerOptions = {}, destination?: pino.Des
   return pino(base, logDestination(process.stdout.fd ?? 1));
 }
 
+/** pino's own parts of a logger, read by `TextLine` (pino.symbols) */
+type PinoParts = Record<symbol, unknown>;
+
+/**
+ * A hot log line of fixed keys, built as text and handed to the logger's stream: the line pino would write for
+ * `log[level]({ ...fields }, msg)` (same keys in the same order, the logger's serializers applied, so phone
+ * numbers are masked as in every other line), without the object per line, pino's walk over it and its
+ * formatter (issue 14: the line per SMS state is ~2 of them per SMS). `of` answers undefined for a logger
+ * that does more to a line than that (a mixin, hooks, a nested key, a message prefix, stringifiers, a stream that
+ * wants metadata, a formatter not ours): the caller then logs as usual.
+ */
+export class TextLine {
+  private readonly parts: PinoParts;
+  private readonly levelValue: number;
+  private readonly prefixes: Record<string, string> = {};
+  private readonly serializers: Record<string, ((value: unknown) => unknown) | undefined> = {};
+  private readonly write: (line: string) => void;
+
+  private constructor(
+    private readonly logger: Logger,
+    level: pino.Level,
+    keys: readonly string[],
+  ) {
+    this.parts = logger as unknown as PinoParts;
+    this.levelValue = logger.levels.values[level]!;
+    const serializers = this.parts[pino.symbols.serializersSym] as Record<string, (v: unknown) => unknown>;
+    for (const key of keys) {
+      this.prefixes[key] = `,${JSON.stringify(key)}:`;
+      this.serializers[key] = serializers[key];
+    }
+    const stream = this.parts[pino.symbols.streamSym] as { write(line: string): unknown };
+    this.write = (line) => void stream.write(line);
+  }
+
+  static of(logger: Logger, level: pino.Level, keys: readonly string[]): TextLine | undefined {
+    const parts = logger as unknown as PinoParts;
+    const sym = pino.symbols;
+    const hooks = parts[sym.hooksSym] as { streamWrite?: unknown } | undefined;
+    const stringifiers = parts[sym.stringifiersSym] as Record<string | symbol, unknown>;
+    const formatters = parts[sym.formattersSym] as { log?: unknown } | undefined;
+    const stream = parts[sym.streamSym] as Record<symbol, unknown> | undefined;
+    const plain =
+      parts[sym.mixinSym] === undefined &&
+      !hooks?.streamWrite &&
+      (parts[sym.nestedKeySym] ?? null) === null &&
+      // pino 10's msgPrefixSym is not in its types
+      parts[(sym as unknown as Record<string, symbol>).msgPrefixSym!] === undefined &&
+      parts[sym.messageKeySym] === 'msg' &&
+      Object.keys(stringifiers).length === 0 &&
+      stringifiers[sym.wildcardFirstSym] === undefined &&
+      formatters?.log === redactNested &&
+      stream !== undefined &&
+      stream[sym.needsMetadataGsym] !== true &&
+      logger.levels.values[level] !== undefined;
+    return plain ? new TextLine(logger, level, keys) : undefined;
+  }
+
+  /** Whether the logger's level lets the line through (checked per line: a reload may change the level). */
+  get enabled(): boolean {
+    return this.logger.levelVal <= this.levelValue;
+  }
+
+  /** `,"key":value` as pino writes it (after the key's serializer); empty for undefined, as pino skips it. */
+  field(key: string, value: string | number | null | undefined): string {
+    if (value === undefined) return '';
+    const serialize = this.serializers[key];
+    const out = serialize ? serialize(value) : value;
+    if (out === undefined) return '';
+    return (
+      this.prefixes[key]! +
+      (typeof out === 'number' ? (Number.isFinite(out) ? String(out) : 'null') : JSON.stringify(out))
+    );
+  }
+
+  /** Writes one line of `fields` (`field`s concatenated) and `msg`. */
+  line(fields: string, msg: string): void {
+    const parts = this.parts;
+    const sym = pino.symbols;
+    const time = (parts[sym.timeSym] as () => string).call(this.logger);
+    const start = (parts[sym.lsCacheSym] as Record<number, string>)[this.levelValue]!;
+    this.write(
+      `${start}${time}${parts[sym.chindingsSym] as string}${fields},"msg":${JSON.stringify(msg)}${parts[sym.endSym] as string}`,
+    );
+  }
+}
+
 /** Bytes of log lines gathered into one write. sonic-boom's default is 16 KiB. */
 export const LOG_WRITE_BYTES = 4096;
 /** Bytes of log lines waiting for a stdout that does not drain; lines past it are dropped, not buffered. */
