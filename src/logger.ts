@@ -190,16 +190,18 @@ export class TextLine {
   }
 }
 
-/** Bytes of log lines gathered into one write. sonic-boom's default is 16 KiB. */
-export const LOG_WRITE_BYTES = 4096;
+/** Characters of log lines gathered into one write (and sonic-boom's `maxWrite`). sonic-boom's default is 16 KiB. */
+export const LOG_WRITE_BYTES = 64 * 1024;
+/** How long a log line may wait to be gathered with the next ones into one write. */
+export const LOG_GATHER_MS = 20;
 /** Bytes of log lines waiting for a stdout that does not drain; lines past it are dropped, not buffered. */
 export const LOG_BUFFER_BYTES = 16 * 1024 * 1024;
 
 /**
- * Where lines go: pino's asynchronous destination (sonic-boom, flushed at exit), as pino's default, with
- * writes of at most LOG_WRITE_BYTES. sonic-boom 4 measures the UTF-8 length of the string it is appending to
- * before every line, which makes V8 flatten it: with its 16 KiB default that copied ~8 KB per line on average
- * (10.5 KB allocated per line against 4.3 KB at 4 KiB; 10.3 vs 7.9 us of CPU), at three lines per SMS.
+ * Where lines go: pino's asynchronous destination (sonic-boom, flushed at exit), as pino's default, handed
+ * the lines of up to LOG_GATHER_MS at a time (`gatherLines`). Each asynchronous write costs a round trip through
+ * libuv's thread pool, 50-80 us of CPU on the 2-core VM of BENCHMARKS.md against 4 us for the write itself
+ * (issue 14, session 9): one per turn of the event loop was ~2,000 writes per 20,000 SMS.
  */
 export function logDestination(dest: number | string): pino.DestinationStream {
   const stream = pino.destination({ dest, maxWrite: LOG_WRITE_BYTES, maxLength: LOG_BUFFER_BYTES });
@@ -225,20 +227,21 @@ interface Gathered {
 }
 
 /**
- * Hands sonic-boom the lines of one turn of the event loop as one string (joined once, at the end of the turn,
- * or as soon as they make LOG_WRITE_BYTES), not line by line: it appends each line to the chunk it is about to
- * write and measures that chunk's UTF-8 length, which copies the whole chunk per line (~2.2 KB per line at
- * 4 KiB writes; half the garbage of a log line, BENCHMARKS.md). `flush`, `flushSync` and `end` (pino's exit
- * handler and `logger.flush`) hand over what is gathered first, so no line waits behind them. At most
- * LOG_WRITE_BYTES (plus a line) wait here.
+ * Hands sonic-boom the lines of up to LOG_GATHER_MS as one string (joined once, when that time is up or as soon
+ * as they make LOG_WRITE_BYTES), not line by line: it appends each line to the chunk it is about to write and
+ * measures that chunk's UTF-8 length, which copies the whole chunk per line, and it starts a write (a thread-pool
+ * round trip) whenever none is in progress. `flush`, `flushSync` and `end` (pino's exit handler and
+ * `logger.flush`) hand over what is gathered first, so no line waits behind them. At most LOG_WRITE_BYTES (plus a
+ * line) wait here. The timer does not keep the process alive (the exit handler hands the lines over).
  */
 function gatherLines(stream: Gathered): void {
   const write = stream.write.bind(stream);
   let lines: string[] = [];
   let length = 0;
-  let scheduled = false;
+  let timer: NodeJS.Timeout | undefined;
   const handOver = (): void => {
-    scheduled = false;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
     if (lines.length === 0) return;
     const chunk = lines.length === 1 ? lines[0]! : lines.join('');
     lines = [];
@@ -249,9 +252,9 @@ function gatherLines(stream: Gathered): void {
     lines.push(line);
     length += line.length;
     if (length >= LOG_WRITE_BYTES) handOver();
-    else if (!scheduled) {
-      scheduled = true;
-      queueMicrotask(handOver);
+    else if (timer === undefined) {
+      timer = setTimeout(handOver, LOG_GATHER_MS);
+      timer.unref();
     }
     return true;
   };
