@@ -104,16 +104,104 @@ export function createLogger(options: LoggerOptions = {}, destination?: pino.Des
   return pino(base, logDestination(process.stdout.fd ?? 1));
 }
 
-/** Bytes of log lines gathered into one write. sonic-boom's default is 16 KiB. */
-export const LOG_WRITE_BYTES = 4096;
+/** pino's own parts of a logger, read by `TextLine` (pino.symbols) */
+type PinoParts = Record<symbol, unknown>;
+
+/**
+ * A hot log line of fixed keys, built as text and handed to the logger's stream: the line pino would write for
+ * `log[level]({ ...fields }, msg)` (same keys in the same order, the logger's serializers applied, so phone
+ * numbers are masked as in every other line), without the object per line, pino's walk over it and its
+ * formatter (issue 14: the line per SMS state is ~2 of them per SMS). `of` answers undefined for a logger
+ * that does more to a line than that (a mixin, hooks, a nested key, a message prefix, stringifiers, a stream that
+ * wants metadata, a formatter not ours): the caller then logs as usual.
+ */
+export class TextLine {
+  private readonly parts: PinoParts;
+  private readonly levelValue: number;
+  private readonly prefixes: Record<string, string> = {};
+  private readonly serializers: Record<string, ((value: unknown) => unknown) | undefined> = {};
+  private readonly write: (line: string) => void;
+
+  private constructor(
+    private readonly logger: Logger,
+    level: pino.Level,
+    keys: readonly string[],
+  ) {
+    this.parts = logger as unknown as PinoParts;
+    this.levelValue = logger.levels.values[level]!;
+    const serializers = this.parts[pino.symbols.serializersSym] as Record<string, (v: unknown) => unknown>;
+    for (const key of keys) {
+      this.prefixes[key] = `,${JSON.stringify(key)}:`;
+      this.serializers[key] = serializers[key];
+    }
+    const stream = this.parts[pino.symbols.streamSym] as { write(line: string): unknown };
+    this.write = (line) => void stream.write(line);
+  }
+
+  static of(logger: Logger, level: pino.Level, keys: readonly string[]): TextLine | undefined {
+    const parts = logger as unknown as PinoParts;
+    const sym = pino.symbols;
+    const hooks = parts[sym.hooksSym] as { streamWrite?: unknown } | undefined;
+    const stringifiers = parts[sym.stringifiersSym] as Record<string | symbol, unknown>;
+    const formatters = parts[sym.formattersSym] as { log?: unknown } | undefined;
+    const stream = parts[sym.streamSym] as Record<symbol, unknown> | undefined;
+    const plain =
+      parts[sym.mixinSym] === undefined &&
+      !hooks?.streamWrite &&
+      (parts[sym.nestedKeySym] ?? null) === null &&
+      // pino 10's msgPrefixSym is not in its types
+      parts[(sym as unknown as Record<string, symbol>).msgPrefixSym!] === undefined &&
+      parts[sym.messageKeySym] === 'msg' &&
+      Object.keys(stringifiers).length === 0 &&
+      stringifiers[sym.wildcardFirstSym] === undefined &&
+      formatters?.log === redactNested &&
+      stream !== undefined &&
+      stream[sym.needsMetadataGsym] !== true &&
+      logger.levels.values[level] !== undefined;
+    return plain ? new TextLine(logger, level, keys) : undefined;
+  }
+
+  /** Whether the logger's level lets the line through (checked per line: a reload may change the level). */
+  get enabled(): boolean {
+    return this.logger.levelVal <= this.levelValue;
+  }
+
+  /** `,"key":value` as pino writes it (after the key's serializer); empty for undefined, as pino skips it. */
+  field(key: string, value: string | number | null | undefined): string {
+    if (value === undefined) return '';
+    const serialize = this.serializers[key];
+    const out = serialize ? serialize(value) : value;
+    if (out === undefined) return '';
+    return (
+      this.prefixes[key]! +
+      (typeof out === 'number' ? (Number.isFinite(out) ? String(out) : 'null') : JSON.stringify(out))
+    );
+  }
+
+  /** Writes one line of `fields` (`field`s concatenated) and `msg`. */
+  line(fields: string, msg: string): void {
+    const parts = this.parts;
+    const sym = pino.symbols;
+    const time = (parts[sym.timeSym] as () => string).call(this.logger);
+    const start = (parts[sym.lsCacheSym] as Record<number, string>)[this.levelValue]!;
+    this.write(
+      `${start}${time}${parts[sym.chindingsSym] as string}${fields},"msg":${JSON.stringify(msg)}${parts[sym.endSym] as string}`,
+    );
+  }
+}
+
+/** Characters of log lines gathered into one write (and sonic-boom's `maxWrite`). sonic-boom's default is 16 KiB. */
+export const LOG_WRITE_BYTES = 64 * 1024;
+/** How long a log line may wait to be gathered with the next ones into one write. */
+export const LOG_GATHER_MS = 20;
 /** Bytes of log lines waiting for a stdout that does not drain; lines past it are dropped, not buffered. */
 export const LOG_BUFFER_BYTES = 16 * 1024 * 1024;
 
 /**
- * Where lines go: pino's asynchronous destination (sonic-boom, flushed at exit), as pino's default, with
- * writes of at most LOG_WRITE_BYTES. sonic-boom 4 measures the UTF-8 length of the string it is appending to
- * before every line, which makes V8 flatten it: with its 16 KiB default that copied ~8 KB per line on average
- * (10.5 KB allocated per line against 4.3 KB at 4 KiB; 10.3 vs 7.9 us of CPU), at three lines per SMS.
+ * Where lines go: pino's asynchronous destination (sonic-boom, flushed at exit), as pino's default, handed
+ * the lines of up to LOG_GATHER_MS at a time (`gatherLines`). Each asynchronous write costs a round trip through
+ * libuv's thread pool, 50-80 us of CPU on the 2-core VM of BENCHMARKS.md against 4 us for the write itself
+ * (issue 14, session 9): one per turn of the event loop was ~2,000 writes per 20,000 SMS.
  */
 export function logDestination(dest: number | string): pino.DestinationStream {
   const stream = pino.destination({ dest, maxWrite: LOG_WRITE_BYTES, maxLength: LOG_BUFFER_BYTES });
@@ -139,20 +227,21 @@ interface Gathered {
 }
 
 /**
- * Hands sonic-boom the lines of one turn of the event loop as one string (joined once, at the end of the turn,
- * or as soon as they make LOG_WRITE_BYTES), not line by line: it appends each line to the chunk it is about to
- * write and measures that chunk's UTF-8 length, which copies the whole chunk per line (~2.2 KB per line at
- * 4 KiB writes; half the garbage of a log line, BENCHMARKS.md). `flush`, `flushSync` and `end` (pino's exit
- * handler and `logger.flush`) hand over what is gathered first, so no line waits behind them. At most
- * LOG_WRITE_BYTES (plus a line) wait here.
+ * Hands sonic-boom the lines of up to LOG_GATHER_MS as one string (joined once, when that time is up or as soon
+ * as they make LOG_WRITE_BYTES), not line by line: it appends each line to the chunk it is about to write and
+ * measures that chunk's UTF-8 length, which copies the whole chunk per line, and it starts a write (a thread-pool
+ * round trip) whenever none is in progress. `flush`, `flushSync` and `end` (pino's exit handler and
+ * `logger.flush`) hand over what is gathered first, so no line waits behind them. At most LOG_WRITE_BYTES (plus a
+ * line) wait here. The timer does not keep the process alive (the exit handler hands the lines over).
  */
 function gatherLines(stream: Gathered): void {
   const write = stream.write.bind(stream);
   let lines: string[] = [];
   let length = 0;
-  let scheduled = false;
+  let timer: NodeJS.Timeout | undefined;
   const handOver = (): void => {
-    scheduled = false;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
     if (lines.length === 0) return;
     const chunk = lines.length === 1 ? lines[0]! : lines.join('');
     lines = [];
@@ -163,9 +252,9 @@ function gatherLines(stream: Gathered): void {
     lines.push(line);
     length += line.length;
     if (length >= LOG_WRITE_BYTES) handOver();
-    else if (!scheduled) {
-      scheduled = true;
-      queueMicrotask(handOver);
+    else if (timer === undefined) {
+      timer = setTimeout(handOver, LOG_GATHER_MS);
+      timer.unref();
     }
     return true;
   };

@@ -96,6 +96,10 @@ export class AlertEngine {
   private timerAt = 0;
   private ticking = false;
   private readonly inflight = new Set<Promise<unknown>>();
+  /** decisions committing (`settle`): counted, not tracked as promises (a `catch` and a `finally` per message) */
+  private settling = 0;
+  /** who waits for `settling` to reach 0 (`settled`: stop, a read-back); bounded by those callers */
+  private idle: Array<() => void> = [];
   /** set while the book is being read back after a failed commit */
   private recovering: Promise<void> | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -286,7 +290,19 @@ export class AlertEngine {
   }
 
   private async settled(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    for (;;) {
+      if (this.settling > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+      else if (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+      else return;
+    }
+  }
+
+  /** One decision of `settle` has settled (its events emitted or its failure handled). */
+  private settledOne(): void {
+    if (--this.settling > 0 || this.idle.length === 0) return;
+    const waiting = this.idle;
+    this.idle = [];
+    for (const resolve of waiting) resolve();
   }
 
   /**
@@ -443,25 +459,32 @@ export class AlertEngine {
     prepared: () => Prepared | undefined,
     local: () => boolean,
   ): Promise<SmsRecord[]> {
-    const done = work.then(
+    this.settling++;
+    return work.then(
       (records) => {
-        const snapshots = prepared()?.snapshots;
-        for (const alert of batch.events) {
-          const s = snapshots?.get(alert.id);
-          if (s) this.options.events.emit('alert.changed', toEvent(s.alert));
+        try {
+          const snapshots = prepared()?.snapshots;
+          for (const alert of batch.events) {
+            const s = snapshots?.get(alert.id);
+            if (s) this.options.events.emit('alert.changed', toEvent(s.alert));
+          }
+          for (const sms of records) this.options.events.emit('sms.status', sms);
+          return records;
+        } finally {
+          this.settledOne();
         }
-        for (const sms of records) this.options.events.emit('sms.status', sms);
-        return records;
       },
       (err: unknown) => {
-        const conflict = err instanceof BridgeError && err.code === 'ERR_STORE_CONFLICT';
-        if (!conflict) this.log.error({ err }, 'alert state not committed; reading it back from the store');
-        if (!conflict || !local()) this.reread();
-        throw err;
+        try {
+          const conflict = err instanceof BridgeError && err.code === 'ERR_STORE_CONFLICT';
+          if (!conflict) this.log.error({ err }, 'alert state not committed; reading it back from the store');
+          if (!conflict || !local()) this.reread();
+          throw err;
+        } finally {
+          this.settledOne();
+        }
       },
     );
-    this.track(done);
-    return done;
   }
 
   /**

@@ -32,13 +32,16 @@ export interface GateInput {
   heldUntil: number | undefined;
 }
 
+/** The answer most SMS get: one object for all of them. */
+const SEND: GateDecision = Object.freeze({ kind: 'send' });
+
 export function gate(input: GateInput): GateDecision {
   const { now, priority, policies, sent } = input;
   const quiet = policies.quiet;
   const quietEnd = quiet ? quietUntil(now, quiet) : undefined;
   const overridden = quiet !== undefined && PRIORITY_RANK[priority] >= PRIORITY_RANK[quiet.override];
   const quietHold = quietEnd !== undefined && !overridden;
-  if (input.kind === 'notice') return quietHold ? { kind: 'drop', why: 'quiet' } : { kind: 'send' };
+  if (input.kind === 'notice') return quietHold ? { kind: 'drop', why: 'quiet' } : SEND;
   if (quietHold) return { kind: 'hold', until: Math.max(quietEnd, input.heldUntil ?? 0), why: 'quiet' };
   // a critical alert, or one the quiet-hours override lets through, never waits behind what is queued
   const urgent = priority === 'critical' || (quietEnd !== undefined && overridden);
@@ -70,14 +73,14 @@ export function capCheck(
   caps: Caps | undefined,
   sent: readonly number[],
 ): GateDecision {
-  if (!caps) return { kind: 'send' };
+  if (!caps) return SEND;
   const exempt = priority === 'critical' && caps.critical_exceeds;
-  if (exempt) return { kind: 'send' };
+  if (exempt) return SEND;
   if (caps.per_hour !== undefined && reached(sent, now - HOUR, caps.per_hour))
     return { kind: 'drop', why: 'cap_hour' };
   if (caps.per_day !== undefined && reached(sent, now - DAY, caps.per_day))
     return { kind: 'drop', why: 'cap_day' };
-  return { kind: 'send' };
+  return SEND;
 }
 
 /**
@@ -90,8 +93,30 @@ function reached(sent: readonly number[], since: number, n: number): boolean {
   return count >= n;
 }
 
-/** Contacts of `ids` at `now`: rotations give this week's entry; deduplicated by phone. */
-export function recipientsAt(rules: RuleSet, ids: readonly string[], now: number): Recipient[] {
+/**
+ * Recipients of id lists without a rotation, per rule set (immutable: a reload builds a new one) and list (a
+ * rule's `to` or a step's, the same array each time): the same answer for every alert of the rule, which was
+ * resolved again per alert (a walk, two sets and an object per contact). Bounded by the rule set's lists.
+ */
+const fixedRecipients = new WeakMap<RuleSet, WeakMap<readonly string[], readonly Recipient[]>>();
+
+/** Contacts of `ids` at `now`: rotations give this week's entry; deduplicated by phone. Shared: do not change. */
+export function recipientsAt(rules: RuleSet, ids: readonly string[], now: number): readonly Recipient[] {
+  let rotating = false;
+  for (const id of ids) if (rules.rotations.has(id)) rotating = true;
+  if (!rotating) {
+    let cache = fixedRecipients.get(rules);
+    if (!cache) {
+      cache = new WeakMap();
+      fixedRecipients.set(rules, cache);
+    }
+    let found = cache.get(ids);
+    if (!found) {
+      found = rules.resolveRecipients(ids);
+      cache.set(ids, found);
+    }
+    return found;
+  }
   const expanded: string[] = [];
   for (const id of ids) {
     const rotation = rules.rotations.get(id);
@@ -124,14 +149,32 @@ function inScope(rules: RuleSet, entry: { to?: string[] | undefined }, phone: st
   return phones.has(phone);
 }
 
-/** The first entry of each policy list that is for this phone. */
-export function policiesFor(rules: RuleSet, phone: string): RecipientPolicies {
-  const p = rules.policies;
-  return {
-    digest: p.digest.find((e) => inScope(rules, e, phone)),
-    caps: p.caps.find((e) => inScope(rules, e, phone)),
-    quiet: p.quiet_hours.find((e) => inScope(rules, e, phone)),
-  };
+/** Phones whose policies are remembered per rule set; past it the memo starts again. */
+export const MAX_POLICY_PHONES = 10_000;
+const policyMemo = new WeakMap<RuleSet, Map<string, RecipientPolicies>>();
+
+/**
+ * The first entry of each policy list that is for this phone; per rule set (immutable) and phone, remembered
+ * (at most MAX_POLICY_PHONES per rule set): every SMS of an alert asked again. Shared: do not change.
+ */
+export function policiesFor(rules: RuleSet, phone: string): Readonly<RecipientPolicies> {
+  let memo = policyMemo.get(rules);
+  if (!memo) {
+    memo = new Map();
+    policyMemo.set(rules, memo);
+  }
+  let found = memo.get(phone);
+  if (!found) {
+    const p = rules.policies;
+    found = {
+      digest: p.digest.find((e) => inScope(rules, e, phone)),
+      caps: p.caps.find((e) => inScope(rules, e, phone)),
+      quiet: p.quiet_hours.find((e) => inScope(rules, e, phone)),
+    };
+    if (memo.size >= MAX_POLICY_PHONES) memo.clear();
+    memo.set(phone, found);
+  }
+  return found;
 }
 
 /** Whether this phone may ACK: anyone the rule or its escalation steps could name. */

@@ -253,6 +253,48 @@ function added<T>(list: T[] | undefined, item: T): T[] {
   return list;
 }
 
+/**
+ * A rule's match. `text`, `truncated` and `recipients` are made when first read: the alert engine reads none of
+ * them (it renders with the alert's ref), and making them rendered every alert's text twice (issue 14, session 9).
+ */
+class Match implements RuleMatch {
+  readonly priority: Priority;
+  private full: string | undefined;
+  private fitted = '';
+  private listed: Recipient[] | undefined;
+
+  constructor(
+    readonly rule: CompiledRule,
+    readonly device: RuleMatch['device'],
+    readonly render: (alertRef: string) => string,
+    private readonly renderDefault: () => string,
+    private readonly maxParts: number | undefined,
+  ) {
+    this.priority = rule.priority;
+  }
+
+  get recipients(): Recipient[] {
+    this.listed ??= [...this.rule.recipients];
+    return this.listed;
+  }
+
+  get text(): string {
+    this.rendered();
+    return this.fitted;
+  }
+
+  get truncated(): boolean {
+    this.rendered();
+    return this.fitted !== this.full;
+  }
+
+  private rendered(): void {
+    if (this.full !== undefined) return;
+    this.full = this.renderDefault();
+    this.fitted = fitToParts(this.full, this.maxParts);
+  }
+}
+
 export class CompiledRuleSet implements RuleSet {
   readonly rules: readonly CompiledRule[];
   private readonly rulesById: ReadonlyMap<string, CompiledRule>;
@@ -445,17 +487,7 @@ export class CompiledRuleSet implements RuleSet {
     // what max_parts cannot carry is cut here, so the stored text is the sent text
     const maxParts = rule.maxParts ?? ctx.maxParts;
     const render = (alertRef: string) => fitToParts(template.render(view(alertRef)), maxParts);
-    const full = template.render(view(ctx.alertRef ?? ''));
-    const text = fitToParts(full, maxParts);
-    return {
-      rule,
-      recipients: [...rule.recipients],
-      text,
-      truncated: text !== full,
-      priority: rule.priority,
-      device: about,
-      render,
-    };
+    return new Match(rule, about, render, () => template.render(view(ctx.alertRef ?? '')), maxParts);
   }
 
   resolutions(topic: string, payload: Buffer, ctx: EvaluateContext): Resolution[] {

@@ -1,8 +1,16 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLogger, LOG_WRITE_BYTES, type Logger, logDestination, maskPhone } from '../../src/logger.js';
+import {
+  createLogger,
+  LOG_WRITE_BYTES,
+  type Logger,
+  logDestination,
+  maskPhone,
+  TextLine,
+} from '../../src/logger.js';
 
 /** A real pino logger writing JSON lines into memory. */
 function capture(showPhoneNumbers = false): { logger: Logger; lines: Array<Record<string, unknown>> } {
@@ -141,6 +149,29 @@ describe('logDestination', () => {
     }
   });
 
+  it('writes a lone line without a flush (the gathered lines are handed over on their own)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bridge-log-'));
+    try {
+      const file = join(dir, 'out.log');
+      const dest = logDestination(file) as ReturnType<typeof logDestination> & { end(): void };
+      await new Promise((resolve) => (dest as unknown as NodeJS.EventEmitter).once('ready', resolve));
+      const logger = createLogger({ level: 'info' }, dest);
+      logger.info({ sms_id: 1 }, 'SMS queued');
+      logger.info({ sms_id: 2 }, 'SMS queued');
+      // no flush: the lines come on their own (polled until they do; the test's timeout is the bound)
+      while (readFileSync(file, 'utf8').split('\n').length < 3) await new Promise((r) => setTimeout(r, 5));
+      expect(
+        readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).sms_id),
+      ).toEqual([1, 2]);
+      dest.end();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes lines with characters of 2-4 UTF-8 bytes whole, across write boundaries', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bridge-log-'));
     try {
@@ -169,5 +200,77 @@ describe('logDestination', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('TextLine (a hot line built as text)', () => {
+  const KEYS = ['sms_id', 'to', 'state', 'rule', 'device', 'error', 'connection'];
+  type Fields = Record<string, string | number | null | undefined>;
+  /** the raw lines of one logger, times made equal */
+  function raw(showPhoneNumbers: boolean): { logger: Logger; lines: string[] } {
+    const lines: string[] = [];
+    const logger = createLogger(
+      { level: 'info', showPhoneNumbers },
+      { write: (line: string) => void lines.push(line.replace(/"time":\d+/, '"time":0')) },
+    );
+    return { logger, lines };
+  }
+  const cases: Fields[] = [
+    { sms_id: 1, to: '+447700900001', state: 'queued', rule: 'r1', device: 'pump-7' },
+    { sms_id: 2, to: '+447700900001', state: 'submitted', rule: 'r1', device: 'pump-7', connection: 'main' },
+    {
+      sms_id: 3,
+      to: 'BRIDGE',
+      state: 'failed',
+      rule: undefined,
+      device: undefined,
+      error: 'no "route"\nat all',
+    },
+    {
+      sms_id: 4,
+      to: '+44 7700 900002',
+      state: 'failed',
+      rule: null,
+      device: 'Kühlraum-€-🌡',
+      error: '\u0001',
+    },
+    { sms_id: 5, to: '12345', state: 'expired', error: '' },
+  ];
+
+  it.each([false, true])(
+    'writes the line pino writes for the same object (show_phone_numbers %s)',
+    (show) => {
+      const { logger, lines } = raw(show);
+      const child = logger.child({ module: 'announce' });
+      const line = TextLine.of(child, 'info', KEYS);
+      expect(line).toBeDefined();
+      for (const fields of cases) {
+        child.info(fields, `SMS ${fields.state}`);
+        line!.line(KEYS.map((k) => line!.field(k, fields[k])).join(''), `SMS ${fields.state}`);
+      }
+      expect(lines.length).toBe(cases.length * 2);
+      for (let i = 0; i < cases.length; i++) expect(lines[2 * i + 1]).toBe(lines[2 * i]);
+      if (!show) expect(lines.join('')).not.toContain('900001');
+    },
+  );
+
+  it('follows the level: nothing below it, and a level changed later', () => {
+    const { logger, lines } = raw(false);
+    const line = TextLine.of(logger, 'info', KEYS)!;
+    logger.level = 'warn';
+    expect(line.enabled).toBe(false);
+    logger.level = 'info';
+    expect(line.enabled).toBe(true);
+    expect(lines).toEqual([]);
+  });
+
+  it('is not made for a logger that does more to a line (a mixin, a message prefix, another formatter)', () => {
+    const sink = { write: () => undefined };
+    expect(TextLine.of(pino({ mixin: () => ({ a: 1 }) }, sink), 'info', KEYS)).toBeUndefined();
+    expect(TextLine.of(pino({ msgPrefix: '[x] ' }, sink), 'info', KEYS)).toBeUndefined();
+    expect(TextLine.of(pino({}, sink), 'info', KEYS)).toBeUndefined();
+    const ours = createLogger({ level: 'info' }, sink);
+    expect(TextLine.of(ours.child({ module: 'm' }, { msgPrefix: '[x] ' }), 'info', KEYS)).toBeUndefined();
+    expect(TextLine.of(ours.child({ module: 'm' }), 'info', KEYS)).toBeDefined();
   });
 });

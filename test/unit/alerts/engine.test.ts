@@ -105,6 +105,13 @@ describe('AlertEngine with fake timers', () => {
     vi.useRealTimers();
   });
 
+  it('stop() resolves once the decisions in flight are committed and announced', async () => {
+    const pending = fire('devices/pump-7/overheat', { temp: 95 });
+    await engine.stop();
+    expect(texts()).toEqual(['1:pump-7 hot 95C. ACK 1', '2:pump-7 hot 95C. ACK 1']);
+    await pending;
+  });
+
   it('opens an alert with a short ref and sends the rule text to each recipient', async () => {
     await fire('devices/pump-7/overheat', { temp: 95 });
     expect(texts()).toEqual(['1:pump-7 hot 95C. ACK 1', '2:pump-7 hot 95C. ACK 1']);

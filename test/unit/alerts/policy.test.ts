@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { quietUntil, rotationIndex, wallMs } from '../../../src/alerts/clock.js';
-import { type GateInput, gate } from '../../../src/alerts/policy.js';
+import { type GateInput, gate, policiesFor, recipientsAt } from '../../../src/alerts/policy.js';
 import { digestText } from '../../../src/alerts/texts.js';
+import { compileRules } from '../../../src/rules/compile.js';
 
 const at = (iso: string) => Date.parse(iso);
 const LONDON = { from: '22:00', until: '07:00', time_zone: 'Europe/London' };
@@ -185,5 +186,51 @@ describe('the example rule file', () => {
       resolveWhen: 'temp < 80',
       receiptTimeoutMs: 180_000,
     });
+  });
+});
+
+describe('who is told and under which policies, per rule set', () => {
+  const rulesWith = (members: string, perHour: number) =>
+    compileRules([
+      {
+        file: 'r.yaml',
+        text: `
+contacts:
+  alice: { phone: "+447700900001" }
+  bob: { phone: "+447700900002" }
+groups:
+  ops: [${members}]
+rotations:
+  on-call: { time_zone: UTC, start: "2025-01-06 09:00", weeks: [alice, bob] }
+policies:
+  caps:
+    - { per_hour: ${perHour} }
+rules:
+  - { id: r, topic: t/+, to: [ops], text: x, escalate: [{ after: 5m, to: [on-call] }] }
+`,
+      },
+    ]);
+  const week0 = Date.parse('2025-01-07T12:00:00Z');
+  const week1 = week0 + 7 * 24 * 3_600_000;
+  const phones = (list: readonly { phone: string }[]) => list.map((r) => r.phone);
+
+  it("a rotation names this week's contact, asked again and again", () => {
+    const rules = rulesWith('alice', 10);
+    const step = rules.rule('r')!.escalate[0]!.to;
+    for (let i = 0; i < 2; i++) {
+      expect(phones(recipientsAt(rules, step, week0))).toEqual(['+447700900001']);
+      expect(phones(recipientsAt(rules, step, week1))).toEqual(['+447700900002']);
+    }
+  });
+
+  it('a reloaded rule set answers with its own contacts and policies', () => {
+    const before = rulesWith('alice', 10);
+    const after = rulesWith('bob', 3);
+    for (let i = 0; i < 2; i++) {
+      expect(phones(recipientsAt(before, before.rule('r')!.to, week0))).toEqual(['+447700900001']);
+      expect(phones(recipientsAt(after, after.rule('r')!.to, week0))).toEqual(['+447700900002']);
+      expect(policiesFor(before, '+447700900001').caps?.per_hour).toBe(10);
+      expect(policiesFor(after, '+447700900001').caps?.per_hour).toBe(3);
+    }
   });
 });
