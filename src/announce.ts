@@ -1,13 +1,11 @@
 import type { Bus } from './broker/bus.js';
 import type { AlertEvent, Events, InboundEvent } from './events.js';
 import { IsoMemo } from './iso-time.js';
-import { type Logger, TextLine } from './logger.js';
+import type { Logger } from './logger.js';
 import { smsJson } from './sms-json.js';
 import type { SmsRecord } from './store/store.js';
 import type { Topics } from './topics.js';
 
-/** The keys of the line per SMS state, in its order. */
-const SMS_LINE_KEYS = ['sms_id', 'to', 'state', 'rule', 'device', 'error', 'connection'];
 /** `SMS <state>` for the states there are, made once */
 const SMS_MESSAGES: Record<string, string> = {};
 const smsMessage = (state: string): string => (SMS_MESSAGES[state] ??= `SMS ${state}`);
@@ -33,12 +31,9 @@ export class Announcer {
   private readonly alertAt = new IsoMemo();
   /** the filter of every SMS's status topic */
   private readonly smsTopics: string;
-  /** the line per SMS state, built as text (undefined: a logger `TextLine` does not cover; pino's way then) */
-  private readonly smsLine: TextLine | undefined;
 
   constructor(private readonly options: AnnouncerOptions) {
     this.log = options.logger.child({ module: 'announce' });
-    this.smsLine = TextLine.of(this.log, 'info', SMS_LINE_KEYS);
     this.smsTopics = options.topics.smsOutbound('+');
     const { events } = options;
     events.on('sms.status', (sms, detail) => this.sms(sms, detail));
@@ -47,32 +42,7 @@ export class Announcer {
   }
 
   private sms(sms: SmsRecord, detail?: Record<string, unknown>): void {
-    const line = this.smsLine;
-    if (line === undefined) this.smsObjectLine(sms);
-    else if (line.enabled) {
-      // what an operator needs of each state: which SMS, to whom, in what state, for which rule and device, why
-      line.line(
-        line.field('sms_id', sms.id) +
-          line.field('to', sms.to) +
-          line.field('state', sms.state) +
-          line.field('rule', sms.ruleId) +
-          line.field('device', sms.deviceId) +
-          line.field('error', sms.error ?? undefined) +
-          line.field('connection', sms.connectionId ?? undefined),
-        smsMessage(sms.state),
-      );
-    }
-    // unretained and, on the embedded broker, often unheard: built only when some subscription matches
-    if (!this.options.bus.hasSubscribers(this.smsTopics)) return;
-    // Filled in place, not spread into a new object: the spread was half the cost of this event (a profile).
-    const json: Record<string, unknown> = smsJson(sms);
-    json.at = json.updated_at;
-    if (detail) Object.assign(json, detail);
-    this.publish(this.options.topics.smsOutbound(sms.id), JSON.stringify(json), false);
-  }
-
-  /** The same line through pino's object path. */
-  private smsObjectLine(sms: SmsRecord): void {
+    // what an operator needs of each state: which SMS, to whom, in what state, for which rule and device, why
     this.log.info(
       {
         sms_id: sms.id,
@@ -85,6 +55,13 @@ export class Announcer {
       },
       smsMessage(sms.state),
     );
+    // unretained and, on the embedded broker, often unheard: built only when some subscription matches
+    if (!this.options.bus.hasSubscribers(this.smsTopics)) return;
+    // Filled in place, not spread into a new object: the spread was half the cost of this event (a profile).
+    const json: Record<string, unknown> = smsJson(sms);
+    json.at = json.updated_at;
+    if (detail) Object.assign(json, detail);
+    this.publish(this.options.topics.smsOutbound(sms.id), JSON.stringify(json), false);
   }
 
   /** Retained while live; on resolve the final event is sent unretained and the retained one cleared. */

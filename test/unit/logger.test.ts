@@ -1,16 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import {
-  createLogger,
-  LOG_WRITE_BYTES,
-  type Logger,
-  logDestination,
-  maskPhone,
-  TextLine,
-} from '../../src/logger.js';
+import { createLogger, LOG_WRITE_BYTES, type Logger, logDestination, maskPhone } from '../../src/logger.js';
 
 /** A real pino logger writing JSON lines into memory. */
 function capture(showPhoneNumbers = false): { logger: Logger; lines: Array<Record<string, unknown>> } {
@@ -200,77 +192,5 @@ describe('logDestination', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('TextLine (a hot line built as text)', () => {
-  const KEYS = ['sms_id', 'to', 'state', 'rule', 'device', 'error', 'connection'];
-  type Fields = Record<string, string | number | null | undefined>;
-  /** the raw lines of one logger, times made equal */
-  function raw(showPhoneNumbers: boolean): { logger: Logger; lines: string[] } {
-    const lines: string[] = [];
-    const logger = createLogger(
-      { level: 'info', showPhoneNumbers },
-      { write: (line: string) => void lines.push(line.replace(/"time":\d+/, '"time":0')) },
-    );
-    return { logger, lines };
-  }
-  const cases: Fields[] = [
-    { sms_id: 1, to: '+447700900001', state: 'queued', rule: 'r1', device: 'pump-7' },
-    { sms_id: 2, to: '+447700900001', state: 'submitted', rule: 'r1', device: 'pump-7', connection: 'main' },
-    {
-      sms_id: 3,
-      to: 'BRIDGE',
-      state: 'failed',
-      rule: undefined,
-      device: undefined,
-      error: 'no "route"\nat all',
-    },
-    {
-      sms_id: 4,
-      to: '+44 7700 900002',
-      state: 'failed',
-      rule: null,
-      device: 'Kühlraum-€-🌡',
-      error: '\u0001',
-    },
-    { sms_id: 5, to: '12345', state: 'expired', error: '' },
-  ];
-
-  it.each([false, true])(
-    'writes the line pino writes for the same object (show_phone_numbers %s)',
-    (show) => {
-      const { logger, lines } = raw(show);
-      const child = logger.child({ module: 'announce' });
-      const line = TextLine.of(child, 'info', KEYS);
-      expect(line).toBeDefined();
-      for (const fields of cases) {
-        child.info(fields, `SMS ${fields.state}`);
-        line!.line(KEYS.map((k) => line!.field(k, fields[k])).join(''), `SMS ${fields.state}`);
-      }
-      expect(lines.length).toBe(cases.length * 2);
-      for (let i = 0; i < cases.length; i++) expect(lines[2 * i + 1]).toBe(lines[2 * i]);
-      if (!show) expect(lines.join('')).not.toContain('900001');
-    },
-  );
-
-  it('follows the level: nothing below it, and a level changed later', () => {
-    const { logger, lines } = raw(false);
-    const line = TextLine.of(logger, 'info', KEYS)!;
-    logger.level = 'warn';
-    expect(line.enabled).toBe(false);
-    logger.level = 'info';
-    expect(line.enabled).toBe(true);
-    expect(lines).toEqual([]);
-  });
-
-  it('is not made for a logger that does more to a line (a mixin, a message prefix, another formatter)', () => {
-    const sink = { write: () => undefined };
-    expect(TextLine.of(pino({ mixin: () => ({ a: 1 }) }, sink), 'info', KEYS)).toBeUndefined();
-    expect(TextLine.of(pino({ msgPrefix: '[x] ' }, sink), 'info', KEYS)).toBeUndefined();
-    expect(TextLine.of(pino({}, sink), 'info', KEYS)).toBeUndefined();
-    const ours = createLogger({ level: 'info' }, sink);
-    expect(TextLine.of(ours.child({ module: 'm' }, { msgPrefix: '[x] ' }), 'info', KEYS)).toBeUndefined();
-    expect(TextLine.of(ours.child({ module: 'm' }), 'info', KEYS)).toBeDefined();
   });
 });
