@@ -50,7 +50,10 @@ interface Job {
   sms: SmsRecord;
   /** how it goes out; made again for a connection of another `longText` while nothing is accepted */
   plan?: Plan;
-  /** submits the SMSC already accepted, by part number: a retry sends only the rest (made on the first) */
+  /**
+   * submits of a concatenated SMS the SMSC already accepted, by part number: a retry sends only the rest (made
+   * on the first; a one-part SMS never needs it)
+   */
   accepted: Map<number, string> | undefined;
   /** transient failures so far, across restarts (the store counts them) */
   attempts: number;
@@ -464,6 +467,9 @@ export class Sender {
       let throttled = false;
       let permanent: number | undefined;
       let transient: string | undefined;
+      // a one-part SMS (most) is accepted whole by its one answer: no map of accepted parts
+      const whole = job.plan!.submits.length === 1;
+      let wholeId: string | undefined;
       for (let i = 0; i < parts.length; i++) {
         const result = several ? several[i]! : single!;
         if (result instanceof Failed) {
@@ -473,8 +479,11 @@ export class Sender {
         const status = result.commandStatus;
         const kind = classifyStatus(status);
         if (kind === 'ok') {
-          job.accepted ??= new Map();
-          job.accepted.set(parts[i]!.partNumber, result.messageId);
+          if (whole) wholeId = result.messageId;
+          else {
+            job.accepted ??= new Map();
+            job.accepted.set(parts[i]!.partNumber, result.messageId);
+          }
         } else if (kind === 'throttled') throttled = true;
         else if (kind === 'permanent') permanent = status;
         else transient = `${statusName(status)} (0x${status.toString(16)})`;
@@ -489,14 +498,23 @@ export class Sender {
         return;
       }
       const accepted = job.accepted;
-      if (accepted && accepted.size === job.plan!.submits.length) {
+      if (wholeId !== undefined || (accepted && accepted.size === job.plan!.submits.length)) {
         c.throttleStreak = 0;
         if (c.limiter.currentRate < c.limiter.maxRate) c.limiter.setRate(c.limiter.currentRate * 1.1 + 1);
         const format = c.options.messageIdFormat ?? 'auto';
         const submitted: SubmittedPart[] = [];
-        for (const [seq, messageId] of accepted) {
-          const keys = storedKeys(messageId, format);
-          submitted.push({ seq, messageId: keys?.exact ?? '', alternate: keys?.alternate });
+        if (wholeId !== undefined) {
+          const keys = storedKeys(wholeId, format);
+          submitted.push({
+            seq: parts[0]!.partNumber,
+            messageId: keys?.exact ?? '',
+            alternate: keys?.alternate,
+          });
+        } else {
+          for (const [seq, messageId] of accepted!) {
+            const keys = storedKeys(messageId, format);
+            submitted.push({ seq, messageId: keys?.exact ?? '', alternate: keys?.alternate });
+          }
         }
         const detail = job.plan!.truncated ? TRUNCATED : NOT_TRUNCATED;
         // `finish` for a submit, here rather than in an async function of its own: a receipt that overtook the
