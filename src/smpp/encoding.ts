@@ -24,25 +24,37 @@ const EXTENSION: ReadonlyArray<readonly [number, string]> = [
   [0x65, '€'],
 ];
 
-const BASIC_CODE = new Map<string, number>();
-for (let i = 0; i < BASIC.length; i++) {
-  if (i !== ESC) BASIC_CODE.set(BASIC.charAt(i), i);
-}
-const EXT_CODE = new Map<string, number>(EXTENSION.map(([code, ch]) => [ch, code]));
 const EXT_CHAR = new Map<number, string>(EXTENSION);
+
+/**
+ * The septet of each UTF-16 code unit, by its code: the basic table's (0-127), 0x100 | the extension table's
+ * (sent as 0x1B then that septet), or -1 when it is not in the alphabet. 16 KB, up to '€' (U+20AC); a table
+ * instead of Map lookups by one-character strings, which cost a hash per character of every SMS text.
+ */
+const SEPTET = (() => {
+  let max = 0;
+  for (let i = 0; i < BASIC.length; i++) max = Math.max(max, BASIC.charCodeAt(i));
+  for (const [, ch] of EXTENSION) max = Math.max(max, ch.charCodeAt(0));
+  const table = new Int16Array(max + 1).fill(-1);
+  for (let i = 0; i < BASIC.length; i++) if (i !== ESC) table[BASIC.charCodeAt(i)] = i;
+  for (const [code, ch] of EXTENSION) table[ch.charCodeAt(0)] = 0x100 | code;
+  return table;
+})();
+
+function septetOf(code: number): number {
+  return code < SEPTET.length ? SEPTET[code]! : -1;
+}
 
 /** Septets a GSM-encodable character takes: 1, 2 for extension characters, 0 if it is not GSM. */
 export function gsmSeptets(ch: string): 0 | 1 | 2 {
-  if (BASIC_CODE.has(ch)) return 1;
-  if (EXT_CODE.has(ch)) return 2;
-  return 0;
+  if (ch.length !== 1) return 0;
+  const septet = septetOf(ch.charCodeAt(0));
+  return septet < 0 ? 0 : septet < 0x100 ? 1 : 2;
 }
 
 /** True when every character is in the GSM 03.38 default alphabet or its extension table. */
 export function fitsGsm(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    if (gsmSeptets(text.charAt(i)) === 0) return false;
-  }
+  for (let i = 0; i < text.length; i++) if (septetOf(text.charCodeAt(i)) < 0) return false;
   return true;
 }
 
@@ -51,28 +63,30 @@ export function fitsGsm(text: string): boolean {
  * Callers check `fitsGsm` first; a character outside the alphabet is a programming error.
  */
 export function encodeGsm(text: string): Buffer {
-  // at most two octets per character; one buffer, no array of numbers
-  const out = Buffer.allocUnsafe(text.length * 2);
+  // its length first: one buffer of the right size, no second Buffer object for a slice of it
   let n = 0;
   for (let i = 0; i < text.length; i++) {
-    const ch = text.charAt(i);
-    const basic = BASIC_CODE.get(ch);
-    if (basic !== undefined) {
-      out[n++] = basic;
-      continue;
-    }
-    const ext = EXT_CODE.get(ch);
-    if (ext === undefined) {
+    const septet = septetOf(text.charCodeAt(i));
+    if (septet < 0) {
       throw new BridgeError(
         'ERR_SMS_REJECTED',
-        `character U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at index ${i} is not in the GSM 03.38 alphabet`,
+        `character U+${text.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0')} at index ${i} is not in the GSM 03.38 alphabet`,
         { details: { index: i } },
       );
     }
-    out[n++] = ESC;
-    out[n++] = ext;
+    n += septet < 0x100 ? 1 : 2;
   }
-  return out.subarray(0, n);
+  const out = Buffer.allocUnsafe(n);
+  let at = 0;
+  for (let i = 0; i < text.length; i++) {
+    const septet = septetOf(text.charCodeAt(i));
+    if (septet < 0x100) out[at++] = septet;
+    else {
+      out[at++] = ESC;
+      out[at++] = septet & 0x7f;
+    }
+  }
+  return out;
 }
 
 /**

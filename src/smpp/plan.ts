@@ -5,10 +5,10 @@ import { messagePayload, splitSms } from './segment.js';
 /** How a connection sends text longer than one SMS. */
 export type LongText = 'udh8' | 'udh16' | 'message_payload';
 
-/** One submit_sm of an SMS. */
+/** One submit_sm of an SMS (a part of the splitter's, as it is, for UDH parts). */
 export interface Submit {
   /** part number, 1-based; what a retry skips once accepted */
-  key: number;
+  partNumber: number;
   dataCoding: 0 | 8;
   shortMessage: Buffer;
   /** SMPP 3.4 §5.3.2.32: the whole text, short_message then empty */
@@ -37,27 +37,22 @@ export function planSms(text: string, mode: LongText, maxParts: number, referenc
     reference: iei === 0x00 ? reference & 0xff : reference & 0xffff,
     onOverflow: 'truncate',
   });
-  const base = { mode, segments: split.parts.length, truncated: split.truncated, units: split.units };
-  if (mode !== 'message_payload' || split.parts.length === 1) {
-    return {
-      ...base,
-      submits: split.parts.map((p) => ({
-        key: p.partNumber,
-        dataCoding: p.dataCoding,
-        shortMessage: p.shortMessage,
-        udhi: p.udhi,
-      })),
-    };
-  }
+  const segments = split.parts.length;
+  // the splitter's parts are the submits (no copy of each per SMS)
+  if (mode !== 'message_payload' || segments === 1)
+    return { mode, submits: split.parts, segments, truncated: split.truncated, units: split.units };
   const sent = split.truncated
     ? decodeText(Buffer.concat(split.parts.map((p) => parseUdh(p.shortMessage).body)), split.dataCoding)
     : text;
   const whole = messagePayload(sent);
   return {
-    ...base,
+    mode,
+    segments,
+    truncated: split.truncated,
+    units: split.units,
     submits: [
       {
-        key: 1,
+        partNumber: 1,
         dataCoding: whole.dataCoding,
         shortMessage: Buffer.alloc(0),
         messagePayload: whole.payload,

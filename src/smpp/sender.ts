@@ -50,8 +50,11 @@ interface Job {
   sms: SmsRecord;
   /** how it goes out; made again for a connection of another `longText` while nothing is accepted */
   plan?: Plan;
-  /** submits the SMSC already accepted, by part number: a retry sends only the rest */
-  accepted: Map<number, string>;
+  /**
+   * submits of a concatenated SMS the SMSC already accepted, by part number: a retry sends only the rest (made
+   * on the first; a one-part SMS never needs it)
+   */
+  accepted: Map<number, string> | undefined;
   /** transient failures so far, across restarts (the store counts them) */
   attempts: number;
   /** window slots of its connection this job holds while it is dispatched (0 once released) */
@@ -216,7 +219,7 @@ export class Sender {
       if (this.queuedIds.has(sms.id)) continue;
       this.queuedIds.add(sms.id);
       // attempts come from the record, so max attempts hold across restarts
-      this.requeue({ sms, accepted: new Map(), attempts: sms.attempts, held: 0 });
+      this.requeue({ sms, accepted: undefined, attempts: sms.attempts, held: 0 });
     }
     this.pump();
   }
@@ -342,7 +345,7 @@ export class Sender {
   private planFor(job: Job, c: Connection): Plan | undefined {
     const mode = c.options.longText;
     if (job.plan?.mode === mode) return job.plan;
-    if (job.plan && job.accepted.size > 0) return undefined; // half sent one way: finish it that way
+    if (job.plan && job.accepted) return undefined; // half sent one way: finish it that way
     this.reference = (this.reference + 1) & 0xffff;
     const maxParts = job.sms.maxParts ?? this.options.maxParts;
     job.plan = planSms(job.sms.text, mode, maxParts, this.reference);
@@ -368,8 +371,8 @@ export class Sender {
       const plan = this.planFor(job, c);
       if (!plan) continue;
       // nothing accepted yet (every first try): the plan's own list, which nobody changes
-      const submits =
-        job.accepted.size === 0 ? plan.submits : plan.submits.filter((p) => !job.accepted.has(p.key));
+      const accepted = job.accepted;
+      const submits = accepted ? plan.submits.filter((p) => !accepted.has(p.partNumber)) : plan.submits;
       if (c.inflight + submits.length > Math.max(c.options.window, submits.length)) {
         // a finished dispatch pumps again; the timer is only a safety net
         c.blockedIn = pass;
@@ -428,7 +431,9 @@ export class Sender {
 
   /**
    * Sends the job's submits and records what came back. Never rejects: an unexpected error is logged and the SMS
-   * stays queued in the store. Counted in `active` until done, which stop() waits for.
+   * stays queued in the store. Counted in `active` until done, which stop() waits for. One async function for
+   * the whole dispatch of a one-part SMS (its submit, its commit and its announcement): each async function
+   * awaited in between cost a promise and a suspended frame per SMS.
    */
   private async dispatch(
     c: Connection,
@@ -443,7 +448,109 @@ export class Sender {
     c.inflight += job.held;
     this.active++;
     try {
-      await this.runDispatch(c, job, parts, ticket, tokens);
+      // the limiter's slots of each PDU (a message_payload PDU carries all of them), freed by its answer
+      const per = tokens / parts.length;
+      // one part (most SMS): sent and awaited here, without a promise of its own or an array to settle
+      let single: SubmitResult | Failed | undefined;
+      let several: Array<SubmitResult | Failed> | undefined;
+      if (parts.length === 1) {
+        try {
+          single = await c.options.link.submit(this.submitParams(c, job, parts[0]!));
+        } catch (reason) {
+          single = new Failed(reason);
+        } finally {
+          c.limiter.settle(ticket, per);
+        }
+      } else {
+        several = await Promise.all(parts.map((p, i) => this.submitPart(c, job, p, ticket + i * per, per)));
+      }
+      let throttled = false;
+      let permanent: number | undefined;
+      let transient: string | undefined;
+      // a one-part SMS (most) is accepted whole by its one answer: no map of accepted parts
+      const whole = job.plan!.submits.length === 1;
+      let wholeId: string | undefined;
+      for (let i = 0; i < parts.length; i++) {
+        const result = several ? several[i]! : single!;
+        if (result instanceof Failed) {
+          transient = isBridgeError(result.reason) ? result.reason.code : String(result.reason);
+          continue;
+        }
+        const status = result.commandStatus;
+        const kind = classifyStatus(status);
+        if (kind === 'ok') {
+          if (whole) wholeId = result.messageId;
+          else {
+            job.accepted ??= new Map();
+            job.accepted.set(parts[i]!.partNumber, result.messageId);
+          }
+        } else if (kind === 'throttled') throttled = true;
+        else if (kind === 'permanent') permanent = status;
+        else transient = `${statusName(status)} (0x${status.toString(16)})`;
+      }
+      const id = job.sms.id;
+      if (permanent !== undefined) {
+        const reason = `${statusName(permanent)} (0x${permanent.toString(16).padStart(2, '0')})`;
+        this.log.warn({ sms_id: id, connection: c.options.id, status: reason }, 'SMSC rejected the SMS');
+        release(c, job);
+        this.pump();
+        await this.finish(job, this.options.store.markFailed(id, 'failed', permanent, reason));
+        return;
+      }
+      const accepted = job.accepted;
+      if (wholeId !== undefined || (accepted && accepted.size === job.plan!.submits.length)) {
+        c.throttleStreak = 0;
+        if (c.limiter.currentRate < c.limiter.maxRate) c.limiter.setRate(c.limiter.currentRate * 1.1 + 1);
+        const format = c.options.messageIdFormat ?? 'auto';
+        const submitted: SubmittedPart[] = [];
+        if (wholeId !== undefined) {
+          const keys = storedKeys(wholeId, format);
+          submitted.push({
+            seq: parts[0]!.partNumber,
+            messageId: keys?.exact ?? '',
+            alternate: keys?.alternate,
+          });
+        } else {
+          for (const [seq, messageId] of accepted!) {
+            const keys = storedKeys(messageId, format);
+            submitted.push({ seq, messageId: keys?.exact ?? '', alternate: keys?.alternate });
+          }
+        }
+        const detail = job.plan!.truncated ? TRUNCATED : NOT_TRUNCATED;
+        // `finish` for a submit, here rather than in an async function of its own: a receipt that overtook the
+        // submit_sm_resp settles the SMS in the same commit
+        const update = this.options.store.markSubmitted(id, c.options.id, submitted);
+        this.queuedIds.delete(id);
+        this.recording++;
+        try {
+          let result: SubmitRecorded | undefined;
+          try {
+            result = await update;
+          } catch (err) {
+            this.log.error(
+              { err, sms_id: id },
+              'could not record the SMS state; it will be retried after a restart',
+            );
+          }
+          if (result) {
+            // both are told
+            this.tell(result.submitted, detail);
+            for (const sms of result.settled) this.tell(sms);
+            for (const a of result.ambiguous)
+              logAmbiguous(this.log, a.receipt.receiptId, a.receipt.connectionId, a.candidates);
+          }
+        } finally {
+          this.recording--;
+          this.idle();
+        }
+        return;
+      }
+      if (throttled) {
+        this.throttle(c);
+        this.requeue(job);
+        return;
+      }
+      await this.retryLater(c, job, transient ?? 'unknown');
     } catch (err) {
       // not expected (its store writes go through `finish`, which catches): the SMS stays queued in the store
       this.log.error(
@@ -476,74 +583,10 @@ export class Sender {
     }
   }
 
-  private async runDispatch(
-    c: Connection,
-    job: Job,
-    parts: Submit[],
-    ticket: number,
-    tokens: number,
-  ): Promise<void> {
-    // the limiter's slots of each PDU (a message_payload PDU carries all of them), freed by its answer
-    const per = tokens / parts.length;
-    // one part (most SMS): sent and awaited here, without a promise of its own or an array to settle
-    let single: SubmitResult | Failed | undefined;
-    let several: Array<SubmitResult | Failed> | undefined;
-    if (parts.length === 1) {
-      try {
-        single = await c.options.link.submit(this.submitParams(c, job, parts[0]!));
-      } catch (reason) {
-        single = new Failed(reason);
-      } finally {
-        c.limiter.settle(ticket, per);
-      }
-    } else {
-      several = await Promise.all(parts.map((p, i) => this.submitPart(c, job, p, ticket + i * per, per)));
-    }
-    let throttled = false;
-    let permanent: number | undefined;
-    let transient: string | undefined;
-    for (let i = 0; i < parts.length; i++) {
-      const result = several ? several[i]! : single!;
-      if (result instanceof Failed) {
-        transient = isBridgeError(result.reason) ? result.reason.code : String(result.reason);
-        continue;
-      }
-      const status = result.commandStatus;
-      const kind = classifyStatus(status);
-      if (kind === 'ok') job.accepted.set(parts[i]!.key, result.messageId);
-      else if (kind === 'throttled') throttled = true;
-      else if (kind === 'permanent') permanent = status;
-      else transient = `${statusName(status)} (0x${status.toString(16)})`;
-    }
+  /** A transient failure: the SMS is failed after its last attempt, else tried again after a back-off. */
+  private async retryLater(c: Connection, job: Job, reason: string): Promise<void> {
     const id = job.sms.id;
-    if (permanent !== undefined) {
-      const reason = `${statusName(permanent)} (0x${permanent.toString(16).padStart(2, '0')})`;
-      this.log.warn({ sms_id: id, connection: c.options.id, status: reason }, 'SMSC rejected the SMS');
-      release(c, job);
-      this.pump();
-      await this.finish(job, this.options.store.markFailed(id, 'failed', permanent, reason));
-      return;
-    }
-    if (job.accepted.size === job.plan!.submits.length) {
-      c.throttleStreak = 0;
-      if (c.limiter.currentRate < c.limiter.maxRate) c.limiter.setRate(c.limiter.currentRate * 1.1 + 1);
-      const format = c.options.messageIdFormat ?? 'auto';
-      const submitted: SubmittedPart[] = [];
-      for (const seq of job.accepted.keys()) {
-        const keys = storedKeys(job.accepted.get(seq)!, format);
-        submitted.push({ seq, messageId: keys?.exact ?? '', alternate: keys?.alternate });
-      }
-      const detail = job.plan!.truncated ? TRUNCATED : NOT_TRUNCATED;
-      await this.finishSubmitted(job, this.options.store.markSubmitted(id, c.options.id, submitted), detail);
-      return;
-    }
-    if (throttled) {
-      this.throttle(c);
-      this.requeue(job);
-      return;
-    }
     job.attempts++;
-    const reason = transient ?? 'unknown';
     if (job.attempts >= (this.options.maxAttempts ?? 10)) {
       await this.finish(
         job,
@@ -571,7 +614,6 @@ export class Sender {
       this.pump();
     }, delay);
     this.retryTimers.add(timer);
-    return;
   }
 
   /** Into its group's lane in id order, so a resubmit keeps the order of the lane. */
@@ -623,37 +665,6 @@ export class Sender {
         return;
       }
       if (sms) this.tell(sms);
-    } finally {
-      this.recording--;
-      this.idle();
-    }
-  }
-
-  /** `finish` for a submit: a receipt that overtook the submit_sm_resp settles the SMS in the same commit. */
-  private async finishSubmitted(
-    job: Job,
-    update: Promise<SubmitRecorded>,
-    detail: Readonly<Record<string, unknown>>,
-  ): Promise<void> {
-    const id = job.sms.id;
-    this.queuedIds.delete(id);
-    this.recording++;
-    try {
-      let result: SubmitRecorded;
-      try {
-        result = await update;
-      } catch (err) {
-        this.log.error(
-          { err, sms_id: id },
-          'could not record the SMS state; it will be retried after a restart',
-        );
-        return;
-      }
-      // both are told
-      this.tell(result.submitted, detail);
-      for (const sms of result.settled) this.tell(sms);
-      for (const a of result.ambiguous)
-        logAmbiguous(this.log, a.receipt.receiptId, a.receipt.connectionId, a.candidates);
     } finally {
       this.recording--;
       this.idle();

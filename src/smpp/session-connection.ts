@@ -93,24 +93,7 @@ export class BindSession extends EventEmitter<BindEvents> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return link.requests.request('submit_sm', options).then(
-      (resp) => ({
-        commandStatus: resp.command_status,
-        messageId: resp.command === 'submit_sm_resp' ? (resp.message_id ?? '') : '',
-      }),
-      (err: unknown) => {
-        // No submit_sm_resp: the SMSC may or may not have the SMS, and the link is not answering. Resubmitting
-        // on this session would send it twice to an SMSC that may still deliver the first; end the session so
-        // the retry goes out after a fresh bind (duplicates then bounded by the window).
-        if (isBridgeError(err, 'ERR_SMPP_TIMEOUT')) {
-          this.endSession(
-            link,
-            `no submit_sm_resp within ${this.settings.responseTimeoutMs} ms: the link is dead`,
-          );
-        }
-        throw err;
-      },
-    );
+    return link.requests.submit(options);
   }
 
   /** Closes a session that stopped answering; `onClose` then reconnects with a fresh one. */
@@ -131,12 +114,25 @@ export class BindSession extends EventEmitter<BindEvents> {
     // The PDUs of one turn already leave in one write (RequestTable.cork); Nagle's algorithm would hold the next
     // turn's submit_sm until the SMSC acknowledged the last, and the limiter pays that hold once per slot.
     session.socket.setNoDelay(true);
-    const link: Link = { session, requests: new RequestTable(session, s.id, s.responseTimeoutMs, this.log) };
+    // No submit_sm_resp: the SMSC may or may not have the SMS, and the link is not answering. Resubmitting on this
+    // session would send it twice to an SMSC that may still deliver the first; end the session so the retry goes
+    // out after a fresh bind (duplicates then bounded by the window).
+    const requests = new RequestTable(session, s.id, s.responseTimeoutMs, this.log, () =>
+      this.endSession(link, `no submit_sm_resp within ${s.responseTimeoutMs} ms: the link is dead`),
+    );
+    const link: Link = { session, requests };
     this.link = link;
     // Without an error listener the library's error event would kill the process.
     session.on('error', (err) => this.onError(link, err));
     session.on('close', () => this.onClose(link));
-    session.on('pdu', (pdu) => this.guard(() => this.onPdu(link, pdu)));
+    // one per PDU: no closure for `guard`
+    session.on('pdu', (pdu) => {
+      try {
+        this.onPdu(link, pdu);
+      } catch (err) {
+        this.onUnexpected(err);
+      }
+    });
     // one per PDU: its fields object only when the line is written
     session.on('send', (pdu) => {
       if (this.log.isLevelEnabled('debug'))
@@ -213,10 +209,12 @@ export class BindSession extends EventEmitter<BindEvents> {
 
   private onPdu(link: Link, pdu: smpp.AnyPdu): void {
     if (link !== this.link) return;
-    this.log.debug(
-      { command: pdu.command, sequence: pdu.sequence_number, status: pdu.command_status },
-      'pdu in',
-    );
+    // its fields object only when the line is written
+    if (this.log.isLevelEnabled('debug'))
+      this.log.debug(
+        { command: pdu.command, sequence: pdu.sequence_number, status: pdu.command_status },
+        'pdu in',
+      );
     if (pdu.isResponse()) {
       if (!link.requests.settle(pdu))
         this.log.debug({ command: pdu.command }, 'response nobody waits for; ignored');

@@ -276,6 +276,46 @@ describe('Sender and a missing submit_sm_resp', () => {
   });
 });
 
+describe('Sender retries of a concatenated SMS', () => {
+  it('sends again only the parts the SMSC did not accept, and records every part once', async () => {
+    // the second part's first submit_sm fails with a transient ESME_RSYSERR; everything else is accepted
+    let failedOnce = false;
+    const smsc = new RawSmsc({
+      submitStatus: (submit) => {
+        if (submit.shortMessage[5] === 2 && !failedOnce) {
+          failedOnce = true;
+          return 0x08; // SMPP 3.4 §5.1.3 ESME_RSYSERR
+        }
+        return 0;
+      },
+    });
+    const { port } = await smsc.start();
+    cleanup.add(() => smsc.stop());
+    const store = await openStore(workDir());
+    const link = startClient(cleanup, port);
+    await waitBound(link);
+    const { sender, statuses } = await startSender(store, [connection(link)], { retryInitialMs: 20 });
+    sender.enqueue(await queue(store, [sms(UK, 'x'.repeat(400))])); // 3 parts (udh8)
+
+    const done = await waitFor(() => statuses.find((s) => s.state === 'submitted'), 'submitted', 5000);
+    // parts 1, 2 (refused) and 3, then part 2 alone
+    expect(smsc.submits.map((x) => [x.shortMessage[5], x.commandStatus])).toEqual([
+      [1, 0],
+      [2, 0x08],
+      [3, 0],
+      [2, 0],
+    ]);
+    expect(done.partsTotal).toBe(3);
+    const ids = smsc.submits.filter((x) => x.commandStatus === 0).map((x) => x.messageId);
+    // each part stored under the id of the submit that carried it
+    const partOf = async (id: string) =>
+      (await store.transaction((tx) => tx.outbox.awaitingReceipt(link.id, [id], [], 0))).exact;
+    expect(await partOf(ids[0]!)).toEqual([{ smsId: done.id, seq: 1 }]);
+    expect(await partOf(ids[1]!)).toEqual([{ smsId: done.id, seq: 3 }]);
+    expect(await partOf(ids[2]!)).toEqual([{ smsId: done.id, seq: 2 }]);
+  });
+});
+
 describe('Sender rate limit against an SMSC that shares no code with it', () => {
   it('never puts more than tps parts in any second of arrivals, one-part and three-part SMS alike', async () => {
     const tps = 25;
