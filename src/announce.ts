@@ -31,12 +31,6 @@ export class Announcer {
   private readonly alertAt = new IsoMemo();
   /** the filter of every SMS's status topic */
   private readonly smsTopics: string;
-  /**
-   * The last event of each alert changed in this turn of the event loop and not yet published: at most one per
-   * alert, all published at the end of the turn (`flushAlerts`).
-   */
-  private readonly pendingAlerts = new Map<number, AlertEvent>();
-  private flushScheduled = false;
 
   constructor(private readonly options: AnnouncerOptions) {
     this.log = options.logger.child({ module: 'announce' });
@@ -70,29 +64,8 @@ export class Announcer {
     this.publish(this.options.topics.smsOutbound(sms.id), JSON.stringify(json), false);
   }
 
-  /**
-   * An alert's repeats in one turn of the event loop (an alert storm: a group commit decides hundreds of them at
-   * once) are published once, with the last count: the topic is the alert's state, retained. A change of state
-   * or escalation step is never folded: the event before it is published first, so each transition is heard.
-   */
-  private alert(alert: AlertEvent): void {
-    const pending = this.pendingAlerts.get(alert.id);
-    if (pending !== undefined && (pending.state !== alert.state || pending.step !== alert.step))
-      this.publishAlert(pending);
-    this.pendingAlerts.set(alert.id, alert);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flushAlerts());
-  }
-
-  private flushAlerts(): void {
-    this.flushScheduled = false;
-    for (const alert of this.pendingAlerts.values()) this.publishAlert(alert);
-    this.pendingAlerts.clear();
-  }
-
   /** Retained while live; on resolve the final event is sent unretained and the retained one cleared. */
-  private publishAlert(alert: AlertEvent): void {
+  private alert(alert: AlertEvent): void {
     const topic = this.options.topics.alert(alert.id);
     const payload = JSON.stringify({
       id: alert.id,

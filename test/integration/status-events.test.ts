@@ -227,35 +227,6 @@ describe('status events on the embedded broker', () => {
     expect(await got).toEqual({ topic: 'sms-bridge/alerts/7', retain: true });
   });
 
-  it("publishes an alert's repeats of one turn once, with the last count, and every change of state", async () => {
-    const { client } = await connect();
-    const heard: Array<{ id: number; state: string; count: number }> = [];
-    client.on('message', (_topic, payload) => {
-      const { id, state, count } = JSON.parse(payload.toString());
-      heard.push({ id, state, count });
-    });
-    await client.subscribeAsync('sms-bridge/alerts/+', { qos: 1 });
-    const other = { ...alert, id: 8, ref: 'A8' };
-    // one turn: a storm of repeats, then an ACK; another alert's repeats in between
-    for (let count = 1; count <= 5; count++) {
-      events.emit('alert.changed', { ...alert, count, at: count });
-      events.emit('alert.changed', { ...other, count, at: count });
-    }
-    events.emit('alert.changed', { ...alert, state: 'acked', count: 5, ackedBy: 'alice', ackedAt: 6, at: 6 });
-    await waitFor(() => heard.length >= 3, 'three alert events');
-    await new Promise((r) => setTimeout(r, 100));
-    const seen = heard.map((e) => ({
-      id: (e as unknown as { id: number }).id,
-      state: e.state,
-      count: e.count,
-    }));
-    expect(seen).toEqual([
-      { id: 7, state: 'open', count: 5 },
-      { id: 7, state: 'acked', count: 5 },
-      { id: 8, state: 'open', count: 5 },
-    ]);
-  });
-
   it('clears the retained alert topic on resolve when nobody subscribes', async () => {
     events.emit('alert.changed', alert);
     await waitFor(async () => (await retained('sms-bridge/alerts/#')).length === 1, 'alert 7 retained');
