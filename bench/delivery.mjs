@@ -29,6 +29,12 @@ rules:
     to: [ops]
     text: "A{{payload.n}}"
     priority: normal
+  - id: repeat
+    topic: devices/+/alerts/repeat
+    to: [ops]
+    text: "R{{payload.n}}"
+    priority: normal
+    cooldown: 0s
   - id: backlog
     topic: devices/+/alerts/backlog
     to: [ops]
@@ -76,7 +82,7 @@ async function withBridge(
 const FAST = '      window: 100\n      tps: 1000000';
 
 /** 2. `total` alerts as fast as 50 QoS 1 clients (20 in flight each) can have them committed. */
-async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor, lean, extras }) {
+async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor, lean, extras, topic }) {
   const connection = window ? `      window: ${window}\n      tps: 1000000` : FAST;
   return withBridge(
     { synchronous, connection, cpuProf, dist, floor, lean, extras },
@@ -102,7 +108,7 @@ async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor
         const [simBefore, loadBefore] = [cpuHere(), await loadCpu()];
         const before = await server.stats();
         const burst = await load.ask(
-          { cmd: 'burst', perClient, window: 20, prefix: 'a', kind: 'bench', payload: '{"n":{n}}' },
+          { cmd: 'burst', perClient, window: 20, prefix: 'a', kind: 'bench', payload: '{"n":{n}}', topic },
           'burst-done',
           300_000,
         );
@@ -167,10 +173,12 @@ export async function runThroughput({ runs, total }) {
 
 /**
  * One run of benchmark 2 (for A/B comparisons of the write path, `bench/write-ab.mjs`); `window`: the
- * connection's (default 100), `dist`: another build of the bridge.
+ * connection's (default 100), `dist`: another build of the bridge; `topic`: each client's publish topic, `{c}` its
+ * number (`devices/r{c}/alerts/repeat`: 50 devices whose alerts repeat, `cooldown: 0s`, a storm of repeats; by
+ * default every message is a new device's first alert).
  */
-export function throughputRun({ total, synchronous = 'full', window, dist, floor, lean, extras }) {
-  return throughputOnce({ total, synchronous, window, dist, floor, lean, extras });
+export function throughputRun({ total, synchronous = 'full', window, dist, floor, lean, extras, topic }) {
+  return throughputOnce({ total, synchronous, window, dist, floor, lean, extras, topic });
 }
 
 export async function profileThroughput({ total, dir }) {
