@@ -4,26 +4,11 @@
 // whose index entries share a few pages; this is the storm of many.
 //   node bench/alert-repeat.mjs [dist=dist] [live=20000] [repeats=20000]
 // Alternate two builds to compare (the frames are deterministic, the CPU is not).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import Database from 'better-sqlite3';
 import { benchAlert } from './lib/bench-alert.mjs';
+import { frameCountingStore } from './lib/frame-store.mjs';
 
 const [dist = 'dist', live = '20000', repeats = '20000'] = process.argv.slice(2);
-const { SqliteStore } = await import(pathToFileURL(resolve(dist, 'store/sqlite/sqlite-store.js')).href);
-const dir = mkdtempSync(join(tmpdir(), 'sms-bridge-repeat-'));
-const path = join(dir, 'bridge.db');
-// the worker never checkpoints in the run, so the WAL keeps every frame written
-const store = new SqliteStore({
-  path,
-  synchronous: 'normal',
-  checkpoints: 'worker',
-  checkpointIntervalMs: 1e9,
-});
-await store.start();
-const side = new Database(path);
+const { store, start, frames, close } = await frameCountingStore(dist, 'repeat');
 const none = { heldAdded: [], heldRemoved: [], heldMoved: [], sent: [] };
 const now = Date.now();
 const alerts = Array.from({ length: Number(live) }, (_, i) =>
@@ -33,7 +18,7 @@ for (let i = 0; i < alerts.length; i += 500) {
   const batch = alerts.slice(i, i + 500).map((alert) => ({ alert, recipients: [], base: 0 }));
   await store.transaction((tx) => tx.alerts.save({ alerts: batch, ...none }));
 }
-side.pragma('wal_checkpoint(TRUNCATE)');
+start();
 const cpu0 = process.cpuUsage();
 const n = Number(repeats);
 for (let done = 0; done < n; done += 50) {
@@ -47,11 +32,9 @@ for (let done = 0; done < n; done += 50) {
   });
 }
 const cpu = process.cpuUsage(cpu0);
-const [r] = side.pragma('wal_checkpoint(PASSIVE)');
-side.close();
-await store.stop();
-rmSync(dir, { recursive: true, force: true });
+const written = frames();
+await close();
 const cpuUs = (cpu.user + cpu.system) / n;
 process.stdout.write(
-  `${JSON.stringify({ dist, live: Number(live), repeats: n, framesPerRepeat: r.log / n, cpuUs })}\n`,
+  `${JSON.stringify({ dist, live: Number(live), repeats: n, framesPerRepeat: written / n, cpuUs })}\n`,
 );

@@ -4,27 +4,14 @@
 // `alerts-<client>x<k>`, so the (rule, device) key of the live alerts takes 50 places in its index; `mono` gives
 // them ascending names instead.
 //   node bench/lib/wal-frames.mjs [dist=dist] [rounds=50] [devices=spread|mono]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import { frameCountingStore } from './frame-store.mjs';
 
 const [dist = 'dist', rounds = '50', devices = 'spread'] = process.argv.slice(2);
 const root = resolve(dist);
-const { SqliteStore } = await import(join(root, 'store/sqlite/sqlite-store.js'));
 const { recordSubmit } = await import(join(root, 'smpp/receipt-match.js'));
 const { benchDecision } = await import('./bench-alert.mjs');
-const dir = mkdtempSync(join(tmpdir(), 'sms-bridge-frames-'));
-const path = join(dir, 'bridge.db');
-// the worker never checkpoints in the run, so the WAL keeps every frame written
-const store = new SqliteStore({
-  path,
-  synchronous: 'normal',
-  checkpoints: 'worker',
-  checkpointIntervalMs: 1e9,
-});
-await store.start();
-const side = new Database(path);
+const { store, start, frames, close } = await frameCountingStore(dist, 'frames');
 const now = Date.now();
 const device = (id) =>
   devices === 'mono' ? `d${String(id).padStart(9, '0')}` : `alerts-${id % 50}x${Math.floor(id / 50)}`;
@@ -40,13 +27,11 @@ const round = async () => {
 };
 // a table of some size first, then the WAL emptied and the measured rounds
 for (let i = 0; i < 100; i++) await round();
-side.pragma('wal_checkpoint(TRUNCATE)');
+start();
 for (let i = 0; i < Number(rounds); i++) await round();
-const [r] = side.pragma('wal_checkpoint(PASSIVE)');
+const written = frames();
 const n = Number(rounds) * 64;
 process.stdout.write(
-  `${JSON.stringify({ dist, devices, sms: n, frames: r.log, framesPerSms: r.log / n })}\n`,
+  `${JSON.stringify({ dist, devices, sms: n, frames: written, framesPerSms: written / n })}\n`,
 );
-side.close();
-await store.stop();
-rmSync(dir, { recursive: true, force: true });
+await close();
