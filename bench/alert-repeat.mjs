@@ -1,7 +1,8 @@
 // Repeats of live alerts in an alert storm over many devices, through the store: `live` alerts open, then
 // `repeats` decisions that each repeat one of them (count + 1, the same state), 50 per group commit, spread over
-// all of them. Prints the WAL frames (pages) written and the CPU per repeat. Benchmark 2 repeats the alerts of 50 devices,
-// whose index entries share a few pages; this is the storm of many.
+// all of them. Prints the WAL frames (pages) written and the CPU per repeat. Benchmark 2's alerts are all first
+// alerts of new devices; `throughputRun({ topic })` repeats those of 50 devices, whose index entries share a few
+// pages; this is the storm of many.
 //   node bench/alert-repeat.mjs [dist=dist] [live=20000] [repeats=20000]
 // Alternate two builds to compare (the frames are deterministic, the CPU is not).
 import { benchAlert } from './lib/bench-alert.mjs';
