@@ -28,14 +28,19 @@ export async function requeueSms(
 export interface SenderStore extends Pick<OutboxRepository, 'markFailed' | 'recordAttempt'> {
   pendingSms(): Promise<SmsRecord[]>;
   /** Records a submit and applies the receipts that came before it (parked), in one transaction. */
-  markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SubmitRecorded>;
+  markSubmitted(
+    id: number,
+    connectionId: string,
+    parts: SubmittedPart[],
+    seen?: SmsRecord,
+  ): Promise<SubmitRecorded>;
 }
 
 export function senderStore(store: Store): SenderStore {
   return {
     pendingSms: () => store.pendingSms(),
-    markSubmitted: (id, connectionId, parts) =>
-      store.transaction((tx) => recordSubmit(tx, id, connectionId, parts)),
+    markSubmitted: (id, connectionId, parts, seen) =>
+      store.transaction((tx) => recordSubmit(tx, id, connectionId, parts, seen)),
     markFailed: (id, state, errorCode, error) =>
       store.transaction((tx) => tx.outbox.markFailed(id, state, errorCode, error)),
     recordAttempt: (id, errorCode, error) =>

@@ -110,14 +110,15 @@ async function rematch(tx: Tx, parked: ParkedReceipt[], convert: boolean, out: R
   }
 }
 
-/** Records a submit and applies the parked receipts it resolves, in one transaction. */
+/** Records a submit and applies the parked receipts it resolves, in one transaction (`seen`: `markSubmitted`). */
 export async function recordSubmit(
   tx: Tx,
   id: number,
   connectionId: string,
   parts: SubmittedPart[],
+  seen?: SmsRecord,
 ): Promise<SubmitRecorded> {
-  const submitted = await tx.outbox.markSubmitted(id, connectionId, parts);
+  const submitted = await tx.outbox.markSubmitted(id, connectionId, parts, seen);
   const out: SubmitRecorded = { submitted, settled: [], ambiguous: [] };
   const exact: string[] = [];
   const alternate: string[] = [];

@@ -519,7 +519,7 @@ export class Sender {
         const detail = job.plan!.truncated ? TRUNCATED : NOT_TRUNCATED;
         // `finish` for a submit, here rather than in an async function of its own: a receipt that overtook the
         // submit_sm_resp settles the SMS in the same commit
-        const update = this.options.store.markSubmitted(id, c.options.id, submitted);
+        const update = this.options.store.markSubmitted(id, c.options.id, submitted, job.sms);
         this.queuedIds.delete(id);
         this.recording++;
         try {

@@ -89,7 +89,17 @@ export interface SmsQuery {
 export interface OutboxRepository {
   /** New SMS, state queued, with their ids. */
   enqueue(items: NewSms[]): Promise<SmsRecord[]>;
-  markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SmsRecord>;
+  /**
+   * The SMS is submitted (its parts on `connectionId`); returns it as stored. `seen`: the record of this SMS as the
+   * caller last had it from the store (the sender's queued SMS), from which an adapter may build the record
+   * returned instead of reading the row back, if the row still has its attempts, expiry and part counts.
+   */
+  markSubmitted(
+    id: number,
+    connectionId: string,
+    parts: SubmittedPart[],
+    seen?: SmsRecord,
+  ): Promise<SmsRecord>;
   markFailed(
     id: number,
     state: 'failed' | 'expired',

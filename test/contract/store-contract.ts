@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBridgeError } from '../../src/errors.js';
 import { matchReceipt, recordSubmit } from '../../src/smpp/receipt-match.js';
 import type { AlertChange, AlertRecord } from '../../src/store/alert-types.js';
-import type { HistoryKind, NewSms, Store, Tx } from '../../src/store/store.js';
+import type { HistoryKind, NewSms, SmsRecord, Store, SubmittedPart, Tx } from '../../src/store/store.js';
 
 /**
  * The Store contract (in the spirit of aedes-persistence's abstract tests): every adapter runs this suite.
@@ -121,6 +121,53 @@ export function storeContract(name: string, target: () => ContractTarget): void 
       ];
       const records = await store.transaction((tx) => tx.outbox.enqueue(items));
       for (const r of records) expect(r).toEqual(await store.getSms(r.id));
+    });
+
+    it('returns from a submit the SMS as stored, whatever the record the caller saw of it', async () => {
+      const items: NewSms[] = ['1', '2', '3', '4', '5'].map((n) => ({
+        ...sms(`+44770090000${n}`, `sms ${n}`),
+        ruleId: 'r',
+        deviceId: 'd',
+        maxParts: 2,
+        registeredDelivery: true,
+      }));
+      const [fresh, twoParts, retried, requeued, partly] = await store.transaction((tx) =>
+        tx.outbox.enqueue(items),
+      );
+      const one = (messageId: string) => [{ seq: 1, messageId, alternate: messageId }];
+      const submit = (id: number, parts: SubmittedPart[], seen: SmsRecord | undefined) =>
+        store.transaction((tx) => tx.outbox.markSubmitted(id, 'main', parts, seen));
+      const stored = async (id: number) => (await store.getSms(id))!;
+      // the record it saw is the stored one: one part in the SMS's row, or two
+      expect(await submit(fresh!.id, one('a1'), fresh)).toEqual(await stored(fresh!.id));
+      const parts = [
+        { seq: 1, messageId: 'b1' },
+        { seq: 2, messageId: 'b2', alternate: '178' },
+      ];
+      expect(await submit(twoParts!.id, parts, twoParts)).toEqual(await stored(twoParts!.id));
+      // stale: an attempt counted since, a requeue with a new expiry since, a part settled since
+      await store.transaction((tx) => tx.outbox.recordAttempt(retried!.id, 8, 'throttled'));
+      const afterRetry = await submit(retried!.id, one('c1'), retried);
+      expect(afterRetry).toEqual(await stored(retried!.id));
+      expect(afterRetry).toMatchObject({ attempts: 2, errorCode: null, error: null });
+      await store.transaction((tx) => tx.outbox.markFailed(requeued!.id, 'failed', 8, 'x'));
+      await store.transaction((tx) => tx.outbox.requeue(requeued!.id, requeued!.expiresAt + 5_000));
+      const afterRequeue = await submit(requeued!.id, one('d1'), requeued);
+      expect(afterRequeue).toEqual(await stored(requeued!.id));
+      expect(afterRequeue.expiresAt).toBe(requeued!.expiresAt + 5_000);
+      const first = await submit(partly!.id, parts.slice(0, 1).concat([{ seq: 2, messageId: 'e2' }]), partly);
+      await store.transaction((tx) =>
+        tx.outbox.settlePart(
+          { smsId: partly!.id, seq: 1 },
+          { state: 'delivered', stat: 'DELIVRD', errorCode: null },
+        ),
+      );
+      const again = await submit(partly!.id, [{ seq: 2, messageId: 'e3' }], first);
+      expect(again).toEqual(await stored(partly!.id));
+      expect(again.partsDelivered).toBe(1);
+      // another SMS's record is not this one's
+      expect(await submit(fresh!.id, one('a2'), twoParts)).toEqual(await stored(fresh!.id));
+      await expect(submit(999_999, one('z'), { ...fresh!, id: 999_999 })).rejects.toThrow(/no SMS/);
     });
 
     it('keeps what was committed across a restart, oldest first', async () => {

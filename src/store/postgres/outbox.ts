@@ -97,6 +97,7 @@ export class PgOutbox implements OutboxRepository {
     return rows.map(toRecord).sort((a, b) => a.id - b.id);
   }
 
+  // `seen` is not used: the row comes back with the UPDATE's round trip, which costs the same with or without it
   async markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SmsRecord> {
     const now = Date.now();
     const row = await this.db.row<SmsRow>(SQL.submitted, [connectionId, parts.length, now, id]);

@@ -30,6 +30,16 @@ const SQL = {
     submitted_at = ?, updated_at = ?, error_code = NULL, error = NULL, message_id = NULL, message_id_alt = NULL,
     part_state = NULL WHERE id = ?
    RETURNING ${SMS_COLUMNS}`,
+  // the same without RETURNING, for a caller that holds the record (`seen`): written only if the row still has the
+  // seen record's attempts, expiry and part counts, which with the columns set here make up the record returned
+  submittedOwnSeen: `UPDATE sms SET state = 'submitted', connection_id = ?, parts_total = 1, attempts = attempts + 1,
+    submitted_at = ?, updated_at = ?, error_code = NULL, error = NULL, message_id = ?, message_id_alt = ?,
+    part_state = 'submitted'
+   WHERE id = ? AND attempts = ? AND expires_at = ? AND parts_delivered = ? AND parts_failed = ?`,
+  submittedSeen: `UPDATE sms SET state = 'submitted', connection_id = ?, parts_total = ?, attempts = attempts + 1,
+    submitted_at = ?, updated_at = ?, error_code = NULL, error = NULL, message_id = NULL, message_id_alt = NULL,
+    part_state = NULL
+   WHERE id = ? AND attempts = ? AND expires_at = ? AND parts_delivered = ? AND parts_failed = ?`,
   insertPart: `INSERT OR REPLACE INTO sms_part (sms_id, seq, message_id, message_id_alt, connection_id, updated_at)
    VALUES (?, ?, ?, ?, ?, ?)`,
   failed: `UPDATE sms SET state = ?, error_code = ?, error = ?, updated_at = ?, done_at = ? WHERE id = ?
@@ -118,29 +128,66 @@ export class SqliteOutbox implements OutboxRepository {
     });
   }
 
-  async markSubmitted(id: number, connectionId: string, parts: SubmittedPart[]): Promise<SmsRecord> {
+  async markSubmitted(
+    id: number,
+    connectionId: string,
+    parts: SubmittedPart[],
+    seen?: SmsRecord,
+  ): Promise<SmsRecord> {
     const now = Date.now();
     const own = ownPart(parts);
-    const row = (
-      own
-        ? this.s
-            .raw(SQL.submittedOwn)
-            .get(
-              connectionId,
-              now,
-              now,
-              own.messageId,
-              own.alternate === undefined ? null : own.messageId,
-              id,
-            )
-        : this.s.raw(SQL.submitted).get(connectionId, parts.length, now, now, id)
-    ) as unknown[] | undefined;
-    if (!row) throw new BridgeError('ERR_STORE', `no SMS with id ${id}`);
-    if (own) return smsFromValues(row);
+    const alternate = own && (own.alternate === undefined ? null : own.messageId);
+    let sms: SmsRecord | undefined;
+    if (seen !== undefined && seen.id === id) {
+      // no row read back (RETURNING is ~5 us of a ~12 us submit): the seen record with what this UPDATE sets,
+      // if the row still has the seen values of the columns this UPDATE keeps (else read back below)
+      const { attempts, expiresAt, partsDelivered, partsFailed } = seen;
+      const changes = (
+        own
+          ? this.s
+              .get(SQL.submittedOwnSeen)
+              .run(
+                connectionId,
+                now,
+                now,
+                own.messageId,
+                alternate,
+                id,
+                attempts,
+                expiresAt,
+                partsDelivered,
+                partsFailed,
+              )
+          : this.s
+              .get(SQL.submittedSeen)
+              .run(connectionId, parts.length, now, now, id, attempts, expiresAt, partsDelivered, partsFailed)
+      ).changes;
+      if (changes === 1)
+        sms = {
+          ...seen,
+          state: 'submitted',
+          connectionId,
+          partsTotal: own ? 1 : parts.length,
+          attempts: seen.attempts + 1,
+          updatedAt: now,
+          errorCode: null,
+          error: null,
+        };
+    }
+    if (sms === undefined) {
+      const row = (
+        own
+          ? this.s.raw(SQL.submittedOwn).get(connectionId, now, now, own.messageId, alternate, id)
+          : this.s.raw(SQL.submitted).get(connectionId, parts.length, now, now, id)
+      ) as unknown[] | undefined;
+      if (!row) throw new BridgeError('ERR_STORE', `no SMS with id ${id}`);
+      sms = smsFromValues(row);
+    }
+    if (own) return sms;
     const insertPart = this.s.get(SQL.insertPart);
     for (const part of parts)
       insertPart.run(id, part.seq, part.messageId, part.alternate ?? null, connectionId, now);
-    return smsFromValues(row);
+    return sms;
   }
 
   async markFailed(
