@@ -124,14 +124,16 @@ export function storeContract(name: string, target: () => ContractTarget): void 
     });
 
     it('returns from a submit the SMS as stored, whatever the record the caller saw of it', async () => {
-      const items: NewSms[] = ['1', '2', '3', '4', '5'].map((n) => ({
+      const expiresAt = Date.now() + 60_000;
+      const items: NewSms[] = ['1', '2', '3', '4', '5', '6'].map((n) => ({
         ...sms(`+44770090000${n}`, `sms ${n}`),
+        expiresAt,
         ruleId: 'r',
         deviceId: 'd',
         maxParts: 2,
         registeredDelivery: true,
       }));
-      const [fresh, twoParts, retried, requeued, partly] = await store.transaction((tx) =>
+      const [fresh, twoParts, retried, requeued, partly, other] = await store.transaction((tx) =>
         tx.outbox.enqueue(items),
       );
       const one = (messageId: string) => [{ seq: 1, messageId, alternate: messageId }];
@@ -165,8 +167,8 @@ export function storeContract(name: string, target: () => ContractTarget): void 
       const again = await submit(partly!.id, [{ seq: 2, messageId: 'e3' }], first);
       expect(again).toEqual(await stored(partly!.id));
       expect(again.partsDelivered).toBe(1);
-      // another SMS's record is not this one's
-      expect(await submit(fresh!.id, one('a2'), twoParts)).toEqual(await stored(fresh!.id));
+      // another SMS's record (the same attempts, expiry and counts) is not this one's
+      expect(await submit(other!.id, one('f1'), fresh)).toEqual(await stored(other!.id));
       await expect(submit(999_999, one('z'), { ...fresh!, id: 999_999 })).rejects.toThrow(/no SMS/);
     });
 
