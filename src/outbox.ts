@@ -1,6 +1,13 @@
 import type { Events } from './events.js';
 import { recordSubmit, type SubmitRecorded } from './smpp/receipt-match.js';
-import type { NewSms, OutboxRepository, SmsRecord, Store, SubmittedPart } from './store/store.js';
+import type {
+  NewSms,
+  OutboxRepository,
+  SmsRecord,
+  Store,
+  SubmittedPart,
+  TransactionOptions,
+} from './store/store.js';
 
 /**
  * Commits SMS to the outbox and announces them (`sms.status` queued; the sender takes them from there): the
@@ -36,14 +43,21 @@ export interface SenderStore extends Pick<OutboxRepository, 'markFailed' | 'reco
   ): Promise<SubmitRecorded>;
 }
 
+/**
+ * Each of the sender's writes is nearly always one UPDATE, which fails, if at all, in that statement or before it
+ * (no such SMS): `oneWrite` (see `TransactionOptions`). A multi-part SMS's parts, and the receipts parked before
+ * its submit, are more writes; they commit all the same, and only a failure after them fails the group commit.
+ */
+const ONE_WRITE: TransactionOptions = { oneWrite: true };
+
 export function senderStore(store: Store): SenderStore {
   return {
     pendingSms: () => store.pendingSms(),
     markSubmitted: (id, connectionId, parts, seen) =>
-      store.transaction((tx) => recordSubmit(tx, id, connectionId, parts, seen)),
+      store.transaction((tx) => recordSubmit(tx, id, connectionId, parts, seen), ONE_WRITE),
     markFailed: (id, state, errorCode, error) =>
-      store.transaction((tx) => tx.outbox.markFailed(id, state, errorCode, error)),
+      store.transaction((tx) => tx.outbox.markFailed(id, state, errorCode, error), ONE_WRITE),
     recordAttempt: (id, errorCode, error) =>
-      store.transaction((tx) => tx.outbox.recordAttempt(id, errorCode, error)),
+      store.transaction((tx) => tx.outbox.recordAttempt(id, errorCode, error), ONE_WRITE),
   };
 }

@@ -85,6 +85,16 @@ export interface SmsQuery {
   limit?: number;
 }
 
+export interface TransactionOptions {
+  /**
+   * A hint: the transaction nearly always writes with one statement, and when it fails, fails before writing or in
+   * that statement (the row is gone). An adapter may then leave out what keeps one failing transaction from the
+   * others committed with it (SQLite: its savepoint). Still atomic otherwise: if it fails after writing, the
+   * transactions committed with it fail too, as when a commit fails.
+   */
+  oneWrite?: boolean;
+}
+
 /** The SMS outbox: queued -> submitted -> delivered | failed | expired. */
 export interface OutboxRepository {
   /** New SMS, state queued, with their ids. */
@@ -325,7 +335,7 @@ export interface Store {
    * Runs `fn` in one transaction and commits it (group-committed with concurrent transactions). `fn` must
    * await only `tx` calls. If `fn` throws, nothing it wrote is kept and the promise rejects.
    */
-  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Every SMS still to be sent (state queued), oldest first: the sender's work after a restart. */
   pendingSms(): Promise<SmsRecord[]>;
   getSms(id: number): Promise<SmsRecord | undefined>;

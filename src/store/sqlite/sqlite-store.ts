@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { BridgeError } from '../../errors.js';
 import type { BrokerStateRepository } from '../broker-state.js';
-import type { Store, Tx } from '../store.js';
+import type { Store, TransactionOptions, Tx } from '../store.js';
 import { type StoreReadSide, StoreReads } from '../store-reads.js';
 import { SqliteAlerts } from './alerts.js';
 import { SqliteBrokerStateRepository } from './broker-state.js';
@@ -168,10 +168,10 @@ export class SqliteStore extends StoreReads implements Store {
     return this.open;
   }
 
-  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<T> {
     const open = this.open;
     if (!open) return Promise.reject(new BridgeError('ERR_STORE', 'the store is not open'));
-    return open.writes.submit(() => fn(open.tx));
+    return open.writes.submit(() => fn(open.tx), options?.oneWrite === true);
   }
 
   /** Shares the store's connection and group commit, so broker writes batch with the outbox's. */

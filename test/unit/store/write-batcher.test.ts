@@ -60,6 +60,69 @@ describe('WriteBatcher (group commit)', () => {
     db.close();
   });
 
+  it('a transaction without a savepoint (oneWrite) whose statement fails rolls back alone', async () => {
+    const db = open();
+    db.exec('CREATE UNIQUE INDEX t_v ON t (v)');
+    const batcher = new WriteBatcher(db);
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const results = await Promise.allSettled([
+      batcher.submit(() => insert.run('a').changes),
+      batcher.submit(() => insert.run('b').changes, true),
+      // several rows, the last of them taken: SQLite undoes the rows before it too
+      batcher.submit(() => db.prepare("INSERT INTO t (v) VALUES ('x'), ('y'), ('a')").run(), true),
+      batcher.submit(() => {
+        throw new Error('before writing');
+      }, true),
+      batcher.submit(() => insert.run('c').changes),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'fulfilled',
+    ]);
+    expect(db.prepare('SELECT v FROM t ORDER BY rowid').pluck().all()).toEqual(['a', 'b', 'c']);
+    expect(db.inTransaction).toBe(false);
+    db.close();
+  });
+
+  it('a transaction without a savepoint that fails after writing fails its whole batch, and nothing of it is kept', async () => {
+    const db = open();
+    const batcher = new WriteBatcher(db);
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const results = await Promise.allSettled([
+      batcher.submit(() => insert.run('a').changes),
+      batcher.submit(() => {
+        insert.run('half of a failing write');
+        throw new Error('boom');
+      }, true),
+      batcher.submit(() => insert.run('c').changes),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(db.prepare('SELECT v FROM t ORDER BY rowid').pluck().all()).toEqual([]);
+    expect(db.inTransaction).toBe(false);
+    await batcher.submit(() => insert.run('next batch').changes, true);
+    expect(db.prepare('SELECT v FROM t').pluck().all()).toEqual(['next batch']);
+    db.close();
+  });
+
+  it('a statement that makes SQLite roll back the whole transaction fails the whole batch', async () => {
+    const db = open();
+    db.exec('CREATE UNIQUE INDEX t_v ON t (v)');
+    const batcher = new WriteBatcher(db);
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const results = await Promise.allSettled([
+      batcher.submit(() => insert.run('a').changes),
+      batcher.submit(() => db.prepare("INSERT OR ROLLBACK INTO t (v) VALUES ('a')").run(), true),
+      batcher.submit(() => insert.run('c').changes),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(db.prepare('SELECT v FROM t ORDER BY rowid').pluck().all()).toEqual([]);
+    expect(db.inTransaction).toBe(false);
+    db.close();
+  });
+
   it('leaves no transaction open after a batch, so the next batch commits too', async () => {
     const db = open();
     const batcher = new WriteBatcher(db);
