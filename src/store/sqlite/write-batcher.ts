@@ -141,7 +141,7 @@ export class WriteBatcher {
             // SQLite rolled the whole transaction back (SQLITE_FULL, OR ROLLBACK, ...), or it wrote, then failed
             if (!this.db.inTransaction || this.totalChanges.get() !== before)
               throw new Error(
-                `a transaction without a savepoint failed after writing: ${(err as Error).message}`,
+                `a transaction without a savepoint failed after writing, or rolled the batch back: ${(err as Error).message}`,
                 {
                   cause: err,
                 },
