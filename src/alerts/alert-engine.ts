@@ -66,6 +66,31 @@ interface Snapshot {
   base: number;
 }
 
+/**
+ * What a decision keeps from its transaction until the commit is answered (after the group commit's fsync): the
+ * alert events to announce then. ~1,000 decisions wait at once in benchmark 2, and what they hold is copied by
+ * every scavenge meanwhile and promoted (issue 14): not the batch, its snapshots or the message's matches.
+ */
+interface Pending {
+  /** the decision, until the transaction runs it */
+  decide: ((book: AlertBook, batch: Batch) => void) | undefined;
+  /** `alert.changed` of each alert whose state changed, as committed */
+  events: AlertEvent[] | undefined;
+}
+
+const never = (): boolean => false;
+
+/** The events of a batch's changed alerts, from the snapshots written. */
+function eventsOf(batch: Batch, snapshots: Map<number, Snapshot>): AlertEvent[] | undefined {
+  if (batch.events.size === 0) return undefined;
+  const events: AlertEvent[] = [];
+  for (const alert of batch.events) {
+    const s = snapshots.get(alert.id);
+    if (s) events.push(toEvent(s.alert));
+  }
+  return events;
+}
+
 interface Prepared {
   snapshots: Map<number, Snapshot>;
   items: NewSms[];
@@ -153,11 +178,12 @@ export class AlertEngine {
    * Resolves once committed (guarantee 1); rejects, with nothing kept, when the commit fails.
    */
   process(matches: RuleMatch[], resolutions: Resolution[], now: Date): Promise<SmsRecord[]> {
-    return this.retrying(() => this.decide(matches, resolutions, now));
+    // the time, not the `Date`: what the retry keeps waits for the commit's fsync
+    const at = now.getTime();
+    return this.retrying(() => this.decide(matches, resolutions, at));
   }
 
-  private decide(matches: RuleMatch[], resolutions: Resolution[], now: Date): Promise<SmsRecord[]> {
-    const at = now.getTime();
+  private decide(matches: RuleMatch[], resolutions: Resolution[], at: number): Promise<SmsRecord[]> {
     // a message that both matches and resolves a rule resolves it (most messages resolve nothing)
     let opening = matches;
     if (resolutions.length > 0) {
@@ -322,37 +348,49 @@ export class AlertEngine {
     // Not an async function: its promise would wrap settle()'s, three more turns per decision. A read-back under
     // way (rare) is waited for first.
     const book = this.book;
-    if (this.recovering !== undefined || !book)
-      return this.ready().then(() => this.locked(query, opens, decide, now));
-    const batch = new Batch();
-    let prepared: Prepared | undefined;
-    const decideAndWrite = (tx: Tx): Promise<SmsRecord[]> => {
-      decide(book, batch);
-      this.armSooner(batch.alerts);
-      if (isEmpty(batch)) return Promise.resolve([]);
-      prepared = this.prepare(batch, now);
-      return this.write(tx, batch, prepared);
-    };
-    // one writer: not an async function, whose returned promise would cost the commit three more turns
-    const work = this.transaction(
-      this.options.shared
-        ? async (tx) => {
-            book.refresh(query, await tx.alerts.lockLive(query));
-            const count = opens(book);
-            book.supply(count > 0 ? await tx.alerts.allocate(count) : []);
-            return decideAndWrite(tx);
-          }
-        : (tx) => {
-            try {
-              return decideAndWrite(tx);
-            } catch (err) {
-              return Promise.reject(err);
-            }
-          },
-    );
+    if (this.recovering !== undefined || !book) return this.lockedLater(query, opens, decide, now);
+    const pending: Pending = { decide, events: undefined };
+    if (this.options.shared) return this.lockedShared(book, query, opens, pending, now);
+    // one writer: nothing is read under lock; the closure keeps only what the commit's answer needs
+    const work = this.transaction((tx) => {
+      try {
+        return this.decideAndWrite(tx, book, pending, new Batch(), now);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    });
     // one writer: the retry does not read the store, so the book is read back
+    return this.settle(work, pending, never);
+  }
+
+  private lockedLater(
+    query: LiveAlertQuery,
+    opens: (book: AlertBook) => number,
+    decide: (book: AlertBook, batch: Batch) => void,
+    now: number,
+  ): Promise<SmsRecord[]> {
+    return this.ready().then(() => this.locked(query, opens, decide, now));
+  }
+
+  /**
+   * A shared store: the live alerts it touches are read under lock first, and a failed commit asks whether the
+   * decision touched only the alerts it locked (`local`), so the batch is kept until the commit's answer.
+   */
+  private lockedShared(
+    book: AlertBook,
+    query: LiveAlertQuery,
+    opens: (book: AlertBook) => number,
+    pending: Pending,
+    now: number,
+  ): Promise<SmsRecord[]> {
+    const batch = new Batch();
+    const work = this.transaction(async (tx) => {
+      book.refresh(query, await tx.alerts.lockLive(query));
+      const count = opens(book);
+      book.supply(count > 0 ? await tx.alerts.allocate(count) : []);
+      return this.decideAndWrite(tx, book, pending, batch, now);
+    });
     const local = () =>
-      this.options.shared === true &&
       [...batch.alerts].every(
         (a) =>
           query.keys?.some((k) => k.ruleId === a.ruleId && k.deviceId === a.deviceId) ||
@@ -363,7 +401,28 @@ export class AlertEngine {
       batch.heldAdded.length === 0 &&
       batch.heldRemoved.length === 0 &&
       batch.heldMoved.length === 0;
-    return this.settle(work, batch, () => prepared, local);
+    return this.settle(work, pending, local);
+  }
+
+  /**
+   * Runs the decision (once: nothing it captured, such as the message's matches, waits for the commit's fsync)
+   * and writes its batch; `pending` keeps the events to announce after the commit.
+   */
+  private decideAndWrite(
+    tx: Tx,
+    book: AlertBook,
+    pending: Pending,
+    batch: Batch,
+    now: number,
+  ): Promise<SmsRecord[]> {
+    const decide = pending.decide!;
+    pending.decide = undefined;
+    decide(book, batch);
+    this.armSooner(batch.alerts);
+    if (isEmpty(batch)) return Promise.resolve([]);
+    const prepared = this.prepare(batch, now);
+    pending.events = eventsOf(batch, prepared.snapshots);
+    return this.write(tx, batch, prepared);
   }
 
   /**
@@ -373,13 +432,9 @@ export class AlertEngine {
   private commit(batch: Batch, now: number): Promise<SmsRecord[]> {
     if (isEmpty(batch)) return Promise.resolve([]);
     const prepared = this.prepare(batch, now);
+    const pending: Pending = { decide: undefined, events: eventsOf(batch, prepared.snapshots) };
     const work = this.transaction((tx) => this.write(tx, batch, prepared));
-    return this.settle(
-      work,
-      batch,
-      () => prepared,
-      () => false,
-    );
+    return this.settle(work, pending, never);
   }
 
   /** `store.transaction`, at most `maxTransactions` at once. */
@@ -453,21 +508,13 @@ export class AlertEngine {
    * Events after the commit. A failed commit leaves the book ahead of the store: it is read back, unless
    * `local()` says the decision touched only alerts the retry reads again under lock (a conflict).
    */
-  private settle(
-    work: Promise<SmsRecord[]>,
-    batch: Batch,
-    prepared: () => Prepared | undefined,
-    local: () => boolean,
-  ): Promise<SmsRecord[]> {
+  private settle(work: Promise<SmsRecord[]>, pending: Pending, local: () => boolean): Promise<SmsRecord[]> {
     this.settling++;
     return work.then(
       (records) => {
         try {
-          const snapshots = prepared()?.snapshots;
-          for (const alert of batch.events) {
-            const s = snapshots?.get(alert.id);
-            if (s) this.options.events.emit('alert.changed', toEvent(s.alert));
-          }
+          const events = pending.events;
+          if (events) for (const e of events) this.options.events.emit('alert.changed', e);
           for (const sms of records) this.options.events.emit('sms.status', sms);
           return records;
         } finally {
