@@ -466,7 +466,7 @@ export class AlertEngine {
       const base = alert.version;
       alert.version = base + 1;
       const recipients = new Map<string, AlertRecipientRecord>();
-      for (const [phone, r] of alert.recipients) recipients.set(phone, { ...r });
+      for (const r of alert.recipients.values()) recipients.set(r.phone, { ...r });
       snapshots.set(alert.id, { alert: recordOf(alert), recipients, base });
     }
     const items: NewSms[] = [];
