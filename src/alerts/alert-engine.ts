@@ -74,8 +74,21 @@ interface Snapshot {
 interface Pending {
   /** the decision, until the transaction runs it */
   decide: ((book: AlertBook, batch: Batch) => void) | undefined;
+  /** the device message decided on, until its decision is written */
+  message: Message | undefined;
   /** `alert.changed` of each alert whose state changed, as committed */
   events: AlertEvent[] | undefined;
+}
+
+/**
+ * A device message's matches and resolutions, until its decision is written. Only a conflict, thrown while the
+ * decision is written, makes it again; after that only the commit's answer is awaited, and the matches (each
+ * with the message's parsed payload and text) go.
+ */
+interface Message {
+  matches: RuleMatch[];
+  resolutions: Resolution[];
+  written: boolean;
 }
 
 const never = (): boolean => false;
@@ -180,10 +193,14 @@ export class AlertEngine {
   process(matches: RuleMatch[], resolutions: Resolution[], now: Date): Promise<SmsRecord[]> {
     // the time, not the `Date`: what the retry keeps waits for the commit's fsync
     const at = now.getTime();
-    return this.retrying(() => this.decide(matches, resolutions, at));
+    const message: Message = { matches, resolutions, written: false };
+    return this.retrying(() => this.decide(message, at));
   }
 
-  private decide(matches: RuleMatch[], resolutions: Resolution[], at: number): Promise<SmsRecord[]> {
+  private decide(message: Message, at: number): Promise<SmsRecord[]> {
+    // only a conflict decides again, and none can come once the decision is written
+    if (message.written) return Promise.reject(new Error('a written alert decision was to be made again'));
+    const { matches, resolutions } = message;
     // a message that both matches and resolves a rule resolves it (most messages resolve nothing)
     let opening = matches;
     if (resolutions.length > 0) {
@@ -200,6 +217,7 @@ export class AlertEngine {
         for (const m of opening) book.match(rules, m, at, batch);
       },
       at,
+      message,
     );
   }
 
@@ -344,12 +362,13 @@ export class AlertEngine {
     opens: (book: AlertBook) => number,
     decide: (book: AlertBook, batch: Batch) => void,
     now: number,
+    message?: Message,
   ): Promise<SmsRecord[]> {
     // Not an async function: its promise would wrap settle()'s, three more turns per decision. A read-back under
     // way (rare) is waited for first.
     const book = this.book;
-    if (this.recovering !== undefined || !book) return this.lockedLater(query, opens, decide, now);
-    const pending: Pending = { decide, events: undefined };
+    if (this.recovering !== undefined || !book) return this.lockedLater(query, opens, decide, now, message);
+    const pending: Pending = { decide, message, events: undefined };
     if (this.options.shared) return this.lockedShared(book, query, opens, pending, now);
     // one writer: nothing is read under lock; the closure keeps only what the commit's answer needs
     const work = this.transaction((tx) => {
@@ -368,8 +387,9 @@ export class AlertEngine {
     opens: (book: AlertBook) => number,
     decide: (book: AlertBook, batch: Batch) => void,
     now: number,
+    message: Message | undefined,
   ): Promise<SmsRecord[]> {
-    return this.ready().then(() => this.locked(query, opens, decide, now));
+    return this.ready().then(() => this.locked(query, opens, decide, now, message));
   }
 
   /**
@@ -422,7 +442,7 @@ export class AlertEngine {
     if (isEmpty(batch)) return Promise.resolve([]);
     const prepared = this.prepare(batch, now);
     pending.events = eventsOf(batch, prepared.snapshots);
-    return this.write(tx, batch, prepared);
+    return this.write(tx, batch, prepared, pending);
   }
 
   /**
@@ -432,8 +452,12 @@ export class AlertEngine {
   private commit(batch: Batch, now: number): Promise<SmsRecord[]> {
     if (isEmpty(batch)) return Promise.resolve([]);
     const prepared = this.prepare(batch, now);
-    const pending: Pending = { decide: undefined, events: eventsOf(batch, prepared.snapshots) };
-    const work = this.transaction((tx) => this.write(tx, batch, prepared));
+    const pending: Pending = {
+      decide: undefined,
+      message: undefined,
+      events: eventsOf(batch, prepared.snapshots),
+    };
+    const work = this.transaction((tx) => this.write(tx, batch, prepared, pending));
     return this.settle(work, pending, never);
   }
 
@@ -476,7 +500,12 @@ export class AlertEngine {
     return { snapshots, items, heldAdded };
   }
 
-  private async write(tx: Tx, batch: Batch, { snapshots, items, heldAdded }: Prepared): Promise<SmsRecord[]> {
+  private async write(
+    tx: Tx,
+    batch: Batch,
+    { snapshots, items, heldAdded }: Prepared,
+    pending: Pending,
+  ): Promise<SmsRecord[]> {
     const records = items.length > 0 ? await tx.outbox.enqueue(items) : [];
     for (let i = 0; i < records.length; i++) {
       const sms = records[i]!;
@@ -501,6 +530,14 @@ export class AlertEngine {
       sent: batch.sent,
     };
     await tx.alerts.save(change);
+    // written: no conflict can make it again, so the message's matches need not wait for the commit's answer
+    const message = pending.message;
+    if (message !== undefined) {
+      pending.message = undefined;
+      message.written = true;
+      message.matches = [];
+      message.resolutions = [];
+    }
     return records;
   }
 
