@@ -3,6 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlertEngine } from '../../../src/alerts/alert-engine.js';
 import { Recipients } from '../../../src/alerts/types.js';
+import { BridgeError } from '../../../src/errors.js';
 import type { AlertEvent } from '../../../src/events.js';
 import { Events } from '../../../src/events.js';
 import { silentLogger } from '../../../src/logger.js';
@@ -112,6 +113,49 @@ describe('a decision waiting for its commit (issue 14)', () => {
     expect(alerts).toEqual([
       expect.objectContaining({ ref: '1', state: 'open', device: 'pump-7', count: 1 }),
     ]);
+  });
+
+  it('decides a device message again when its first write lost to another writer (a conflict)', async () => {
+    release();
+    const events = new Events(silentLogger());
+    const told: SmsRecord[] = [];
+    events.on('sms.status', (s) => told.push(s));
+    // the store's documented answer when an alert row is not at the version decided on: the whole write fails
+    let conflicts = 1;
+    const racing: Store = Object.create(store);
+    racing.transaction = (fn) =>
+      store.transaction((tx) => {
+        if (conflicts === 0) return fn(tx);
+        conflicts--;
+        const alerts = Object.create(tx.alerts);
+        alerts.save = () =>
+          Promise.reject(new BridgeError('ERR_STORE_CONFLICT', 'the alert is not at that version'));
+        return fn({ ...tx, alerts });
+      });
+    const other = new AlertEngine({
+      rules: () => rules,
+      store: racing,
+      events,
+      maxAgeMs: () => 3_600_000,
+      logger: silentLogger(),
+    });
+    await other.start();
+    try {
+      const buf = Buffer.from('{"temp":95}');
+      const now = new Date();
+      const topic = 'devices/pump-9/overheat';
+      const records = await other.process(
+        rules.evaluate(topic, buf, { now }).matches,
+        rules.resolutions(topic, buf, { now }),
+        now,
+      );
+      expect(conflicts).toBe(0);
+      expect(records.map((r) => r.text)).toEqual(['pump-9 hot 95C. ACK 1', 'pump-9 hot 95C. ACK 1']);
+      expect(told.map((r) => r.id)).toEqual(records.map((r) => r.id));
+      expect(other.live().map((a) => [a.deviceId, a.count])).toEqual([['pump-9', 1]]);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('tells apart the alerts of one rule on two devices, and resolves only the one cleared', async () => {
