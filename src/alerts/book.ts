@@ -6,7 +6,7 @@ import { DAY } from './clock.js';
 import { Dispatcher } from './dispatcher.js';
 import { recipientsAt } from './policy.js';
 import { alertLabel, resolvedText } from './texts.js';
-import type { Alert } from './types.js';
+import { type Alert, Recipients } from './types.js';
 
 /**
  * A rule without `cooldown` still does not flood (guarantee 3): a device that keeps reporting the same alert
@@ -23,7 +23,7 @@ const MAX_SHORT_REF = 999;
  */
 export class AlertBook {
   readonly alerts = new Map<number, Alert>();
-  private readonly byKey = new Map<string, Alert>();
+  private readonly byKey = new KeyIndex();
   private readonly byRef = new Map<string, Alert>();
   /**
    * SMS id -> the live alert (or alerts: a digest tells several) a recipient of which it last told. Bounded by
@@ -49,7 +49,7 @@ export class AlertBook {
   }
 
   liveByKey(ruleId: string, deviceId: string | undefined): Alert | undefined {
-    return this.byKey.get(key(ruleId, deviceId));
+    return this.byKey.get(ruleId, deviceId ?? '');
   }
 
   /**
@@ -58,7 +58,7 @@ export class AlertBook {
    */
   refresh(query: LiveAlertQuery, fresh: readonly LoadedAlert[]): void {
     for (const k of query.keys ?? []) {
-      const a = this.byKey.get(key(k.ruleId, k.deviceId));
+      const a = this.byKey.get(k.ruleId, k.deviceId);
       if (a) this.forget(a);
     }
     for (const ref of query.refs ?? []) {
@@ -79,7 +79,7 @@ export class AlertBook {
 
   match(rules: RuleSet, m: RuleMatch, now: number, batch: Batch): void {
     const rule = m.rule;
-    const existing = this.byKey.get(key(rule.id, m.device?.id));
+    const existing = this.byKey.get(rule.id, m.device?.id ?? '');
     if (existing) {
       existing.count++;
       existing.lastSeenAt = now;
@@ -122,7 +122,7 @@ export class AlertBook {
       resolvedAt: null,
       resolveReason: null,
       version: 0,
-      recipients: new Map(),
+      recipients: new Recipients(),
     };
     this.add(alert);
     batch.alerts.add(alert);
@@ -132,7 +132,7 @@ export class AlertBook {
   }
 
   resolve(rules: RuleSet, res: Resolution, now: number, batch: Batch): void {
-    const alert = this.byKey.get(key(res.rule.id, res.device?.id));
+    const alert = this.byKey.get(res.rule.id, res.device?.id ?? '');
     if (alert) this.close(rules, alert, res.reason, res.rule.notifyResolved !== false, now, batch);
   }
 
@@ -167,7 +167,7 @@ export class AlertBook {
     alert.updatedAt = now;
     alert.nextEscalationAt = null;
     alert.receiptDueAt = null;
-    this.byKey.delete(key(alert.ruleId, alert.deviceId));
+    this.byKey.delete(alert.ruleId, alert.deviceId);
     this.byRef.delete(alert.ref);
     this.alerts.delete(alert.id);
     this.unindexAll(alert);
@@ -275,7 +275,7 @@ export class AlertBook {
   }
 
   private load(loaded: LoadedAlert): void {
-    const a: Alert = { ...loaded.alert, recipients: new Map(loaded.recipients.map((r) => [r.phone, r])) };
+    const a: Alert = { ...loaded.alert, recipients: new Recipients(loaded.recipients) };
     this.add(a);
     for (const r of a.recipients.values()) if (r.smsId !== null) this.index(r.smsId, a.id);
   }
@@ -283,13 +283,13 @@ export class AlertBook {
   private forget(a: Alert): void {
     this.alerts.delete(a.id);
     this.unindexAll(a);
-    if (this.byKey.get(key(a.ruleId, a.deviceId)) === a) this.byKey.delete(key(a.ruleId, a.deviceId));
+    if (this.byKey.get(a.ruleId, a.deviceId) === a) this.byKey.delete(a.ruleId, a.deviceId);
     if (this.byRef.get(a.ref) === a) this.byRef.delete(a.ref);
   }
 
   private add(a: Alert): void {
     this.alerts.set(a.id, a);
-    this.byKey.set(key(a.ruleId, a.deviceId), a);
+    this.byKey.set(a.ruleId, a.deviceId, a);
     this.byRef.set(a.ref, a);
   }
 
@@ -336,8 +336,33 @@ export class AlertBook {
   }
 }
 
-function key(ruleId: string, deviceId: string | undefined): string {
-  return `${ruleId}\u0000${deviceId ?? ''}`;
+/**
+ * (rule, device) -> live alert: a map per rule keyed by the device id the alert already holds. A joined key
+ * string per alert (a cons string and its flattened copy, ~64 bytes) lived as long as the alert, in the old
+ * generation, and every lookup built and hashed a new one (issue 14).
+ */
+class KeyIndex {
+  private readonly byRule = new Map<string, Map<string, Alert>>();
+
+  get(ruleId: string, deviceId: string): Alert | undefined {
+    return this.byRule.get(ruleId)?.get(deviceId);
+  }
+
+  set(ruleId: string, deviceId: string, alert: Alert): void {
+    let devices = this.byRule.get(ruleId);
+    if (devices === undefined) {
+      devices = new Map();
+      this.byRule.set(ruleId, devices);
+    }
+    devices.set(deviceId, alert);
+  }
+
+  delete(ruleId: string, deviceId: string): void {
+    const devices = this.byRule.get(ruleId);
+    if (devices === undefined) return;
+    devices.delete(deviceId);
+    if (devices.size === 0) this.byRule.delete(ruleId);
+  }
 }
 
 function ruleOf(rules: RuleSet, alert: Alert): CompiledRule | undefined {

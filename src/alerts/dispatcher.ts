@@ -55,7 +55,7 @@ export class Dispatcher {
       smsState: null,
       toldAt: null,
     };
-    alert.recipients.set(r.phone, rec);
+    alert.recipients.set(rec);
     const policies = policiesFor(rules, r.phone);
     const list = this.held.get(r.phone);
     const decision = gate({

@@ -263,14 +263,26 @@ class Match implements RuleMatch {
   private fitted = '';
   private listed: Recipient[] | undefined;
 
+  /**
+   * What rendering needs, as fields: no closures over the evaluation (its context, `Date` and view), since a
+   * match waits with its message for the commit's fsync, copied by each scavenge meanwhile (issue 14).
+   */
   constructor(
     readonly rule: CompiledRule,
     readonly device: RuleMatch['device'],
-    readonly render: (alertRef: string) => string,
-    private readonly renderDefault: () => string,
+    private readonly template: CompiledTemplate,
+    private readonly payload: unknown,
+    private readonly rawText: string,
+    private readonly topic: string,
+    private readonly time: string,
     private readonly maxParts: number | undefined,
+    private readonly defaultRef: string,
   ) {
     this.priority = rule.priority;
+  }
+
+  render(alertRef: string): string {
+    return fitToParts(this.template.render(this.view(alertRef)), this.maxParts);
   }
 
   get recipients(): Recipient[] {
@@ -288,9 +300,22 @@ class Match implements RuleMatch {
     return this.fitted !== this.full;
   }
 
+  private view(alertRef: string): TemplateView {
+    const about = this.device;
+    return {
+      device: about ? { id: about.id, name: about.name ?? about.id } : undefined,
+      payload: this.payload,
+      rawPayload: this.rawText,
+      topic: this.topic,
+      time: this.time,
+      rule: { id: this.rule.id },
+      alert: { ref: alertRef },
+    };
+  }
+
   private rendered(): void {
     if (this.full !== undefined) return;
-    this.full = this.renderDefault();
+    this.full = this.template.render(this.view(this.defaultRef));
     this.fitted = fitToParts(this.full, this.maxParts);
   }
 }
@@ -472,22 +497,18 @@ export class CompiledRuleSet implements RuleSet {
       const json = message.parsed();
       if (json.ok) payloadValue = json.value;
     }
-    const about = message.device();
-    const at = message.formattedTime();
-    const topic = message.topic;
-    const view = (alertRef: string): TemplateView => ({
-      device: about ? { id: about.id, name: about.name ?? about.id } : undefined,
-      payload: payloadValue,
-      rawPayload: rawText,
-      topic,
-      time: at,
-      rule: { id: rule.id },
-      alert: { ref: alertRef },
-    });
     // what max_parts cannot carry is cut here, so the stored text is the sent text
-    const maxParts = rule.maxParts ?? ctx.maxParts;
-    const render = (alertRef: string) => fitToParts(template.render(view(alertRef)), maxParts);
-    return new Match(rule, about, render, () => template.render(view(ctx.alertRef ?? '')), maxParts);
+    return new Match(
+      rule,
+      message.device(),
+      template,
+      payloadValue,
+      rawText,
+      message.topic,
+      message.formattedTime(),
+      rule.maxParts ?? ctx.maxParts,
+      ctx.alertRef ?? '',
+    );
   }
 
   resolutions(topic: string, payload: Buffer, ctx: EvaluateContext): Resolution[] {
