@@ -19,7 +19,13 @@ import {
 import { FilterIndex } from './filter-index.js';
 import { ClientIdClaims } from './identity.js';
 import { IndexedAedes } from './indexed-aedes.js';
-import { type BrokerLimits, DEFAULT_BROKER_LIMITS, RetainedLedger, reservedTopics } from './limits.js';
+import {
+  BRIDGE_OWNER,
+  type BrokerLimits,
+  DEFAULT_BROKER_LIMITS,
+  RetainedLedger,
+  reservedTopics,
+} from './limits.js';
 import { authError, createLogin } from './login.js';
 import { LoginGuard, LogLimiter } from './login-guard.js';
 import { guardedAddress, guardPacketSize } from './packet-guard.js';
@@ -241,7 +247,7 @@ export class EmbeddedBroker implements BridgeBroker {
       authorizePublish: (client, packet, callback) => {
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
         const topic = packet.topic;
-        let owner = 'bridge';
+        let owner = BRIDGE_OWNER;
         let session: Session | undefined;
         if (client) {
           session = sessions.get(client);
@@ -570,7 +576,7 @@ export class EmbeddedBroker implements BridgeBroker {
     }
     if (options.retain) {
       const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-      this.retained.record(topic, 'bridge', bytes);
+      this.retained.record(topic, BRIDGE_OWNER, bytes);
     }
     return new Promise((resolve, reject) => {
       aedes.publish(

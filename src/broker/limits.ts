@@ -101,12 +101,18 @@ function firstLevels(filters: readonly string[]): { may(first: string): boolean 
   return { may: (first) => levels.has(first) };
 }
 
+/** Owner of the broker's own retained messages in a `RetainedLedger`. */
+export const BRIDGE_OWNER = 'bridge';
+
 /**
  * Retained messages by topic, with the account that set each, so that one account cannot fill the broker's
  * memory. Mirrors what aedes keeps: a message with an empty payload deletes the topic's retained message.
+ * The bridge's own entries (one per live alert) are kept as their size alone: no object per entry, and no
+ * per-owner count, which only clients are held to.
  */
 export class RetainedLedger {
-  private readonly entries = new Map<string, { owner: string; bytes: number }>();
+  /** topic -> its size when the bridge set it, else its owner and size */
+  private readonly entries = new Map<string, { owner: string; bytes: number } | number>();
   private readonly perOwner = new Map<string, number>();
   private bytes = 0;
 
@@ -116,14 +122,16 @@ export class RetainedLedger {
   problem(topic: string, owner: string, bytes: number): string | undefined {
     if (bytes === 0) return undefined;
     const old = this.entries.get(topic);
-    const own = (this.perOwner.get(owner) ?? 0) - (old?.owner === owner ? 1 : 0);
+    const oldOwner = typeof old === 'number' ? BRIDGE_OWNER : old?.owner;
+    const oldBytes = typeof old === 'number' ? old : (old?.bytes ?? 0);
+    const own = this.ownedBy(owner) - (oldOwner === owner ? 1 : 0);
     if (own >= this.limits.maxPerClient) {
       return `retained messages per client at the limit (${this.limits.maxPerClient}, mqtt.retained.max_per_client)`;
     }
-    if (this.entries.size - (old ? 1 : 0) >= this.limits.maxTotal) {
+    if (this.entries.size - (old === undefined ? 0 : 1) >= this.limits.maxTotal) {
       return `retained messages at the limit (${this.limits.maxTotal}, mqtt.retained.max_total)`;
     }
-    if (this.bytes - (old?.bytes ?? 0) + bytes > this.limits.maxBytes) {
+    if (this.bytes - oldBytes + bytes > this.limits.maxBytes) {
       return `retained bytes at the limit (${this.limits.maxBytes}, mqtt.retained.max_bytes)`;
     }
     return undefined;
@@ -132,17 +140,34 @@ export class RetainedLedger {
   /** Records a retained message that was stored (or deleted, with 0 bytes). Never refuses: the bridge's own count too. */
   record(topic: string, owner: string, bytes: number): void {
     const old = this.entries.get(topic);
-    if (old) {
-      this.entries.delete(topic);
-      this.bytes -= old.bytes;
-      const left = (this.perOwner.get(old.owner) ?? 1) - 1;
-      if (left > 0) this.perOwner.set(old.owner, left);
-      else this.perOwner.delete(old.owner);
-    }
-    if (bytes === 0) return;
-    this.entries.set(topic, { owner, bytes });
+    if (old !== undefined) {
+      if (typeof old === 'number') this.bytes -= old;
+      else {
+        this.bytes -= old.bytes;
+        const left = (this.perOwner.get(old.owner) ?? 1) - 1;
+        if (left > 0) this.perOwner.set(old.owner, left);
+        else this.perOwner.delete(old.owner);
+      }
+      if (bytes === 0) {
+        this.entries.delete(topic);
+        return;
+      }
+    } else if (bytes === 0) return;
     this.bytes += bytes;
+    if (owner === BRIDGE_OWNER) {
+      this.entries.set(topic, bytes);
+      return;
+    }
+    this.entries.set(topic, { owner, bytes });
     this.perOwner.set(owner, (this.perOwner.get(owner) ?? 0) + 1);
+  }
+
+  /** Retained messages `owner` holds (the bridge's counted when asked, not kept). */
+  private ownedBy(owner: string): number {
+    if (owner !== BRIDGE_OWNER) return this.perOwner.get(owner) ?? 0;
+    let n = 0;
+    for (const entry of this.entries.values()) if (typeof entry === 'number') n++;
+    return n;
   }
 
   get size(): number {
