@@ -118,13 +118,12 @@ export class RetainedLedger {
 
   constructor(private readonly limits: RetainedLimits) {}
 
-  /** Why `owner` may not retain `bytes` on `topic` now; undefined when it may. */
+  /** Why `owner` (a client's account) may not retain `bytes` on `topic` now; undefined when it may. */
   problem(topic: string, owner: string, bytes: number): string | undefined {
     if (bytes === 0) return undefined;
     const old = this.entries.get(topic);
-    const oldOwner = typeof old === 'number' ? BRIDGE_OWNER : old?.owner;
     const oldBytes = typeof old === 'number' ? old : (old?.bytes ?? 0);
-    const own = this.ownedBy(owner) - (oldOwner === owner ? 1 : 0);
+    const own = (this.perOwner.get(owner) ?? 0) - (typeof old === 'object' && old.owner === owner ? 1 : 0);
     if (own >= this.limits.maxPerClient) {
       return `retained messages per client at the limit (${this.limits.maxPerClient}, mqtt.retained.max_per_client)`;
     }
@@ -160,14 +159,6 @@ export class RetainedLedger {
     }
     this.entries.set(topic, { owner, bytes });
     this.perOwner.set(owner, (this.perOwner.get(owner) ?? 0) + 1);
-  }
-
-  /** Retained messages `owner` holds (the bridge's counted when asked, not kept). */
-  private ownedBy(owner: string): number {
-    if (owner !== BRIDGE_OWNER) return this.perOwner.get(owner) ?? 0;
-    let n = 0;
-    for (const entry of this.entries.values()) if (typeof entry === 'number') n++;
-    return n;
   }
 
   get size(): number {
