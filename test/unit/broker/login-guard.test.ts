@@ -116,6 +116,8 @@ describe('RetainedLedger', () => {
     expect(ledger.problem('a/2', 'x', 81)).toMatch(/max_bytes/);
     // a client's topic taken over by the bridge (no bridge topics configured) stops counting for the client
     ledger.record('a/1', BRIDGE_OWNER, 5);
+    expect(ledger.problem('a/1', 'x', 90)).toBeUndefined(); // 15 bytes, of which the 5 it replaces
+    expect(ledger.problem('a/1', 'x', 91)).toMatch(/max_bytes/);
     ledger.record('a/2', 'x', 1);
     expect(ledger.problem('a/3', 'x', 1)).toMatch(/max_total/);
     ledger.record('sms-bridge/alerts/2', BRIDGE_OWNER, 0);
