@@ -107,30 +107,26 @@ export const BRIDGE_OWNER = 'bridge';
 /**
  * Retained messages by topic, with the account that set each, so that one account cannot fill the broker's
  * memory. Mirrors what aedes keeps: a message with an empty payload deletes the topic's retained message.
- * The bridge's own entries (one per live alert) are kept as their size alone: no object per entry, and no
- * per-owner count, which only clients are held to.
  */
 export class RetainedLedger {
-  /** topic -> its size when the bridge set it, else its owner and size */
-  private readonly entries = new Map<string, { owner: string; bytes: number } | number>();
+  private readonly entries = new Map<string, { owner: string; bytes: number }>();
   private readonly perOwner = new Map<string, number>();
   private bytes = 0;
 
   constructor(private readonly limits: RetainedLimits) {}
 
-  /** Why `owner` (a client's account) may not retain `bytes` on `topic` now; undefined when it may. */
+  /** Why `owner` may not retain `bytes` on `topic` now; undefined when it may. */
   problem(topic: string, owner: string, bytes: number): string | undefined {
     if (bytes === 0) return undefined;
     const old = this.entries.get(topic);
-    const oldBytes = typeof old === 'number' ? old : (old?.bytes ?? 0);
-    const own = (this.perOwner.get(owner) ?? 0) - (typeof old === 'object' && old.owner === owner ? 1 : 0);
+    const own = (this.perOwner.get(owner) ?? 0) - (old?.owner === owner ? 1 : 0);
     if (own >= this.limits.maxPerClient) {
       return `retained messages per client at the limit (${this.limits.maxPerClient}, mqtt.retained.max_per_client)`;
     }
-    if (this.entries.size - (old === undefined ? 0 : 1) >= this.limits.maxTotal) {
+    if (this.entries.size - (old ? 1 : 0) >= this.limits.maxTotal) {
       return `retained messages at the limit (${this.limits.maxTotal}, mqtt.retained.max_total)`;
     }
-    if (this.bytes - oldBytes + bytes > this.limits.maxBytes) {
+    if (this.bytes - (old?.bytes ?? 0) + bytes > this.limits.maxBytes) {
       return `retained bytes at the limit (${this.limits.maxBytes}, mqtt.retained.max_bytes)`;
     }
     return undefined;
@@ -139,25 +135,16 @@ export class RetainedLedger {
   /** Records a retained message that was stored (or deleted, with 0 bytes). Never refuses: the bridge's own count too. */
   record(topic: string, owner: string, bytes: number): void {
     const old = this.entries.get(topic);
-    if (old !== undefined) {
-      if (typeof old === 'number') this.bytes -= old;
-      else {
-        this.bytes -= old.bytes;
-        const left = (this.perOwner.get(old.owner) ?? 1) - 1;
-        if (left > 0) this.perOwner.set(old.owner, left);
-        else this.perOwner.delete(old.owner);
-      }
-      if (bytes === 0) {
-        this.entries.delete(topic);
-        return;
-      }
-    } else if (bytes === 0) return;
-    this.bytes += bytes;
-    if (owner === BRIDGE_OWNER) {
-      this.entries.set(topic, bytes);
-      return;
+    if (old) {
+      this.entries.delete(topic);
+      this.bytes -= old.bytes;
+      const left = (this.perOwner.get(old.owner) ?? 1) - 1;
+      if (left > 0) this.perOwner.set(old.owner, left);
+      else this.perOwner.delete(old.owner);
     }
+    if (bytes === 0) return;
     this.entries.set(topic, { owner, bytes });
+    this.bytes += bytes;
     this.perOwner.set(owner, (this.perOwner.get(owner) ?? 0) + 1);
   }
 
