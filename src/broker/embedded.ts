@@ -6,7 +6,6 @@ import type { Duplex } from 'node:stream';
 import type { Aedes, Client } from 'aedes';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { TopicCache, TopicTrie } from '../rules/topic-trie.js';
 import { WorkGate } from '../work-gate.js';
 import {
   type Access,
@@ -20,11 +19,18 @@ import {
 import { FilterIndex } from './filter-index.js';
 import { ClientIdClaims } from './identity.js';
 import { IndexedAedes } from './indexed-aedes.js';
-import { type BrokerLimits, DEFAULT_BROKER_LIMITS, RetainedLedger, reservedTopics } from './limits.js';
+import {
+  BRIDGE_OWNER,
+  type BrokerLimits,
+  DEFAULT_BROKER_LIMITS,
+  RetainedLedger,
+  reservedTopics,
+} from './limits.js';
 import { authError, createLogin } from './login.js';
 import { LoginGuard, LogLimiter } from './login-guard.js';
 import { guardedAddress, guardPacketSize } from './packet-guard.js';
 import type { BrokerPersistence } from './persistence.js';
+import { TapList } from './tap-list.js';
 
 export interface EmbeddedBrokerOptions {
   host: string;
@@ -71,7 +77,6 @@ const sessions = new WeakMap<Client, Session>();
 const emptyIdWithSession = new WeakSet<Client>();
 /** [MQTT-1.5.3-2] a UTF-8 string with U+0000 must make the receiver close the connection */
 const hasNul = (text: string | undefined): boolean => text?.includes('\u0000') === true;
-const SLASH = 0x2f;
 const NO_TAPS: readonly Tap[] = [];
 
 /**
@@ -106,17 +111,9 @@ export class EmbeddedBroker implements BridgeBroker {
    * The bridge's own subscribers are called here rather than subscribed in aedes: an in-process aedes
    * subscriber on a busy filter (`devices/+/telemetry`) cost ~30% of the broker's throughput in bench/.
    */
-  private taps = new TopicTrie<Tap>();
-  /** topic -> its taps, so a message costs one lookup rather than a trie walk; cleared when taps change */
-  private readonly tapRoutes = new TopicCache<readonly Tap[]>();
+  private taps = new TapList<Tap>();
   /** bumped when taps change: a session's remembered taps of an older generation are looked up again */
   private tapsGeneration = 0;
-  /**
-   * The levels of each tap's filter before its first wildcard (`devices` of `devices/+/telemetry`; '' for
-   * `+/x`), deduplicated: a topic under none of them matches no tap, so the bridge's own status topics (one per
-   * SMS) skip the trie and the per-topic cache, which they only churned. One per tap at most.
-   */
-  private tapPrefixes: string[] = [];
   /** the taps' filters, for `hasSubscribers` */
   private tapFilters = new FilterIndex();
   /** intake calls in flight; closed by `stopIntake()` */
@@ -250,7 +247,7 @@ export class EmbeddedBroker implements BridgeBroker {
       authorizePublish: (client, packet, callback) => {
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
         const topic = packet.topic;
-        let owner = 'bridge';
+        let owner = BRIDGE_OWNER;
         let session: Session | undefined;
         if (client) {
           session = sessions.get(client);
@@ -461,7 +458,7 @@ export class EmbeddedBroker implements BridgeBroker {
   ): void {
     if (message.retain) this.retained.record(message.topic, owner, message.payload.length);
     callback(null);
-    if (this.taps.size > 0) this.deliverToTaps(message, session);
+    if (this.taps.size > 0) this.deliverToTaps(message, this.tapsOf(message.topic, session));
   }
 
   private refuse(client: Client, action: string, topic: string, reason = 'refused by ACL'): void {
@@ -510,10 +507,8 @@ export class EmbeddedBroker implements BridgeBroker {
     this.server = undefined;
     this.aedes = undefined;
     this.extra = [];
-    this.taps = new TopicTrie();
-    this.tapPrefixes = [];
+    this.taps = new TapList();
     this.tapFilters = new FilterIndex();
-    this.tapRoutes.clear();
     this.tapsGeneration++;
     for (const l of extra) l.close?.();
     // MQTT 3.1.1 has no server-sent DISCONNECT: closing the socket is how a broker ends a session.
@@ -533,13 +528,7 @@ export class EmbeddedBroker implements BridgeBroker {
     const remembered = session !== undefined && session.cleared === topic;
     if (remembered && session.tapsGeneration === this.tapsGeneration && session.clearedTaps)
       return session.clearedTaps;
-    if (!this.mayTap(topic)) return NO_TAPS;
-    let handlers = this.tapRoutes.get(topic);
-    if (!handlers) {
-      handlers = this.taps.matchShared(topic);
-      // the same bound as the rules' per-topic cache (README "Bounds of the core")
-      this.tapRoutes.set(topic, handlers);
-    }
+    const handlers = this.taps.match(topic);
     if (remembered) {
       session.clearedTaps = handlers;
       session.tapsGeneration = this.tapsGeneration;
@@ -547,22 +536,7 @@ export class EmbeddedBroker implements BridgeBroker {
     return handlers;
   }
 
-  /** False when no tap's filter can match `topic` (`tapPrefixes`); true says only that one might. */
-  private mayTap(topic: string): boolean {
-    for (const prefix of this.tapPrefixes) {
-      if (prefix === '') return true;
-      // `sport/#` matches `sport` too (MQTT 3.1.1 §4.7.1.2): the prefix may be the whole topic
-      if (
-        topic.startsWith(prefix) &&
-        (topic.length === prefix.length || topic.charCodeAt(prefix.length) === SLASH)
-      )
-        return true;
-    }
-    return false;
-  }
-
-  private deliverToTaps(message: BusMessage, session?: Session): void {
-    const handlers = this.tapsOf(message.topic, session);
+  private deliverToTaps(message: BusMessage, handlers: readonly Tap[]): void {
     for (const handler of handlers) {
       try {
         handler(message);
@@ -592,16 +566,27 @@ export class EmbeddedBroker implements BridgeBroker {
     // a command must not be taken for published by a broker that is gone: the caller retries it later
     if (!aedes)
       return Promise.reject(new BridgeError('ERR_BROKER_CLOSED', `broker stopped; ${topic} not published`));
-    const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    if (this.taps.size > 0 && this.mayTap(topic))
-      this.deliverToTaps({ topic, payload: body, qos: options.qos ?? 0, retain: options.retain ?? false });
-    if (options.retain) this.retained.record(topic, 'bridge', body.length);
+    const handlers = this.taps.size > 0 ? this.taps.match(topic) : NO_TAPS;
+    if (handlers.length > 0) {
+      const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+      this.deliverToTaps(
+        { topic, payload: body, qos: options.qos ?? 0, retain: options.retain ?? false },
+        handlers,
+      );
+    }
+    if (options.retain) {
+      const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+      this.retained.record(topic, BRIDGE_OWNER, bytes);
+    }
     return new Promise((resolve, reject) => {
       aedes.publish(
         {
           cmd: 'publish',
           topic,
-          payload: body,
+          // A string goes to aedes as it is: mqtt-packet encodes it for each client it is sent to, and the
+          // persistence when it stores it. Most of the bridge's events reach nobody (the retained alert topic:
+          // one per alert), and a Buffer made per event was ~2 of its ~14 us (issue 14, session 10).
+          payload,
           qos: options.qos ?? 0,
           retain: options.retain ?? false,
           dup: false,
@@ -616,11 +601,6 @@ export class EmbeddedBroker implements BridgeBroker {
     if (!this.aedes) return Promise.reject(new BridgeError('ERR_LISTEN', 'broker not started'));
     this.taps.add(filter, handler);
     this.tapFilters.add(filter, handler);
-    const levels = filter.split('/');
-    const wildcard = levels.findIndex((l) => l === '+' || l === '#');
-    const prefix = wildcard < 0 ? filter : levels.slice(0, wildcard).join('/');
-    if (!this.tapPrefixes.includes(prefix)) this.tapPrefixes.push(prefix);
-    this.tapRoutes.clear();
     this.tapsGeneration++;
     return Promise.resolve();
   }

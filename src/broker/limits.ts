@@ -101,6 +101,9 @@ function firstLevels(filters: readonly string[]): { may(first: string): boolean 
   return { may: (first) => levels.has(first) };
 }
 
+/** Owner of the broker's own retained messages in a `RetainedLedger`. */
+export const BRIDGE_OWNER = 'bridge';
+
 /**
  * Retained messages by topic, with the account that set each, so that one account cannot fill the broker's
  * memory. Mirrors what aedes keeps: a message with an empty payload deletes the topic's retained message.

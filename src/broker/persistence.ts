@@ -259,17 +259,28 @@ export class BrokerPersistence extends MemoryPersistence {
   }
 
   override async removeSubscriptions(client: PersistenceClient, topics: string[]): Promise<void> {
-    for (const topic of topics) this.storedFilters.delete(topic, client.id);
+    // unindexed once the memory persistence no longer holds them (`storedFilters`), before the write ends
     await super.removeSubscriptions(client, topics);
+    for (const topic of topics) this.storedFilters.delete(topic, client.id);
     await this.write(this.repo.deleteSubscriptions(client.id, topics));
   }
 
   /** Runs on every clean connect: written only when the client had a stored session. */
   override async cleanSubscriptions(client: PersistenceClient): Promise<void> {
     const had = await super.subscriptionsByClient(client);
-    for (const sub of had) this.storedFilters.delete(sub.topic, client.id);
     await super.cleanSubscriptions(client);
+    for (const sub of had) this.storedFilters.delete(sub.topic, client.id);
     if (had.length > 0) await this.write(this.repo.clearSubscriptions(client.id));
+  }
+
+  /**
+   * The stored sessions' subscriptions matching a topic, which aedes asks for every QoS 1/2 publish (to queue it
+   * for the sessions that are offline). With none stored at all (clean sessions only) the answer is known without
+   * matching the topic: `storedFilters` holds every pair the memory persistence does.
+   */
+  override subscriptionsByTopic(topic: string): ReturnType<MemoryPersistence['subscriptionsByTopic']> {
+    if (this.storedFilters.size === 0) return Promise.resolve([]);
+    return super.subscriptionsByTopic(topic);
   }
 
   // outgoing queues: same semantics as aedes-persistence's memory persistence, with ids the repository keys on

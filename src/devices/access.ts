@@ -138,13 +138,23 @@ export function createAccess(options: AccessOptions): Access {
       case 'anonymous':
         return options.allowAnonymous && aclAllows(anonymous[action], filter);
       case 'device': {
-        const own = `devices/${principal.name}/`;
-        if (action === 'subscribe') return filterCovers(`${own}commands/#`, filter);
+        const name = principal.name;
+        // ids are letters, digits, `_` and `-` (schema.ts); anything else takes the general path
+        if (!PLAIN_ID.test(name)) return deviceAllowedSlow(name, filter, action);
+        // what follows `devices/<id>/`, compared in place: no strings made per message
+        const at = afterOwnPrefix(filter, name);
+        if (at < 0) return false;
+        const commands =
+          filter.startsWith('commands', at) &&
+          (filter.length === at + 8 || filter.charCodeAt(at + 8) === SLASH);
+        if (action === 'subscribe') return commands; // `devices/<id>/commands/#`
         // The commands topic is the bridge's: a device may only answer on commands/result.
-        if (filter === `${own}commands` || filter.startsWith(`${own}commands/`)) {
-          return filter === `${own}commands/result`;
-        }
-        return filterCovers(`${own}+/#`, filter);
+        if (commands) return filter.length === at + 15 && filter.startsWith('commands/result', at);
+        // `devices/<id>/+/#`: any level there but `#`
+        return !(
+          filter.charCodeAt(at) === HASH &&
+          (filter.length === at + 1 || filter.charCodeAt(at + 1) === SLASH)
+        );
       }
       case 'app': {
         const acl = acls.get(principal.name);
@@ -186,22 +196,63 @@ export function aclAllows(acl: Acl, filter: string): boolean {
   );
 }
 
+const SLASH = 0x2f;
+const HASH = 0x23;
+const PLUS = 0x2b;
+const PLAIN_ID = /^[A-Za-z0-9_-]+$/;
+
+/** The index after `devices/<id>/` at the start of `filter`, or -1 when it does not start so. */
+function afterOwnPrefix(filter: string, id: string): number {
+  if (!filter.startsWith('devices/') || !filter.startsWith(id, 8)) return -1;
+  const at = 8 + id.length;
+  return filter.charCodeAt(at) === SLASH ? at + 1 : -1;
+}
+
+/** A device's ACL as filters made for it: for an id that is not a plain one (the schema allows none). */
+function deviceAllowedSlow(id: string, filter: string, action: 'publish' | 'subscribe'): boolean {
+  const own = `devices/${id}/`;
+  if (action === 'subscribe') return filterCovers(`${own}commands/#`, filter);
+  if (filter === `${own}commands` || filter.startsWith(`${own}commands/`)) {
+    return filter === `${own}commands/result`;
+  }
+  return filterCovers(`${own}+/#`, filter);
+}
+
+/** Whether the level of `a` at `ai` (`length` characters) is the level of `b` at `bi`. */
+function sameLevel(a: string, ai: number, b: string, bi: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (a.charCodeAt(ai + i) !== b.charCodeAt(bi + i)) return false;
+  return true;
+}
+
 /**
  * True when every topic `filter` can match is matched by `pattern` (both MQTT filters; a topic name is a
  * filter without wildcards). `a/#` also matches `a` [MQTT-4.7.1-2]; `+` matches exactly one level, possibly
- * empty.
+ * empty. Compares the levels in place (it runs for every message whose topic is new to its client).
  */
 export function filterCovers(pattern: string, filter: string): boolean {
-  const p = pattern.split('/');
-  const f = filter.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const want = p[i];
-    const got = f[i]!;
-    if (want === undefined) return false;
-    if (want === '#') return true;
-    if (got === '#') return false;
-    if (got === '+' ? want !== '+' : want !== '+' && want !== got) return false;
+  if (pattern === '#') return true;
+  const plen = pattern.length;
+  const flen = filter.length;
+  // start of each one's current level; past its end once its last level is consumed
+  let p = 0;
+  let f = 0;
+  while (f <= flen) {
+    if (p > plen) return false; // the pattern ended first
+    let pe = pattern.indexOf('/', p);
+    if (pe < 0) pe = plen;
+    let fe = filter.indexOf('/', f);
+    if (fe < 0) fe = flen;
+    const wantOne = pe - p === 1;
+    const gotOne = fe - f === 1;
+    if (wantOne && pattern.charCodeAt(p) === HASH) return true;
+    if (gotOne && filter.charCodeAt(f) === HASH) return false;
+    const wantPlus = wantOne && pattern.charCodeAt(p) === PLUS;
+    const gotPlus = gotOne && filter.charCodeAt(f) === PLUS;
+    if (gotPlus ? !wantPlus : !wantPlus && (pe - p !== fe - f || !sameLevel(pattern, p, filter, f, pe - p)))
+      return false;
+    p = pe + 1;
+    f = fe + 1;
   }
   // The filter ended: the pattern must end too, or only a trailing `#` (which matches its parent) may remain.
-  return p.length === f.length || (p.length === f.length + 1 && p[f.length] === '#');
+  return p > plen || (plen - p === 1 && pattern.charCodeAt(p) === HASH);
 }

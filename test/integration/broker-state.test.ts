@@ -127,6 +127,32 @@ describe('embedded broker state survives a restart (SQLite)', () => {
     ]);
   });
 
+  it('delivers a string the bridge publishes byte for byte (UTF-8): live, in-process, queued and retained across a restart', async () => {
+    const text = '{"text":"Pumpe ausgefallen: 3 °C ✓ 😀"}';
+    const taps: Buffer[] = [];
+    await broker!.subscribe('sms-bridge/#', (m) => taps.push(m.payload));
+    const away = await connect({ clientId: 'ops-app', clean: false });
+    await away.client.subscribeAsync('sms-bridge/sms/#', { qos: 1 });
+    await away.client.endAsync();
+    const live = await connect();
+    await live.client.subscribeAsync('sms-bridge/#', { qos: 1 });
+
+    await broker!.publish('sms-bridge/sms/outbound/1', text, { qos: 1 });
+    await broker!.publish('sms-bridge/status', text, { qos: 1, retain: true });
+    await waitFor(() => live.received.length === 2, 'the live subscriber gets both');
+    expect(live.received.map((m) => m.payload)).toEqual([text, text]);
+    expect(taps.map((b) => b.equals(Buffer.from(text)))).toEqual([true, true]);
+    await restart();
+
+    const again = await connect({ clientId: 'ops-app', clean: false });
+    await waitFor(() => again.received.length === 1, 'the queued event arrives');
+    expect(again.received[0]).toMatchObject({ topic: 'sms-bridge/sms/outbound/1', payload: text });
+    const late = await connect();
+    await late.client.subscribeAsync('sms-bridge/status', { qos: 1 });
+    await waitFor(() => late.received.length === 1, 'the retained message arrives');
+    expect(late.received[0]).toEqual({ topic: 'sms-bridge/status', payload: text, retain: true });
+  });
+
   it('writes nothing for clean sessions: connects, QoS 1 and QoS 2 publishes, deliveries, disconnects', async () => {
     const writes: string[] = [];
     await broker!.stop();

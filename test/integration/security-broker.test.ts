@@ -294,6 +294,21 @@ describe('attack 10: retained messages are bounded and bridge topics are the bri
     expect(s.intake.filter((m) => m.retain)).toHaveLength(6);
   });
 
+  it('counts the bridge’s retained messages in bytes of UTF-8 against max_bytes', async () => {
+    const s = await start({
+      allowAnonymous: true,
+      limits: { retained: { maxPerClient: 5, maxTotal: 100, maxBytes: 16 } },
+    });
+    // 8 characters, 16 bytes: the whole budget
+    await s.broker.publish('sms-bridge/alerts/1', 'éééééééé', { qos: 1, retain: true });
+    const app = await s.connect();
+    app.on('error', () => undefined);
+    const gone = closed(app);
+    app.publish('plant/state', 'x', { qos: 1, retain: true });
+    await gone;
+    expect(s.intake).toEqual([]);
+  });
+
   it('refuses retained commands and any publish to the bridge’s topics; sms-bridge/state survives', async () => {
     const s = await start({ accounts: [await scadaAccount(['#'])] });
     await s.broker.publish('sms-bridge/state', 'online', { qos: 1, retain: true });

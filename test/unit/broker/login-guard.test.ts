@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClientIdClaims } from '../../../src/broker/identity.js';
-import { RetainedLedger } from '../../../src/broker/limits.js';
+import { BRIDGE_OWNER, RetainedLedger } from '../../../src/broker/limits.js';
 import { LoginGuard, type LoginLimits, LogLimiter } from '../../../src/broker/login-guard.js';
 
 const limits: LoginLimits = {
@@ -99,5 +99,37 @@ describe('RetainedLedger', () => {
     ledger.record('a/1', 'x', 0);
     expect(ledger.problem('a/3', 'x', 10)).toBeUndefined();
     expect(ledger.size).toBe(2);
+  });
+
+  it('counts the bridge’s own entries in all and in bytes; replacing, deleting and handing a topic over keep the counts', () => {
+    const ledger = new RetainedLedger({ maxPerClient: 2, maxTotal: 3, maxBytes: 100 });
+    ledger.record('sms-bridge/alerts/1', BRIDGE_OWNER, 40);
+    ledger.record('sms-bridge/alerts/2', BRIDGE_OWNER, 40);
+    expect(ledger.problem('a/1', 'x', 21)).toMatch(/max_bytes/);
+    ledger.record('sms-bridge/alerts/2', BRIDGE_OWNER, 10); // replaced: 50 bytes in all
+    expect(ledger.problem('a/1', 'x', 50)).toBeUndefined();
+    ledger.record('a/1', 'x', 10);
+    expect(ledger.problem('a/2', 'x', 1)).toMatch(/max_total/);
+    ledger.record('sms-bridge/alerts/1', BRIDGE_OWNER, 0); // deleted: 20 bytes, 2 entries
+    expect(ledger.size).toBe(2);
+    expect(ledger.problem('a/2', 'x', 80)).toBeUndefined();
+    expect(ledger.problem('a/2', 'x', 81)).toMatch(/max_bytes/);
+    // a client's topic taken over by the bridge (no bridge topics configured) stops counting for the client
+    ledger.record('a/1', BRIDGE_OWNER, 5);
+    expect(ledger.problem('a/1', 'x', 90)).toBeUndefined(); // 15 bytes, of which the 5 it replaces
+    expect(ledger.problem('a/1', 'x', 91)).toMatch(/max_bytes/);
+    ledger.record('a/2', 'x', 1);
+    expect(ledger.problem('a/3', 'x', 1)).toMatch(/max_total/);
+    ledger.record('sms-bridge/alerts/2', BRIDGE_OWNER, 0);
+    ledger.record('a/3', 'x', 1);
+    expect(ledger.problem('a/4', 'x', 1)).toMatch(/max_per_client/);
+    // and back: the bridge's topic set by a client counts for it
+    ledger.record('a/1', 'y', 1);
+    expect(ledger.problem('a/5', 'y', 1)).toMatch(/max_total/);
+    ledger.record('a/3', 'x', 0);
+    expect(ledger.problem('a/5', 'y', 1)).toBeUndefined();
+    ledger.record('a/5', 'y', 1);
+    expect(ledger.problem('a/6', 'z', 1)).toMatch(/max_total/);
+    expect(ledger.size).toBe(3);
   });
 });

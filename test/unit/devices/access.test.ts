@@ -178,6 +178,85 @@ describe('filterCovers', () => {
   });
 });
 
+/** filterCovers and the device ACL as they were written first, with split levels and made filters: the reference. */
+function coversByLevels(pattern: string, filter: string): boolean {
+  const p = pattern.split('/');
+  const f = filter.split('/');
+  for (let i = 0; i < f.length; i++) {
+    const want = p[i];
+    const got = f[i]!;
+    if (want === undefined) return false;
+    if (want === '#') return true;
+    if (got === '#') return false;
+    if (got === '+' ? want !== '+' : want !== '+' && want !== got) return false;
+  }
+  return p.length === f.length || (p.length === f.length + 1 && p[f.length] === '#');
+}
+function deviceByFilters(id: string, filter: string, action: 'publish' | 'subscribe'): boolean {
+  const own = `devices/${id}/`;
+  if (action === 'subscribe') return coversByLevels(`${own}commands/#`, filter);
+  if (filter === `${own}commands` || filter.startsWith(`${own}commands/`))
+    return filter === `${own}commands/result`;
+  return coversByLevels(`${own}+/#`, filter);
+}
+
+/** Every filter of up to three levels over a small alphabet of levels, and a few longer ones. */
+function grid(levels: string[]): string[] {
+  const out: string[] = [];
+  const walk = (prefix: string[], depth: number) => {
+    if (prefix.length > 0) out.push(prefix.join('/'));
+    if (depth === 0) return;
+    for (const level of levels) walk([...prefix, level], depth - 1);
+  };
+  walk([], 3);
+  return out;
+}
+
+describe('filterCovers and the device ACL, compared in place, answer as the level-by-level reference', () => {
+  const levels = ['a', 'b', 'ab', '', '+', '#', '$SYS'];
+  const filters = grid(levels);
+  it(`filterCovers over ${filters.length} x ${filters.length} pairs`, () => {
+    const wrong: string[] = [];
+    for (const pattern of filters)
+      for (const filter of filters)
+        if (filterCovers(pattern, filter) !== coversByLevels(pattern, filter))
+          wrong.push(`${pattern} ${filter}`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('the device ACL (publish, subscribe, receive) for devices pump-7 and pump-9', () => {
+    const acl = access();
+    const topics = [
+      ...grid(['devices', 'pump-7', 'pump-77', 'pump', 'commands', 'result', '+', '#', '']),
+      'devices/pump-7/commands/result',
+      'devices/pump-7/commands/result/x',
+      'devices/pump-7/commands/resultx',
+      'devices/pump-7/commandsx',
+      'devices/pump-7/telemetry/x/y',
+      'devices/pump-7/#',
+      'devices/pump-7/#/x',
+      'devices/pump-7/+/#',
+      'devices/pump-7/commands/#',
+      'devices/pump-7/commands/+',
+      'devices/pump-7/',
+      'devices/pump-7//',
+      'devices/pump-9/telemetry',
+    ];
+    const wrong: string[] = [];
+    for (const topic of topics) {
+      if (acl.canPublish(pump7, topic) !== deviceByFilters('pump-7', topic, 'publish'))
+        wrong.push(`publish ${topic}`);
+      if (acl.canReceive(pump7, topic) !== deviceByFilters('pump-7', topic, 'subscribe'))
+        wrong.push(`receive ${topic}`);
+    }
+    expect(wrong).toEqual([]);
+    expect(topics.filter((t) => acl.canPublish(pump7, t)).length).toBeGreaterThan(10);
+    expect(topics.filter((t) => acl.canReceive(pump7, t))).toEqual(
+      expect.arrayContaining(['devices/pump-7/commands', 'devices/pump-7/commands/#']),
+    );
+  });
+});
+
 describe('deny entries (`!filter`) and client ids', () => {
   const ops: AppAccount = {
     ...dashboard,
