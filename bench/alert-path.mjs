@@ -4,9 +4,9 @@
 // process's CPU per message. Alternated between two builds, each run its own process:
 //   node bench/alert-path.mjs <distA> <distB> [pairs=10] [total=20000]
 // One build: node bench/alert-path.mjs --one <dist> [total=20000]
-import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { abScript } from './lib/common.mjs';
 
 const RULES = `
 contacts:
@@ -95,23 +95,4 @@ async function one(dist, total) {
   return us;
 }
 
-const args = process.argv.slice(2);
-if (args[0] === '--one') {
-  process.stdout.write(`${(await one(args[1], Number(args[2] ?? 20000))).toFixed(2)}\n`);
-} else {
-  const [a, b, pairs = '10', total = '20000'] = args;
-  if (!a || !b) throw new Error('usage: node bench/alert-path.mjs <distA> <distB> [pairs] [total]');
-  const self = fileURLToPath(import.meta.url);
-  const run = (dist) => Number(execFileSync(process.execPath, [self, '--one', dist, total]).toString());
-  const ratios = [];
-  for (let i = 0; i < Number(pairs); i++) {
-    const got = {};
-    for (const which of i % 2 ? ['B', 'A'] : ['A', 'B']) got[which] = run(which === 'A' ? a : b);
-    ratios.push(got.B / got.A);
-    process.stderr.write(`  pair ${i + 1}: A ${got.A.toFixed(1)} us, B ${got.B.toFixed(1)} us per message\n`);
-  }
-  const s = [...ratios].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  const median = s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-  process.stdout.write(`B/A ${ratios.map((r) => r.toFixed(3)).join(', ')} (median ${median.toFixed(3)})\n`);
-}
+await abScript(import.meta.url, 'node bench/alert-path.mjs <distA> <distB> [pairs] [total]', one);

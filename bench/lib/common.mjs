@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -205,4 +205,31 @@ export function manyRules(total, { telemetryRules = 2, extra = '' } = {}) {
     }
   }
   return `${lines.join('\n')}\n${extra}`;
+}
+
+/**
+ * The command line of a one-process A/B script (bench/alert-path.mjs, bench/mqtt-side.mjs): `--one <dist> [total]`
+ * prints `one(dist, total)` (us per message); `<distA> <distB> [pairs] [total]` runs that in a fresh process per
+ * build, alternated (ABBA...), and prints each pair and the B/A ratios with their median.
+ */
+export async function abScript(scriptUrl, usage, one) {
+  const args = process.argv.slice(2);
+  if (args[0] === '--one') {
+    process.stdout.write(`${(await one(args[1], Number(args[2] ?? 20000))).toFixed(2)}\n`);
+    process.exit(0);
+  }
+  const [a, b, pairs = '10', total = '20000'] = args;
+  if (!a || !b) throw new Error(`usage: ${usage}`);
+  const self = fileURLToPath(scriptUrl);
+  const run = (dist) => Number(execFileSync(process.execPath, [self, '--one', dist, total]).toString());
+  const ratios = [];
+  for (let i = 0; i < Number(pairs); i++) {
+    const got = {};
+    for (const which of i % 2 ? ['B', 'A'] : ['A', 'B']) got[which] = run(which === 'A' ? a : b);
+    ratios.push(got.B / got.A);
+    log(`  pair ${i + 1}: A ${got.A.toFixed(1)} us, B ${got.B.toFixed(1)} us per message`);
+  }
+  process.stdout.write(
+    `B/A ${ratios.map((r) => r.toFixed(3)).join(', ')} (median ${median(ratios).toFixed(3)})\n`,
+  );
 }
