@@ -68,3 +68,19 @@ export async function benchDecision(tx, id, deviceId, now) {
   });
   return sms;
 }
+
+/** The retained alert topic's write for a new alert, as the broker's persistence gets it (`putRetained`). */
+export function benchRetained(brokerState, id, deviceId) {
+  const payload = JSON.stringify({ id, ref: String(id), rule: 'bench', device: deviceId, state: 'open' });
+  return brokerState.putRetained({
+    cmd: 'publish',
+    topic: `sms-bridge/alerts/${id}`,
+    payload: Buffer.from(payload),
+    qos: 1,
+    retain: true,
+    dup: false,
+    messageId: null,
+    brokerId: 'b',
+    brokerCounter: id,
+  });
+}

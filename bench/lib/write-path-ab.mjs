@@ -10,6 +10,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+// this tree's: the retained write is the same data for every tree
+import { benchRetained } from './bench-alert.mjs';
 
 const argv = process.argv.slice(2);
 const sep = argv.indexOf('--');
@@ -31,20 +33,7 @@ for (const [k, tree] of trees.entries()) {
     const now = Date.now();
     const device = process.env.SPREAD === '1' ? `alerts-c${id % 50}x${Math.floor(id / 50)}` : `a${id}`;
     const sms = await store.transaction((tx) => benchDecision(tx, id, device, now));
-    if (retained) {
-      const payload = JSON.stringify({ id, ref: String(id), rule: 'bench', device, state: 'open' });
-      await brokerState.putRetained({
-        cmd: 'publish',
-        topic: `sms-bridge/alerts/${id}`,
-        payload: Buffer.from(payload),
-        qos: 1,
-        retain: true,
-        dup: false,
-        messageId: null,
-        brokerId: 'b',
-        brokerCounter: id,
-      });
-    }
+    if (retained) await benchRetained(brokerState, id, device);
     return sms;
   };
   const part = (sms) => [{ seq: 1, messageId: sms.id.toString(16), alternate: sms.id.toString(16) }];

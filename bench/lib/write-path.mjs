@@ -12,7 +12,7 @@ const out = (line) => process.stdout.write(`${line}\n`);
 const [total = 20_000, batch = 64, retained = 1] = process.argv.slice(2).map(Number);
 const { SqliteStore } = await import('../../dist/store/sqlite/sqlite-store.js');
 const { recordSubmit } = await import('../../dist/smpp/receipt-match.js');
-const { benchDecision } = await import('./bench-alert.mjs');
+const { benchDecision, benchRetained } = await import('./bench-alert.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'sms-bridge-write-'));
 // CHECKPOINTS=inline: SQLite's own checkpoints inside the commit (before session 5), else the worker's
 const store = new SqliteStore({
@@ -26,20 +26,7 @@ const brokerState = store.brokerState();
 async function decide(id) {
   const now = Date.now();
   const sms = await store.transaction((tx) => benchDecision(tx, id, `a${id}`, now));
-  if (retained) {
-    const payload = JSON.stringify({ id, ref: String(id), rule: 'bench', device: `a${id}`, state: 'open' });
-    await brokerState.putRetained({
-      cmd: 'publish',
-      topic: `sms-bridge/alerts/${id}`,
-      payload: Buffer.from(payload),
-      qos: 1,
-      retain: true,
-      dup: false,
-      messageId: null,
-      brokerId: 'b',
-      brokerCounter: id,
-    });
-  }
+  if (retained) await benchRetained(brokerState, id, `a${id}`);
   return sms;
 }
 
