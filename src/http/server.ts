@@ -12,6 +12,7 @@ import { bearerAuth } from './auth.js';
 import { sendError } from './errors.js';
 import { BridgeMetrics } from './metrics.js';
 import type { HttpSources } from './sources.js';
+import { StateCounts } from './state-counts.js';
 import { StatusFeed, statusSnapshot } from './status-feed.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './status-page.js';
 import { StoreFileCheck } from './store-file.js';
@@ -36,11 +37,26 @@ export class HttpServer {
   private readonly log: Logger;
   private app: FastifyInstance | undefined;
   private readonly storeFile: StoreFileCheck;
+  private readonly counts: StateCounts;
+  /** the sources, with the store's counts throttled */
+  private readonly sources: HttpSources;
 
   constructor(private readonly options: HttpServerOptions) {
     this.log = options.logger.child({ module: 'http' });
-    this.metrics = new BridgeMetrics(options.sources);
-    this.feed = new StatusFeed(options.sources, this.log);
+    // the metrics and the status page count the store's SMS through one throttle (`StateCounts`)
+    const store = options.sources.store;
+    this.counts = new StateCounts(() => store.countByState());
+    this.sources = {
+      ...options.sources,
+      store: {
+        getSms: (id) => store.getSms(id),
+        listSms: (query) => store.listSms(query),
+        countByState: () => this.counts.get(),
+        healthy: () => store.healthy(),
+      },
+    };
+    this.metrics = new BridgeMetrics(this.sources);
+    this.feed = new StatusFeed(this.sources, this.log);
     this.storeFile = new StoreFileCheck(options.sources.storeFile);
   }
 
@@ -52,6 +68,7 @@ export class HttpServer {
 
   /** Called with every committed SMS state change: feeds the metrics and the status page. */
   smsChanged(sms: SmsRecord): void {
+    this.counts.changed();
     this.metrics.smsChanged(sms);
     this.feed.changed();
   }
@@ -93,7 +110,7 @@ export class HttpServer {
   }
 
   private routes(app: FastifyInstance): void {
-    const { sources } = this.options;
+    const sources = this.sources;
     app.setErrorHandler((err: FastifyError, request, reply) => {
       if (err.validation) return sendError(reply, 400, 'ERR_HTTP_INVALID', err.message);
       if (err.statusCode && err.statusCode < 500) {

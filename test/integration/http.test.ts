@@ -73,7 +73,11 @@ describe('HTTP endpoints through the real app', () => {
     let text = '';
     await waitFor(async () => {
       text = await (await h!.api('/metrics', { auth: false })).text();
-      return text.includes('sms_bridge_sms_state_changes_total{state="delivered",error_code=""} 1');
+      // the counts by state are read again at most every COUNTS_MIN_INTERVAL_MS (2 s) after a change
+      return (
+        text.includes('sms_bridge_sms_state_changes_total{state="delivered",error_code=""} 1') &&
+        text.includes('sms_bridge_sms{state="delivered"} 1')
+      );
     }, 'delivered in the metrics');
     for (const series of [
       'sms_bridge_mqtt_messages_in_total 1',
