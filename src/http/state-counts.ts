@@ -31,7 +31,7 @@ export class StateCounts {
   }
 
   get(): Promise<Counts> {
-    if (this.reading) return this.reading;
+    if (this.reading !== undefined) return this.reading;
     if (this.value && (!this.stale || this.now() - this.readAt < this.minIntervalMs))
       return Promise.resolve(this.value);
     // a change while this read runs marks the counts stale again

@@ -188,6 +188,26 @@ describe('HTTP configuration', () => {
     maxAgeMs: () => 60_000,
   });
 
+  it("counts the store's SMS by state at most once per interval however often /metrics is asked", async () => {
+    const sources = fakeSources();
+    let counted = 0;
+    const count = sources.store.countByState;
+    sources.store.countByState = () => {
+      counted++;
+      return count();
+    };
+    const server = new HttpServer({ host: '127.0.0.1', port: 0, sources, logger: silentLogger() });
+    await server.start();
+    try {
+      const scrape = () => fetch(`http://127.0.0.1:${server.port}/metrics`).then((r) => r.text());
+      await Promise.all(Array.from({ length: 20 }, scrape));
+      for (let i = 0; i < 20; i++) expect(await scrape()).toContain('sms_bridge_sms{state="queued"} 0');
+      expect(counted).toBe(1);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('refuses the admin API when no token is configured', async () => {
     const sources = fakeSources();
     const server = new HttpServer({ host: '127.0.0.1', port: 0, sources, logger: silentLogger() });
