@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../../src/store/sqlite/migrations.js';
+import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import { exerciseStore } from '../../helpers/store-exercise.js';
 
 /**
  * Every index the SQLite store keeps costs an update per row written (the alert -> SMS path writes ~6 rows per
@@ -71,5 +76,88 @@ describe('SQLite store: query plans after the migrations', () => {
     // alert_live_key and alert_live_ref: the lookups above, and one live alert per rule and device, per ref
     expect(indexes).toEqual(['alert_live_key', 'alert_live_ref']);
     db.close();
+  });
+});
+
+/**
+ * The tables that grow with every SMS and alert. A statement of the store may read one of them whole only if it
+ * is listed in WHOLE_READS; every other one must search an index (or the rowid) for what it reads or changes.
+ */
+const GROWING = /^SCAN (sms|sms_part|alert|alert_recipient)\b(?! USING)/;
+const WHOLE_READS: Array<[RegExp, string]> = [
+  // the newest row (allocate, the start's last ref): the rowid b-tree from its end, one row read
+  [/^SELECT (id, )?ref FROM alert ORDER BY id DESC LIMIT 1$/, 'newest alert'],
+  // the start's live alerts: the table either way (its partial indexes hold the live ones, not their rows)
+  [/^SELECT \* FROM alert WHERE state <> 'resolved' ORDER BY id$/, 'live alerts at start'],
+  // the admin API's newest SMS, all or to one number (no index on to_number: it would cost every SMS an
+  // index update), newest first until `limit`
+  [/^SELECT .* FROM sms (WHERE to_number = \? )?ORDER BY id DESC LIMIT \?$/, 'admin list'],
+];
+
+/** Each statement the store prepared, with the arguments of its first run (better-sqlite3's own prototype). */
+async function statementsRun(fn: () => Promise<void>): Promise<Map<string, unknown[]>> {
+  const probe = new Database(':memory:');
+  const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<string, unknown>;
+  probe.close();
+  const seen = new Map<string, unknown[]>();
+  const methods = ['run', 'get', 'all', 'iterate'] as const;
+  const originals = methods.map((m) => proto[m] as (...args: unknown[]) => unknown);
+  methods.forEach((m, i) => {
+    proto[m] = function (this: { source: string }, ...args: unknown[]) {
+      if (!seen.has(this.source)) seen.set(this.source, args);
+      return originals[i]!.apply(this, args);
+    };
+  });
+  try {
+    await fn();
+  } finally {
+    methods.forEach((m, i) => {
+      proto[m] = originals[i];
+    });
+  }
+  return seen;
+}
+
+describe('SQLite store: every statement it runs on the growing tables', () => {
+  it('searches an index or the rowid, except the listed whole reads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'query-plans-'));
+    try {
+      const path = join(dir, 'bridge.db');
+      const store = new SqliteStore({ path });
+      await store.start();
+      const seen = await statementsRun(() => exerciseStore(store));
+      await store.stop();
+      const db = new Database(path, { readonly: true });
+      const scans: string[] = [];
+      const allowed = new Set<string>();
+      for (const [sql, args] of seen) {
+        const flat = sql.replace(/\s+/g, ' ').trim();
+        const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>;
+        if (!plan.some((row) => GROWING.test(row.detail))) continue;
+        const whole = WHOLE_READS.find(([re]) => re.test(flat));
+        if (whole) allowed.add(whole[1]);
+        else scans.push(`${flat} => ${plan.map((row) => row.detail).join(' | ')}`);
+      }
+      db.close();
+      expect(scans).toEqual([]);
+      // the exercise reached the statements these tests are about (a store that ran none would pass above)
+      const ran = [...seen.keys()].map((sql) => sql.replace(/\s+/g, ' '));
+      for (const needle of [
+        "FROM sms WHERE state = 'queued' ORDER BY id", // the restart's pending SMS
+        "SELECT id FROM sms WHERE state = 'queued'", // the claims' queued scan
+        'FROM sms WHERE connection_id = ? AND message_id = ?', // a receipt by message id, the part in the row
+        'FROM sms_part WHERE connection_id = ? AND message_id = ?', // ... and in sms_part
+        "FROM alert WHERE state <> 'resolved' AND rule_id = ?", // the live alert by rule and device
+        "FROM alert WHERE state <> 'resolved' AND ref = ?", // ... by ref
+      ]) {
+        expect(
+          ran.some((sql) => sql.includes(needle)),
+          needle,
+        ).toBe(true);
+      }
+      expect([...allowed].sort()).toEqual(['admin list', 'live alerts at start', 'newest alert']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
