@@ -1,0 +1,59 @@
+// A preload that times every better-sqlite3 statement call of the process it is loaded into (wall time, the
+// main thread's), by SQL: count, total, mean, median, p90, p99, and the time in calls over 100 us (preemption,
+// page faults); then the process's resource usage. Written at exit to $STMT_OUT. The timing adds ~1 us per call
+// (two hrtime reads): compare runs made with it, not with runs made without it.
+//   STMT_OUT=/tmp/b.txt BENCH_SERVER_FLAGS="--require $PWD/bench/lib/stmt-time.cjs" \
+//     node -e "import('./bench/delivery.mjs').then((m) => m.throughputRun({ total: 20000, dist: '<dist>' }))"
+//   (the floor with the features: `floor: true, extras: m.FEATURES` instead of `dist`)
+const { createRequire } = require('node:module');
+const { join } = require('node:path');
+const { writeFileSync } = require('node:fs');
+
+const Database = createRequire(join(process.cwd(), 'package.json'))('better-sqlite3');
+const probe = new Database(':memory:');
+const proto = Object.getPrototypeOf(probe.prepare('SELECT 1'));
+probe.close();
+const bySql = new Map();
+const byStatement = new WeakMap();
+for (const method of ['run', 'get', 'all']) {
+  const original = proto[method];
+  proto[method] = function (...args) {
+    const t = process.hrtime.bigint();
+    try {
+      return original.apply(this, args);
+    } finally {
+      const ns = Number(process.hrtime.bigint() - t);
+      let entry = byStatement.get(this);
+      if (!entry) {
+        const key = this.source.replace(/\s+/g, ' ').slice(0, 70);
+        entry = bySql.get(key) ?? { n: 0, ns: 0, each: [] };
+        bySql.set(key, entry);
+        byStatement.set(this, entry);
+      }
+      entry.n++;
+      entry.ns += ns;
+      if (entry.each.length < 200_000) entry.each.push(ns);
+    }
+  };
+}
+process.on('exit', () => {
+  if (!process.env.STMT_OUT) return;
+  const us = (x) => (x / 1e3).toFixed(2).padStart(8);
+  const lines = [...bySql]
+    .sort((a, b) => b[1].ns - a[1].ns)
+    .map(([sql, { n, ns, each }]) => {
+      const sorted = [...each].sort((a, b) => a - b);
+      const at = (p) => sorted[Math.floor(sorted.length * p)];
+      const tail = each.filter((x) => x > 100_000).reduce((a, b) => a + b, 0);
+      return (
+        `${(ns / 1e6).toFixed(1).padStart(8)} ms ${String(n).padStart(7)} mean ${us(ns / n)} med ${us(at(0.5))} ` +
+        `p90 ${us(at(0.9))} p99 ${us(at(0.99))} us, in calls > 100 us ${(tail / 1e6).toFixed(1)} ms  ${sql}`
+      );
+    });
+  const r = process.resourceUsage();
+  const usage =
+    `# process: user ${(r.userCPUTime / 1e3).toFixed(0)} ms, system ${(r.systemCPUTime / 1e3).toFixed(0)} ms, ` +
+    `minor faults ${r.minorPageFault}, major ${r.majorPageFault}, context switches voluntary ` +
+    `${r.voluntaryContextSwitches}, involuntary ${r.involuntaryContextSwitches}`;
+  writeFileSync(process.env.STMT_OUT, `${lines.join('\n')}\n${usage}\n`);
+});
