@@ -5,7 +5,7 @@
 // per round in one process: median CPU per SMS, per-round ratio to the first, WAL frames per SMS.
 //   node bench/lib/write-mix.mjs [rounds=12] [size=2048] [decisions per commit=512] [submits per commit=64] [variants]
 // variants (comma-separated, the first is the base): bridge, noref (alert_live_ref dropped), fkoff (foreign_keys
-// OFF), floor. Device names as benchmark 2 sends them (alerts-c<k>x<n>).
+// OFF), norowid (alert_recipient WITHOUT ROWID), floor. Device names as benchmark 2 sends them (alerts-c<k>x<n>).
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,6 +130,14 @@ const VARIANTS = {
   bridge: bridge(),
   noref: bridge({ tweak: (db) => db.exec('DROP INDEX alert_live_ref') }),
   fkoff: bridge({ foreignKeys: false }),
+  // alert_recipient as one b-tree (its key) instead of the rowid table and the key's index
+  norowid: bridge({
+    tweak: (db) =>
+      db.exec(`DROP TABLE alert_recipient;
+      CREATE TABLE alert_recipient (alert_id INTEGER NOT NULL REFERENCES alert (id), phone TEXT NOT NULL,
+        contact_id TEXT, name TEXT, step INTEGER NOT NULL, sms_id INTEGER, sms_state TEXT, told_at INTEGER,
+        PRIMARY KEY (alert_id, phone)) WITHOUT ROWID`),
+  }),
   floor,
 };
 const dir = mkdtempSync(join(tmpdir(), 'write-mix-'));
