@@ -98,11 +98,14 @@ const isConflict = (err: unknown): boolean => err instanceof BridgeError && err.
 /** The events of a batch's changed alerts, from the snapshots written. */
 function eventsOf(batch: Batch, snapshots: Map<number, Snapshot>): AlertEvent[] | undefined {
   if (batch.events.size === 0) return undefined;
-  const events: AlertEvent[] = [];
+  // sized to fit: a first push gives an empty array room for 17 (a 152-byte store), kept until the fsync answers
+  const events = new Array<AlertEvent>(batch.events.size);
+  let n = 0;
   for (const alert of batch.events) {
     const s = snapshots.get(alert.id);
-    if (s) events.push(toEvent(s.alert));
+    if (s) events[n++] = toEvent(s.alert);
   }
+  events.length = n;
   return events;
 }
 
