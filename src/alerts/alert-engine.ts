@@ -1,7 +1,7 @@
 import { BridgeError } from '../errors.js';
 import type { AlertEvent, Events } from '../events.js';
 import type { Logger } from '../logger.js';
-import type { Resolution, RuleMatch, RuleSet } from '../rules/engine.js';
+import type { CompiledRule, Resolution, RuleMatch, RuleSet } from '../rules/engine.js';
 import type { AlertChange, AlertRecipientRecord, AlertRecord, HeldRecord } from '../store/alert-types.js';
 import type { LiveAlertQuery, NewSms, Priority, SmsRecord, Store, Tx } from '../store/store.js';
 import { Batch, type Outgoing } from './batch.js';
@@ -94,6 +94,22 @@ interface Message {
 const never = (): boolean => false;
 
 const isConflict = (err: unknown): boolean => err instanceof BridgeError && err.code === 'ERR_STORE_CONFLICT';
+
+/**
+ * `rule:<id>`, the source of a rule's alert SMS: one string per rule, not one per SMS (each queued SMS holds it
+ * until it is sent, issue 14). Weak: a rule replaced by a reload lets its string go.
+ */
+const ruleSources = new WeakMap<CompiledRule, string>();
+
+function ruleSource(rule: CompiledRule | undefined, ruleId: string | undefined): string {
+  if (rule === undefined) return `rule:${ruleId}`;
+  let source = ruleSources.get(rule);
+  if (source === undefined) {
+    source = `rule:${rule.id}`;
+    ruleSources.set(rule, source);
+  }
+  return source;
+}
 
 /** The events of a batch's changed alerts, from the snapshots written. */
 function eventsOf(batch: Batch, snapshots: Map<number, Snapshot>): AlertEvent[] | undefined {
@@ -616,7 +632,7 @@ export class AlertEngine {
       to: o.phone,
       text: o.text,
       priority: o.priority,
-      source: o.kind === 'alert' ? `rule:${o.ruleId}` : `alert-${o.kind}`,
+      source: o.kind === 'alert' ? ruleSource(rule, o.ruleId) : `alert-${o.kind}`,
       ruleId: o.ruleId,
       deviceId: o.deviceId,
       alertRef: o.ref,
