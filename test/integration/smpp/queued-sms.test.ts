@@ -119,7 +119,7 @@ describe('A queued SMS in its lighter form (QueuedSms)', () => {
     });
     await sender.start();
     cleanup.add(() => sender.stop());
-    await waitFor(() => told.length === records.length, 'every SMS submitted');
+    await waitFor(() => told.length === records.length, 5000, 'every SMS submitted');
 
     for (const sms of told) {
       expect(sms.state).toBe('submitted');
