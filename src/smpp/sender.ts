@@ -6,7 +6,6 @@ import { Lane } from './lane.js';
 import type { SmppLink, SubmitParams, SubmitResult } from './link.js';
 import { type MessageIdFormat, storedKeys } from './message-id.js';
 import { type LongText, type Plan, planSms, type Submit } from './plan.js';
-import { QueuedSms } from './queued-sms.js';
 import { logAmbiguous, type SubmitRecorded } from './receipt-match.js';
 import { classifyStatus, statusName } from './status.js';
 import { SubmitLimiter } from './submit-limiter.js';
@@ -48,8 +47,7 @@ export interface SenderOptions {
 }
 
 interface Job {
-  /** its record, or the lighter form of one never tried (most of a backlog: `QueuedSms`) */
-  sms: SmsRecord | QueuedSms;
+  sms: SmsRecord;
   /** how it goes out; made again for a connection of another `longText` while nothing is accepted */
   plan?: Plan;
   /**
@@ -221,7 +219,7 @@ export class Sender {
       if (this.queuedIds.has(sms.id)) continue;
       this.queuedIds.add(sms.id);
       // attempts come from the record, so max attempts hold across restarts
-      this.requeue({ sms: QueuedSms.of(sms) ?? sms, accepted: undefined, attempts: sms.attempts, held: 0 });
+      this.requeue({ sms, accepted: undefined, attempts: sms.attempts, held: 0 });
     }
     this.pump();
   }
@@ -521,8 +519,7 @@ export class Sender {
         const detail = job.plan!.truncated ? TRUNCATED : NOT_TRUNCATED;
         // `finish` for a submit, here rather than in an async function of its own: a receipt that overtook the
         // submit_sm_resp settles the SMS in the same commit
-        const seen = job.sms instanceof QueuedSms ? job.sms.record() : job.sms;
-        const update = this.options.store.markSubmitted(id, c.options.id, submitted, seen);
+        const update = this.options.store.markSubmitted(id, c.options.id, submitted, job.sms);
         this.queuedIds.delete(id);
         this.recording++;
         try {
