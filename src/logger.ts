@@ -115,10 +115,16 @@ export const LOG_BUFFER_BYTES = 16 * 1024 * 1024;
  * Where lines go: pino's asynchronous destination (sonic-boom, flushed at exit), as pino's default, handed
  * the lines of up to LOG_GATHER_MS at a time (`gatherLines`). Each asynchronous write costs a round trip through
  * libuv's thread pool, 50-80 us of CPU on the 2-core VM of BENCHMARKS.md against 4 us for the write itself
- * (issue 14, session 9): one per turn of the event loop was ~2,000 writes per 20,000 SMS.
+ * (issue 14, session 9): one per turn of the event loop was ~2,000 writes per 20,000 SMS. In buffer mode: the
+ * lines are UTF-8 outside the JS heap from the moment they are gathered (see `gatherLines`).
  */
 export function logDestination(dest: number | string): pino.DestinationStream {
-  const stream = pino.destination({ dest, maxWrite: LOG_WRITE_BYTES, maxLength: LOG_BUFFER_BYTES });
+  const stream = pino.destination({
+    dest,
+    maxWrite: LOG_WRITE_BYTES,
+    maxLength: LOG_BUFFER_BYTES,
+    contentMode: 'buffer',
+  });
   gatherLines(stream as unknown as Gathered);
   let dropping = false;
   stream.on('drop', () => {
@@ -132,44 +138,52 @@ export function logDestination(dest: number | string): pino.DestinationStream {
   return stream;
 }
 
-/** The parts of sonic-boom that `gatherLines` wraps. */
+/** The parts of sonic-boom (in buffer mode) that `gatherLines` wraps; pino writes strings. */
 interface Gathered {
-  write(data: string): boolean;
+  write(data: string | Buffer): boolean;
   flush(cb?: (err?: Error) => void): void;
   flushSync(): void;
   end(): void;
 }
 
 /**
- * Hands sonic-boom the lines of up to LOG_GATHER_MS as one string (joined once, when that time is up or as soon
- * as they make LOG_WRITE_BYTES), not line by line: it appends each line to the chunk it is about to write and
- * measures that chunk's UTF-8 length, which copies the whole chunk per line, and it starts a write (a thread-pool
- * round trip) whenever none is in progress. `flush`, `flushSync` and `end` (pino's exit handler and
- * `logger.flush`) hand over what is gathered first, so no line waits behind them. At most LOG_WRITE_BYTES (plus a
- * line) wait here. The timer does not keep the process alive (the exit handler hands the lines over).
+ * Hands sonic-boom the lines of up to LOG_GATHER_MS as one Buffer of at most LOG_WRITE_BYTES, each line written
+ * into it as UTF-8 when it comes, not line by line: sonic-boom starts a write (a thread-pool round trip) whenever
+ * none is in progress. In a burst the writes fall behind (issue 14: ~1 MB of lines waiting at the peak of
+ * benchmark 2); as strings, those lines were copied by each scavenge and promoted, and sonic-boom's string mode
+ * encodes each chunk twice (`fs.write`, then `Buffer.from` to cut what was written). A Buffer's bytes are outside
+ * the heap: the scavenger copies nothing of them. `flush`, `flushSync` and `end` (pino's exit handler and
+ * `logger.flush`) hand over what is gathered first, so no line waits behind them. At most LOG_WRITE_BYTES wait
+ * here. The timer does not keep the process alive (the exit handler hands the lines over).
  */
 function gatherLines(stream: Gathered): void {
   const write = stream.write.bind(stream);
-  let lines: string[] = [];
-  let length = 0;
+  let chunk: Buffer | undefined;
+  let used = 0;
   let timer: NodeJS.Timeout | undefined;
   const handOver = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    if (lines.length === 0) return;
-    const chunk = lines.length === 1 ? lines[0]! : lines.join('');
-    lines = [];
-    length = 0;
-    write(chunk);
+    if (chunk === undefined) return;
+    const full = chunk.subarray(0, used);
+    chunk = undefined;
+    used = 0;
+    write(full);
   };
-  stream.write = (line: string): boolean => {
-    lines.push(line);
-    length += line.length;
-    if (length >= LOG_WRITE_BYTES) handOver();
-    else if (timer === undefined) {
+  stream.write = (line: string | Buffer): boolean => {
+    if (typeof line !== 'string') {
+      handOver();
+      return write(line);
+    }
+    // a UTF-16 code unit is at most 3 bytes of UTF-8: what cannot be sure to fit goes in the next chunk
+    const most = line.length * 3;
+    if (chunk !== undefined && used + most > chunk.length) handOver();
+    if (chunk === undefined) {
+      chunk = Buffer.allocUnsafe(most <= LOG_WRITE_BYTES ? LOG_WRITE_BYTES : Buffer.byteLength(line, 'utf8'));
       timer = setTimeout(handOver, LOG_GATHER_MS);
       timer.unref();
     }
+    used += chunk.write(line, used);
     return true;
   };
   for (const name of ['flush', 'flushSync', 'end'] as const) {

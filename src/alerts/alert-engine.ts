@@ -1,7 +1,7 @@
 import { BridgeError } from '../errors.js';
 import type { AlertEvent, Events } from '../events.js';
 import type { Logger } from '../logger.js';
-import type { Resolution, RuleMatch, RuleSet } from '../rules/engine.js';
+import type { CompiledRule, Resolution, RuleMatch, RuleSet } from '../rules/engine.js';
 import type { AlertChange, AlertRecipientRecord, AlertRecord, HeldRecord } from '../store/alert-types.js';
 import type { LiveAlertQuery, NewSms, Priority, SmsRecord, Store, Tx } from '../store/store.js';
 import { Batch, type Outgoing } from './batch.js';
@@ -95,14 +95,33 @@ const never = (): boolean => false;
 
 const isConflict = (err: unknown): boolean => err instanceof BridgeError && err.code === 'ERR_STORE_CONFLICT';
 
+/**
+ * `rule:<id>`, the source of a rule's alert SMS: one string per rule, not one per SMS (each queued SMS holds it
+ * until it is sent, issue 14). Weak: a rule replaced by a reload lets its string go.
+ */
+const ruleSources = new WeakMap<CompiledRule, string>();
+
+function ruleSource(rule: CompiledRule | undefined, ruleId: string | undefined): string {
+  if (rule === undefined) return `rule:${ruleId}`;
+  let source = ruleSources.get(rule);
+  if (source === undefined) {
+    source = `rule:${rule.id}`;
+    ruleSources.set(rule, source);
+  }
+  return source;
+}
+
 /** The events of a batch's changed alerts, from the snapshots written. */
 function eventsOf(batch: Batch, snapshots: Map<number, Snapshot>): AlertEvent[] | undefined {
   if (batch.events.size === 0) return undefined;
-  const events: AlertEvent[] = [];
+  // sized to fit: a first push gives an empty array room for 17 (a 152-byte store), kept until the fsync answers
+  const events = new Array<AlertEvent>(batch.events.size);
+  let n = 0;
   for (const alert of batch.events) {
     const s = snapshots.get(alert.id);
-    if (s) events.push(toEvent(s.alert));
+    if (s) events[n++] = toEvent(s.alert);
   }
+  events.length = n;
   return events;
 }
 
@@ -613,7 +632,7 @@ export class AlertEngine {
       to: o.phone,
       text: o.text,
       priority: o.priority,
-      source: o.kind === 'alert' ? `rule:${o.ruleId}` : `alert-${o.kind}`,
+      source: o.kind === 'alert' ? ruleSource(rule, o.ruleId) : `alert-${o.kind}`,
       ruleId: o.ruleId,
       deviceId: o.deviceId,
       alertRef: o.ref,

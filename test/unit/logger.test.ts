@@ -164,6 +164,33 @@ describe('logDestination', () => {
     }
   });
 
+  it('writes a line longer than a gathered chunk whole, between short lines, in order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bridge-log-'));
+    try {
+      const file = join(dir, 'out.log');
+      const dest = logDestination(file) as ReturnType<typeof logDestination> & {
+        flushSync(): void;
+        end(): void;
+      };
+      await new Promise((resolve) => (dest as unknown as NodeJS.EventEmitter).once('ready', resolve));
+      const logger = createLogger({ level: 'info' }, dest);
+      // 3-byte characters: a long line is ~1.5x LOG_WRITE_BYTES of UTF-8, a short one fits anywhere
+      const long = (i: number) => '€'.repeat(LOG_WRITE_BYTES / 2 + i);
+      const texts: string[] = [];
+      for (let i = 0; i < 40; i++) texts.push(i % 4 === 1 ? long(i) : `short ${i}`);
+      for (const [i, text] of texts.entries()) logger.info({ sms_id: i, text }, 'SMS queued');
+      dest.flushSync();
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines.map((l) => [l.sms_id, l.text])).toEqual(texts.map((t, i) => [i, t]));
+      dest.end();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes lines with characters of 2-4 UTF-8 bytes whole, across write boundaries', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bridge-log-'));
     try {

@@ -115,6 +115,18 @@ describe('a decision waiting for its commit (issue 14)', () => {
     ]);
   });
 
+  it("gives each alert SMS its rule as its source, and the alert's device and ref", async () => {
+    release();
+    const first = await fire('devices/pump-7/overheat', { temp: 95 }).decided;
+    const second = await fire('devices/pump-8/overheat', { temp: 99 }).decided;
+    expect([...first, ...second].map((r) => [r.source, r.ruleId, r.deviceId, r.alertRef])).toEqual([
+      ['rule:overheat', 'overheat', 'pump-7', '1'],
+      ['rule:overheat', 'overheat', 'pump-7', '1'],
+      ['rule:overheat', 'overheat', 'pump-8', '2'],
+      ['rule:overheat', 'overheat', 'pump-8', '2'],
+    ]);
+  });
+
   it('decides a device message again when its first write lost to another writer (a conflict)', async () => {
     release();
     const events = new Events(silentLogger());
