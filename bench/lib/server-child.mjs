@@ -1,6 +1,6 @@
 // The system under test in its own process: the bridge (dist/, as `npm start` runs it) or bare aedes.
 // argv[2] is a JSON spec; IPC commands: stats, stop.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +114,17 @@ async function startAedes() {
   return { port: server.address().port, importMs: tImported - t0, appStartMs: performance.now() - tImported };
 }
 
+// utime + stime of the main thread from /proc (fields 14 and 15, after the command name's closing parenthesis)
+const mainThreadCpuUs = () => {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+};
+
 function stats() {
   const mem = process.memoryUsage();
   return {
@@ -138,6 +149,9 @@ function stats() {
     cpuUs: (({ user, system }) => user + system)(process.cpuUsage()),
     // time the event loop was busy (not waiting in epoll), ms: what a blocking fsync adds to and CPU time not
     loopActiveMs: performance.eventLoopUtilization().active,
+    // the main thread's own CPU (Linux, 10 ms ticks), us: cpuUs less this is the other threads' (GC helpers,
+    // libuv's pool, worker threads)
+    mainCpuUs: mainThreadCpuUs(),
   };
 }
 
