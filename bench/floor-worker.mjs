@@ -31,7 +31,7 @@ for (let r = 0; r < rounds; r++) {
     m.load = `${before}-${load()}`;
     runs[v.name].push(m);
     log(
-      `  round ${r + 1} ${v.name}: ${Math.round(m.smsPerSec)} SMS/s; server CPU ${m.cpuUsPerSms.toFixed(1)} us/SMS (main thread ${m.mainCpuUsPerSms.toFixed(1)}), loop busy ${m.loopUsPerSms.toFixed(1)} us/SMS; driver ${(m.simCpuUsPerSms + m.loadCpuUsPerSms).toFixed(1)} us; load ${m.load}`,
+      `  round ${r + 1} ${v.name}: ${Math.round(m.smsPerSec)} SMS/s; server CPU ${m.cpuUsPerSms.toFixed(1)} us/SMS (main thread ${m.mainCpuUsPerSms.toFixed(1)}), loop busy ${m.loopUsPerSms.toFixed(1)} us/SMS; ${m.smsPerCommit.toFixed(1)} SMS per commit, WAL ${Math.round(m.walBytesPerSms)} B/SMS; driver ${(m.simCpuUsPerSms + m.loadCpuUsPerSms).toFixed(1)} us; load ${m.load}`,
     );
   }
 }
@@ -39,7 +39,7 @@ for (let r = 0; r < rounds; r++) {
 const med = (name, key) => median(runs[name].map((m) => m[key]));
 const rows = VARIANTS.map(
   (v) =>
-    `| ${v.name} | ${Math.round(med(v.name, 'smsPerSec')).toLocaleString('en-GB')} | ${med(v.name, 'cpuUsPerSms').toFixed(1)} | ${med(v.name, 'mainCpuUsPerSms').toFixed(1)} | ${med(v.name, 'loopUsPerSms').toFixed(1)} | ${runs[v.name].map((m) => m.load).join(', ')} |`,
+    `| ${v.name} | ${Math.round(med(v.name, 'smsPerSec')).toLocaleString('en-GB')} | ${med(v.name, 'cpuUsPerSms').toFixed(1)} | ${med(v.name, 'mainCpuUsPerSms').toFixed(1)} | ${med(v.name, 'loopUsPerSms').toFixed(1)} | ${med(v.name, 'smsPerCommit').toFixed(1)} | ${runs[v.name].map((m) => m.load).join(', ')} |`,
 );
 // per round: the worker's figure over the loop's
 const ratios = (a, b, key) =>
@@ -66,8 +66,8 @@ const driver = median(
 process.stdout.write(
   [
     `rounds ${rounds}, ${total} SMS each; the driver (SMSC simulator and publishers) ${driver.toFixed(1)} us CPU per SMS (median of all runs)`,
-    '| variant | SMS/s | server CPU per SMS, us (all threads) | main thread CPU per SMS, us | loop busy per SMS, us | load average (1 min) before-after each run |',
-    '|---|---|---|---|---|---|',
+    '| variant | SMS/s | server CPU per SMS, us (all threads) | main thread CPU per SMS, us | loop busy per SMS, us | SMS per group commit | load average (1 min) before-after each run |',
+    '|---|---|---|---|---|---|---|',
     ...rows,
     '',
     '| pair | figure | per round, sorted | median |',

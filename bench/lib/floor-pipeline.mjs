@@ -30,8 +30,9 @@
 //              durability, but each group commit's writes go to it as one message (a flat array) and come back
 //              as one (the ids, after the COMMIT and the WAL's fsync), so the event loop runs none of SQLite
 // The schema, statements and writes are floor-db.mjs', shared by both ways.
-import { fsync } from 'node:fs';
+import { fsync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import smpp from 'smpp';
@@ -69,6 +70,7 @@ export async function startFloor({ smscPort, synchronous = 'full', window = 100,
   let queue = [];
   let busy = false;
   let settle;
+  let commits = 0;
   const flushOnLoop = () => {
     const { st, savepoints } = store;
     const batch = queue;
@@ -122,6 +124,7 @@ export async function startFloor({ smscPort, synchronous = 'full', window = 100,
   const flush = () => {
     if (busy || queue.length === 0) return;
     busy = true;
+    commits++;
     if (worker) flushToWorker();
     else flushOnLoop();
   };
@@ -230,6 +233,11 @@ export async function startFloor({ smscPort, synchronous = 'full', window = 100,
 
   return {
     port: server.address().port,
+    // group commits so far, and the WAL file's size (all it was written, while no checkpoint restarts it)
+    counters: () => ({
+      commits,
+      walBytes: synchronous === 'none' ? 0 : statSync(join(dir, 'floor.db-wal')).size,
+    }),
     stop: () =>
       new Promise((resolve) => {
         session.close();

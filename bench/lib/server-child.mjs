@@ -33,6 +33,8 @@ let app;
 let stopBroker;
 let firstBoundMs;
 let countFn = () => count;
+/** the floor's group commits and WAL bytes (floor-pipeline.mjs) */
+let floorCounters;
 
 // As `npm start` runs it (src/launch.ts): dist/bridge.cjs from its code cache when the build has one; a build
 // from before the bundle (a baseline) from its files.
@@ -152,6 +154,7 @@ function stats() {
     // the main thread's own CPU (Linux, 10 ms ticks), us: cpuUs less this is the other threads' (GC helpers,
     // libuv's pool, worker threads)
     mainCpuUs: mainThreadCpuUs(),
+    floor: floorCounters?.(),
   };
 }
 
@@ -216,6 +219,7 @@ async function startFloorPipeline() {
   const { startFloor } = await import('./floor-pipeline.mjs');
   const floor = await startFloor({ ...spec, dir: spec.cwd });
   stopBroker = floor.stop;
+  floorCounters = floor.counters;
   return { port: floor.port, importMs: 0, appStartMs: performance.now() - t0 };
 }
 
