@@ -125,6 +125,11 @@ async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor
           cpuUsPerSms: (after.cpuUs - before.cpuUs) / n,
           // the event loop's busy time per SMS: CPU plus anything that blocks it (a synchronous fsync)
           loopUsPerSms: ((after.loopActiveMs - before.loopActiveMs) * 1000) / n,
+          // the main thread's share of cpuUsPerSms (Linux only, 10 ms ticks; else NaN)
+          mainCpuUsPerSms: (after.mainCpuUs - before.mainCpuUs) / n,
+          // the floor's group commits: SMS per commit (both its commits counted), WAL bytes per SMS (no checkpoints)
+          smsPerCommit: after.floor ? n / (after.floor.commits - before.floor.commits) : undefined,
+          walBytesPerSms: after.floor ? (after.floor.walBytes - before.floor.walBytes) / n : undefined,
           smsPerSec: lastSubmitAt ? n / seconds : Number.NaN,
           committedPerSec: n / ((burst.lastAckAt - burst.firstAt) / 1000),
         };

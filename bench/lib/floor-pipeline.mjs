@@ -25,102 +25,112 @@
 //   log        two JSON log lines per SMS (queued, submitted) through pino, to /dev/null as the benchmarks do
 //   checkpoint the WAL copied back into the database as SQLite does by default (every 1,000 pages, inside the
 //              commit): a store that runs for long must, and the bridge does it on a worker thread
-import { fsync, openSync } from 'node:fs';
+// and one that is not a feature but a way to run them (BENCHMARKS.md, "The SQLite writes off the event loop"):
+//   worker     the SQLite connection owned by a worker thread (floor-db-worker.mjs): the same rows, statements and
+//              durability, but each group commit's writes go to it as one message (a flat array) and come back
+//              as one (the ids, after the COMMIT and the WAL's fsync), so the event loop runs none of SQLite
+// The schema, statements and writes are floor-db.mjs', shared by both ways.
+import { fsync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import smpp from 'smpp';
+import { openFloorDb } from './floor-db.mjs';
+import { ALERT, INBOUND, SUBMITTED } from './floor-db-worker.mjs';
+
+const NO_ROWS = { alert: undefined, smsId: undefined };
 
 export async function startFloor({ smscPort, synchronous = 'full', window = 100, dir, extras = [] }) {
   const has = new Set(extras);
   const { Aedes } = await import('aedes');
-  const db = new Database(join(dir, 'floor.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  // no checkpoints during a run (the bridge runs them on a worker thread): a checkpoint inside COMMIT would hold
-  // the event loop for milliseconds, a cost the floor should not have; with `checkpoint`, SQLite's default
-  db.pragma(`wal_autocheckpoint = ${has.has('checkpoint') ? 1000 : 0}`);
-  db.exec(`CREATE TABLE alert (id INTEGER PRIMARY KEY, rule_id TEXT, device_id TEXT, state TEXT, text TEXT,
-    opened_at INTEGER, updated_at INTEGER);
-  CREATE TABLE sms (id INTEGER PRIMARY KEY, to_number TEXT, text TEXT, state TEXT, alert_id INTEGER,
-    created_at INTEGER, updated_at INTEGER, message_id TEXT);
-  CREATE INDEX sms_state ON sms (state, id);
-  CREATE TABLE inbound (id INTEGER PRIMARY KEY, received_at INTEGER, from_number TEXT, text TEXT, outcome TEXT,
-    device_id TEXT);
-  CREATE TABLE command (id INTEGER PRIMARY KEY, device_id TEXT, payload TEXT, state TEXT);`);
-  if (has.has('alertstate')) {
-    db.exec(`ALTER TABLE alert ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
-    CREATE UNIQUE INDEX alert_live ON alert (rule_id, device_id) WHERE state <> 'resolved';`);
-  }
-  if (has.has('policy')) {
-    db.exec(`CREATE TABLE alert_recipient (alert_id INTEGER NOT NULL, phone TEXT NOT NULL, step INTEGER NOT NULL,
-      sms_id INTEGER, told_at INTEGER, PRIMARY KEY (alert_id, phone)) WITHOUT ROWID;
-    CREATE TABLE alert_sent (phone TEXT NOT NULL, at INTEGER NOT NULL);`);
-  }
-  if (has.has('receipts'))
-    db.exec("CREATE INDEX sms_message_id ON sms (message_id) WHERE state = 'submitted'");
   const logger = has.has('log')
     ? pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }))
     : undefined;
-  const walFd = openSync(join(dir, 'floor.db-wal'), 'r');
-  const st = {
-    alert: db.prepare(
-      "INSERT INTO alert (rule_id, device_id, state, text, opened_at, updated_at) VALUES ('bench', ?, 'open', ?, ?, ?)",
-    ),
-    sms: db.prepare("INSERT INTO sms VALUES (NULL, ?, ?, 'queued', ?, ?, ?, NULL)"),
-    submitted: db.prepare("UPDATE sms SET state = 'submitted', message_id = ?, updated_at = ? WHERE id = ?"),
-    inbound: db.prepare("INSERT INTO inbound VALUES (NULL, ?, ?, ?, 'command', ?)"),
-    command: db.prepare("INSERT INTO command VALUES (NULL, ?, ?, 'queued')"),
-    begin: db.prepare('BEGIN'),
-    commit: db.prepare('COMMIT'),
-    savepoint: db.prepare('SAVEPOINT w'),
-    release: db.prepare('RELEASE w'),
-    ...(has.has('alertstate')
-      ? {
-          upsert: db.prepare(`INSERT INTO alert (rule_id, device_id, state, text, opened_at, updated_at)
-            VALUES ('bench', ?, 'open', ?, ?, ?)
-            ON CONFLICT (rule_id, device_id) WHERE state <> 'resolved'
-            DO UPDATE SET count = count + 1, text = excluded.text, updated_at = excluded.updated_at
-            RETURNING id, count, opened_at`),
-        }
-      : {}),
-    ...(has.has('policy')
-      ? {
-          recipient: db.prepare('INSERT OR REPLACE INTO alert_recipient VALUES (?, ?, 0, ?, ?)'),
-          sent: db.prepare('INSERT INTO alert_sent VALUES (?, ?)'),
-        }
-      : {}),
+  // A job is one message's writes as data (`op`: its kind and fields, as floor-db-worker.mjs reads them) and what
+  // follows once they are durable (`done`, given `{ alert, smsId }` for an ALERT job).
+  let store;
+  let worker;
+  if (synchronous !== 'none' && has.has('worker')) {
+    worker = new Worker(new URL('./floor-db-worker.mjs', import.meta.url), {
+      workerData: { dir, extras, synchronous },
+    });
+    await new Promise((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('message', resolve);
+    });
+  } else if (synchronous !== 'none') store = openFloorDb(dir, has);
+  const run = (op, now) => {
+    if (op[0] === ALERT) return store.writeAlert(op[1], op[2], now);
+    if (op[0] === SUBMITTED) store.writeSubmitted(op[1], now, op[2]);
+    else store.writeInbound(now, op[1], op[2], op[3], op[4], op[5]);
   };
-  const savepoints = has.has('savepoint');
 
   // One group commit at a time: work asked for during a commit's fsync waits and commits with the next batch.
   let queue = [];
   let busy = false;
-  const flush = () => {
-    if (busy || queue.length === 0) return;
-    busy = true;
+  let settle;
+  let commits = 0;
+  const flushOnLoop = () => {
+    const { st, savepoints } = store;
     const batch = queue;
     queue = [];
     const now = Date.now();
+    const results = new Array(batch.length);
     st.begin.run();
-    for (const job of batch) {
+    for (let i = 0; i < batch.length; i++) {
       if (savepoints) st.savepoint.run();
-      job.write(now);
+      results[i] = run(batch[i].op, now);
       if (savepoints) st.release.run();
     }
     st.commit.run();
-    const settle = () => {
+    const done = () => {
       busy = false;
-      for (const job of batch) job.done();
+      for (let i = 0; i < batch.length; i++) batch[i].done(results[i]);
       if (queue.length > 0) setImmediate(flush);
     };
-    if (synchronous === 'full') fsync(walFd, settle);
-    else settle();
+    if (synchronous === 'full') fsync(store.walFd, done);
+    else done();
+  };
+  // the worker's way: the batch's ops as one flat array, one answer after its commit (and fsync)
+  const flushToWorker = () => {
+    const batch = queue;
+    queue = [];
+    const ops = [];
+    for (const job of batch) for (const field of job.op) ops.push(field);
+    settle = (answer) => {
+      busy = false;
+      let k = 0;
+      for (const job of batch) {
+        if (job.op[0] === ALERT) {
+          job.done({
+            alert: { id: answer[k], count: answer[k + 1], opened_at: answer[k + 2] },
+            smsId: answer[k + 3],
+          });
+          k += 4;
+        } else job.done();
+      }
+      if (queue.length > 0) setImmediate(flush);
+    };
+    worker.postMessage(ops);
+  };
+  worker?.on('message', (answer) => {
+    if (answer instanceof Float64Array) settle(answer);
+  });
+  worker?.on('error', (err) => {
+    process.stderr.write(`floor's SQLite worker: ${err?.stack ?? err}\n`);
+    process.exit(1);
+  });
+  const flush = () => {
+    if (busy || queue.length === 0) return;
+    busy = true;
+    commits++;
+    if (worker) flushToWorker();
+    else flushOnLoop();
   };
   const enqueue = (job) => {
     if (synchronous === 'none') {
-      job.done();
+      job.done(NO_ROWS);
       return;
     }
     queue.push(job);
@@ -150,7 +160,7 @@ export async function startFloor({ smscPort, synchronous = 'full', window = 100,
         if (resp.command_status === 0) {
           const messageId = resp.message_id;
           enqueue({
-            write: (now) => st.submitted.run(messageId, now, smsId),
+            op: [SUBMITTED, messageId, smsId],
             done: () =>
               logger?.info({ sms_id: smsId, to, state: 'submitted', rule: 'bench' }, 'SMS submitted'),
           });
@@ -171,19 +181,9 @@ export async function startFloor({ smscPort, synchronous = 'full', window = 100,
       }
       const device = packet.topic.slice(8, packet.topic.indexOf('/', 8));
       const text = `A${JSON.parse(packet.payload.toString('utf8')).n}`;
-      let smsId;
-      let alert;
       enqueue({
-        write: (now) => {
-          if (st.upsert) alert = st.upsert.get(device, text, now, now);
-          else alert = { id: st.alert.run(device, text, now, now).lastInsertRowid, count: 1, opened_at: now };
-          smsId = st.sms.run('+447700900001', text, alert.id, now, now).lastInsertRowid;
-          if (st.recipient) {
-            st.recipient.run(alert.id, '+447700900001', smsId, now);
-            st.sent.run('+447700900001', now);
-          }
-        },
-        done: () => {
+        op: [ALERT, device, text],
+        done: ({ alert, smsId }) => {
           callback(null);
           if (retained) {
             const payload = JSON.stringify({
@@ -217,31 +217,38 @@ export async function startFloor({ smscPort, synchronous = 'full', window = 100,
     const text = String(pdu.short_message?.message ?? pdu.short_message ?? '');
     const [device, command, value] = text.split(' ');
     const payload = JSON.stringify({ command, args: { value: Number(value) }, from });
+    const reply = `sent ${command} to ${device}`;
     enqueue({
-      write: (now) => {
-        st.inbound.run(now, from, text, device);
-        st.command.run(device, payload);
-        st.sms.run(from, `sent ${command} to ${device}`, null, now, now);
-      },
+      op: [INBOUND, from, text, device, payload, reply],
       done: () => {
         aedes.publish(
           { cmd: 'publish', topic: `devices/${device}/commands`, payload, qos: 1, retain: false },
           () => undefined,
         );
         session.send(pdu.response());
-        submit(from, `sent ${command} to ${device}`, 0);
+        submit(from, reply, 0);
       },
     });
   });
 
   return {
     port: server.address().port,
+    // group commits so far, and the WAL file's size (all it was written, while no checkpoint restarts it)
+    counters: () => ({
+      commits,
+      walBytes: synchronous === 'none' ? 0 : statSync(join(dir, 'floor.db-wal')).size,
+    }),
     stop: () =>
       new Promise((resolve) => {
         session.close();
         server.close();
         aedes.close(() => {
-          db.close();
+          if (worker) {
+            worker.once('message', () => worker.terminate().then(() => resolve()));
+            worker.postMessage('close');
+            return;
+          }
+          store?.db.close();
           resolve();
         });
       }),

@@ -1,6 +1,6 @@
 // The system under test in its own process: the bridge (dist/, as `npm start` runs it) or bare aedes.
 // argv[2] is a JSON spec; IPC commands: stats, stop.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,8 @@ let app;
 let stopBroker;
 let firstBoundMs;
 let countFn = () => count;
+/** the floor's group commits and WAL bytes (floor-pipeline.mjs) */
+let floorCounters;
 
 // As `npm start` runs it (src/launch.ts): dist/bridge.cjs from its code cache when the build has one; a build
 // from before the bundle (a baseline) from its files.
@@ -114,6 +116,17 @@ async function startAedes() {
   return { port: server.address().port, importMs: tImported - t0, appStartMs: performance.now() - tImported };
 }
 
+// utime + stime of the main thread from /proc (fields 14 and 15, after the command name's closing parenthesis)
+const mainThreadCpuUs = () => {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+};
+
 function stats() {
   const mem = process.memoryUsage();
   return {
@@ -138,6 +151,10 @@ function stats() {
     cpuUs: (({ user, system }) => user + system)(process.cpuUsage()),
     // time the event loop was busy (not waiting in epoll), ms: what a blocking fsync adds to and CPU time not
     loopActiveMs: performance.eventLoopUtilization().active,
+    // the main thread's own CPU (Linux, 10 ms ticks), us: cpuUs less this is the other threads' (GC helpers,
+    // libuv's pool, worker threads)
+    mainCpuUs: mainThreadCpuUs(),
+    floor: floorCounters?.(),
   };
 }
 
@@ -202,6 +219,7 @@ async function startFloorPipeline() {
   const { startFloor } = await import('./floor-pipeline.mjs');
   const floor = await startFloor({ ...spec, dir: spec.cwd });
   stopBroker = floor.stop;
+  floorCounters = floor.counters;
   return { port: floor.port, importMs: 0, appStartMs: performance.now() - t0 };
 }
 
