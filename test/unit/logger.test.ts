@@ -113,111 +113,78 @@ describe('phone numbers in logs', () => {
   });
 });
 
+type FileDest = ReturnType<typeof logDestination> & { flushSync(): void; end(): void };
+
+/** A logger writing through `logDestination` to a file in a fresh directory, ended and removed after `fn`. */
+async function withLogFile(
+  fn: (log: {
+    file: string;
+    dest: FileDest;
+    logger: ReturnType<typeof createLogger>;
+  }) => Promise<void> | void,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bridge-log-'));
+  try {
+    const file = join(dir, 'out.log');
+    const dest = logDestination(file) as FileDest;
+    await new Promise((resolve) => (dest as unknown as NodeJS.EventEmitter).once('ready', resolve));
+    await fn({ file, dest, logger: createLogger({ level: 'info' }, dest) });
+    dest.end();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The file's lines, parsed. */
+const linesOf = (file: string) =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+
 describe('logDestination', () => {
-  it('writes every line, in order, in chunks of LOG_WRITE_BYTES', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bridge-log-'));
-    try {
-      const file = join(dir, 'out.log');
-      const dest = logDestination(file) as ReturnType<typeof logDestination> & {
-        flushSync(): void;
-        end(): void;
-      };
-      await new Promise((resolve) => (dest as unknown as NodeJS.EventEmitter).once('ready', resolve));
-      const logger = createLogger({ level: 'info' }, dest);
+  it('writes every line, in order, in chunks of LOG_WRITE_BYTES', () =>
+    withLogFile(({ file, dest, logger }) => {
       const n = 5000;
       for (let i = 0; i < n; i++) logger.info({ sms_id: i, to: '+447700900001' }, 'SMS queued');
       dest.flushSync();
-      const lines = readFileSync(file, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l));
+      const lines = linesOf(file);
       expect(lines.length).toBe(n);
       expect(lines.map((l) => l.sms_id)).toEqual(Array.from({ length: n }, (_, i) => i));
       expect(lines[0].to).toBe('+44770090****');
       expect(n * 100).toBeGreaterThan(LOG_WRITE_BYTES); // the lines did span many writes
-      dest.end();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('writes a lone line without a flush (the gathered lines are handed over on their own)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bridge-log-'));
-    try {
-      const file = join(dir, 'out.log');
-      const dest = logDestination(file) as ReturnType<typeof logDestination> & { end(): void };
-      await new Promise((resolve) => (dest as unknown as NodeJS.EventEmitter).once('ready', resolve));
-      const logger = createLogger({ level: 'info' }, dest);
+  it('writes a lone line without a flush (the gathered lines are handed over on their own)', () =>
+    withLogFile(async ({ file, logger }) => {
       logger.info({ sms_id: 1 }, 'SMS queued');
       logger.info({ sms_id: 2 }, 'SMS queued');
       // no flush: the lines come on their own (polled until they do; the test's timeout is the bound)
       while (readFileSync(file, 'utf8').split('\n').length < 3) await new Promise((r) => setTimeout(r, 5));
-      expect(
-        readFileSync(file, 'utf8')
-          .trim()
-          .split('\n')
-          .map((l) => JSON.parse(l).sms_id),
-      ).toEqual([1, 2]);
-      dest.end();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+      expect(linesOf(file).map((l) => l.sms_id)).toEqual([1, 2]);
+    }));
 
-  it('writes a line longer than a gathered chunk whole, between short lines, in order', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bridge-log-'));
-    try {
-      const file = join(dir, 'out.log');
-      const dest = logDestination(file) as ReturnType<typeof logDestination> & {
-        flushSync(): void;
-        end(): void;
-      };
-      await new Promise((resolve) => (dest as unknown as NodeJS.EventEmitter).once('ready', resolve));
-      const logger = createLogger({ level: 'info' }, dest);
+  it('writes a line longer than a gathered chunk whole, between short lines, in order', () =>
+    withLogFile(({ file, dest, logger }) => {
       // 3-byte characters: a long line is ~1.5x LOG_WRITE_BYTES of UTF-8, a short one fits anywhere
       const long = (i: number) => '€'.repeat(LOG_WRITE_BYTES / 2 + i);
       const texts: string[] = [];
       for (let i = 0; i < 40; i++) texts.push(i % 4 === 1 ? long(i) : `short ${i}`);
       for (const [i, text] of texts.entries()) logger.info({ sms_id: i, text }, 'SMS queued');
       dest.flushSync();
-      const lines = readFileSync(file, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l));
-      expect(lines.map((l) => [l.sms_id, l.text])).toEqual(texts.map((t, i) => [i, t]));
-      dest.end();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+      expect(linesOf(file).map((l) => [l.sms_id, l.text])).toEqual(texts.map((t, i) => [i, t]));
+    }));
 
-  it('writes lines with characters of 2-4 UTF-8 bytes whole, across write boundaries', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bridge-log-'));
-    try {
-      const file = join(dir, 'out.log');
-      const dest = logDestination(file) as ReturnType<typeof logDestination> & {
-        flushSync(): void;
-        end(): void;
-      };
-      await new Promise((resolve) => (dest as unknown as NodeJS.EventEmitter).once('ready', resolve));
-      const logger = createLogger({ level: 'info' }, dest);
+  it('writes lines with characters of 2-4 UTF-8 bytes whole, across write boundaries', () =>
+    withLogFile(({ file, dest, logger }) => {
       const n = 3000;
       // a device name of 1-, 2-, 3- and 4-byte characters, its length varying so lines end anywhere in a write
       const device = (i: number) => `Kühlraum-€-🌡-${'é'.repeat(i % 37)}`;
       for (let i = 0; i < n; i++) logger.info({ sms_id: i, device: device(i) }, 'SMS queued');
       dest.flushSync();
-      const text = readFileSync(file, 'utf8');
-      expect(text).not.toContain('\uFFFD'); // no character cut in two
-      const lines = text
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l));
-      expect(lines.map((l) => [l.sms_id, l.device])).toEqual(
+      expect(readFileSync(file, 'utf8')).not.toContain('\uFFFD'); // no character cut in two
+      expect(linesOf(file).map((l) => [l.sms_id, l.device])).toEqual(
         Array.from({ length: n }, (_, i) => [i, device(i)]),
       );
-      dest.end();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
