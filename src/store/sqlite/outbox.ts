@@ -14,6 +14,16 @@ import type {
 } from '../store.js';
 import type { Statements } from './statements.js';
 
+/** The SMS counted by state (the store's connection, or `StateCounter`'s worker) */
+export const SMS_COUNTS_SQL = 'SELECT state, COUNT(*) AS n FROM sms GROUP BY state';
+
+/** Every state, 0 where no row has it. */
+export function countsOf(rows: Array<{ state: string; n: number }>): Record<SmsState, number> {
+  const counts: Record<SmsState, number> = { queued: 0, submitted: 0, delivered: 0, failed: 0, expired: 0 };
+  for (const row of rows) counts[row.state as SmsState] = row.n;
+  return counts;
+}
+
 const SQL = {
   // the record is built from what was inserted: no row read back (see `enqueue`)
   insert: `INSERT INTO sms (created_at, updated_at, to_number, text, priority, source, rule_id, device_id, alert_ref,
@@ -63,7 +73,7 @@ const SQL = {
   settle: `UPDATE sms SET state = ?, parts_delivered = ?, parts_failed = ?, error_code = COALESCE(?, error_code),
     error = COALESCE(?, error), updated_at = ?, done_at = CASE WHEN ? IN ('delivered', 'failed', 'expired') THEN ? ELSE done_at END
    WHERE id = ? RETURNING ${SMS_COLUMNS}`,
-  counts: 'SELECT state, COUNT(*) AS n FROM sms GROUP BY state',
+  counts: SMS_COUNTS_SQL,
   park: `INSERT INTO receipt_parked (connection_id, receipt_id, format, state, stat, error_code, received_at)
    VALUES (?, ?, ?, ?, ?, ?, ?)`,
   parkKey: 'INSERT INTO receipt_parked_key (parked_id, connection_id, key, kind) VALUES (?, ?, ?, ?)',
@@ -318,10 +328,7 @@ export class SqliteOutbox implements OutboxRepository {
   }
 
   counts(): Record<SmsState, number> {
-    const counts: Record<SmsState, number> = { queued: 0, submitted: 0, delivered: 0, failed: 0, expired: 0 };
-    for (const row of this.s.get(SQL.counts).all() as Array<{ state: SmsState; n: number }>)
-      counts[row.state] = row.n;
-    return counts;
+    return countsOf(this.s.get(SQL.counts).all() as Array<{ state: SmsState; n: number }>);
   }
 
   replies(to: string, since: number): number {

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { BridgeError } from '../../errors.js';
 import type { BrokerStateRepository } from '../broker-state.js';
-import type { Store, TransactionOptions, Tx } from '../store.js';
+import type { SmsState, Store, TransactionOptions, Tx } from '../store.js';
 import { type StoreReadSide, StoreReads } from '../store-reads.js';
 import { SqliteAlerts } from './alerts.js';
 import { SqliteBrokerStateRepository } from './broker-state.js';
@@ -13,7 +13,8 @@ import { SqliteClaims } from './claims.js';
 import { SqliteHistory } from './history.js';
 import { SqliteInbound, SqliteKv, SqliteLeases } from './inbound.js';
 import { migrate } from './migrations.js';
-import { SqliteOutbox } from './outbox.js';
+import { countsOf, SMS_COUNTS_SQL, SqliteOutbox } from './outbox.js';
+import { StateCounter } from './state-counter.js';
 import { Statements } from './statements.js';
 import { WalSync } from './wal-sync.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -46,6 +47,8 @@ interface Open {
   statements: Statements;
   walSync: WalSync | undefined;
   checkpointer: Checkpointer | undefined;
+  /** the SMS counted by state off the event loop (a file's store only) */
+  counter: StateCounter | undefined;
 }
 
 /** The default Store: one SQLite file (better-sqlite3, WAL), transactions group-committed. */
@@ -129,6 +132,7 @@ export class SqliteStore extends StoreReads implements Store {
         statements,
         walSync,
         checkpointer,
+        counter: onDisk ? new StateCounter(path, SMS_COUNTS_SQL, this.options.logger) : undefined,
       };
       alerts.prune(Date.now());
     } catch (err) {
@@ -154,9 +158,24 @@ export class SqliteStore extends StoreReads implements Store {
     if (!open) return;
     await open.writes.flush();
     this.open = undefined;
+    await open.counter?.stop();
     await open.checkpointer?.stop();
     await open.walSync?.close();
     open.db.close();
+  }
+
+  /** On a worker thread's connection (`StateCounter`); on the store's own if that worker cannot run. */
+  override async countByState(): Promise<Record<SmsState, number>> {
+    const open = this.o;
+    const counting = open.counter?.count();
+    if (counting !== undefined) {
+      try {
+        return countsOf(await counting);
+      } catch (err) {
+        if (open.counter?.available) throw err;
+      }
+    }
+    return open.outbox.counts();
   }
 
   protected get readSide(): StoreReadSide {
