@@ -41,6 +41,8 @@ export class StateCounter {
     if (this.running !== undefined) return this.running;
     const worker = this.start();
     if (worker === undefined) return undefined;
+    // referenced while it counts, so that a process waiting for nothing else waits for the answer
+    worker.ref();
     const running = new Promise<CountRows>((resolve, reject) => {
       this.answer = { resolve, reject };
       worker.postMessage('count');
@@ -56,6 +58,7 @@ export class StateCounter {
     this.running = running.finally(() => {
       clearTimeout(timer);
       this.running = undefined;
+      this.worker?.unref();
     });
     return this.running;
   }

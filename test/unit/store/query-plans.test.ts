@@ -164,7 +164,9 @@ describe('SQLite store: every statement it runs on the growing tables', () => {
           needle,
         ).toBe(true);
       }
-      expect([...allowed].sort()).toEqual(['admin list', 'counts', 'live alerts at start', 'newest alert']);
+      // the counts by state run on StateCounter's worker thread, whose connection this does not record (their
+      // plan, the covering read of sms_state, is pinned above); on the store's own only when that worker cannot run
+      expect([...allowed].sort()).toEqual(['admin list', 'live alerts at start', 'newest alert']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
