@@ -2,8 +2,8 @@ import type { SmsState } from '../store/store.js';
 
 /**
  * The store's SMS are counted by state at most this often for the metrics and the status page. On SQLite the count
- * reads the whole `sms_state` index: 60-250 ms at 1M SMS (issue 14, session 10), on the event loop, and `/metrics`
- * is open to anyone who reaches the HTTP port.
+ * reads the whole `sms_state` index: 60-250 ms at 1M SMS (issue 14, session 10), on a worker thread's connection
+ * since session 11 (`StateCounter`), and `/metrics` is open to anyone who reaches the HTTP port.
  */
 export const COUNTS_MIN_INTERVAL_MS = 2000;
 
