@@ -172,7 +172,8 @@ export class SqliteStore extends StoreReads implements Store {
       try {
         return countsOf(await counting);
       } catch (err) {
-        if (open.counter?.available) throw err;
+        // a count that failed, or the store stopping: no second count on a connection that may be closing
+        if (open.counter?.available || this.open !== open) throw err;
       }
     }
     return open.outbox.counts();

@@ -73,6 +73,17 @@ describe('the SMS counted by state off the event loop (SQLite)', () => {
     expect(counter.count()).toBeUndefined();
   });
 
+  it('a store stopping fails the count under way; it does not count again on the connection it closes', async () => {
+    const dir = tempDir();
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = new SqliteStore({ path: join(dir, 'bridge.db') });
+    await store.start();
+    await store.countByState(); // the worker started
+    const failed = expect(store.countByState()).rejects.toThrow(/closing/);
+    await store.stop();
+    await failed;
+  });
+
   it('stopping fails the count under way and leaves no worker to ask', async () => {
     const store = await fileStore();
     const path = (store as unknown as { options: { path: string } }).options.path;
