@@ -140,6 +140,8 @@ export function logDestination(dest: number | string): pino.DestinationStream {
 
 /** The parts of sonic-boom (in buffer mode) that `gatherLines` wraps; pino writes strings. */
 interface Gathered {
+  /** sonic-boom starts a write when what waits reaches this (0: at once) */
+  minLength: number;
   write(data: string | Buffer): boolean;
   flush(cb?: (err?: Error) => void): void;
   flushSync(): void;
@@ -186,13 +188,28 @@ function gatherLines(stream: Gathered): void {
     used += chunk.write(line, used);
     return true;
   };
-  for (const name of ['flush', 'flushSync', 'end'] as const) {
+  for (const name of ['flush', 'end'] as const) {
     const original = stream[name].bind(stream) as (...args: unknown[]) => void;
     stream[name] = (...args: unknown[]) => {
       handOver();
       original(...args);
     };
   }
+  // pino's exit handler: the gathered lines must be written before it returns. Handed over as above, they would
+  // start an asynchronous write when none is in progress, and sonic-boom's flushSync writes only what is queued
+  // behind one: the last lines before an exit would race the process's end. With `minLength` out of reach for the
+  // hand-over, sonic-boom queues them (`write`), and its flushSync writes them with the rest.
+  const flushSync = stream.flushSync.bind(stream);
+  stream.flushSync = () => {
+    const minLength = stream.minLength;
+    stream.minLength = Number.POSITIVE_INFINITY;
+    try {
+      handOver();
+    } finally {
+      stream.minLength = minLength;
+    }
+    flushSync();
+  };
 }
 
 /** A silent logger for tests and tools. */

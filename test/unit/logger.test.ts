@@ -114,6 +114,7 @@ describe('phone numbers in logs', () => {
 });
 
 type FileDest = ReturnType<typeof logDestination> & {
+  flushSync(): void;
   flush(cb?: (err?: Error) => void): void;
   end(): void;
 };
@@ -166,6 +167,14 @@ describe('logDestination', () => {
       expect(lines.map((l) => l.sms_id)).toEqual(Array.from({ length: n }, (_, i) => i));
       expect(lines[0].to).toBe('+44770090****');
       expect(n * 100).toBeGreaterThan(LOG_WRITE_BYTES); // the lines did span many writes
+    }));
+
+  it('has written the gathered lines when flushSync returns (pino calls it at exit)', () =>
+    withLogFile(({ file, dest, logger }) => {
+      logger.info({ sms_id: 1 }, 'SMS queued');
+      logger.info({ sms_id: 2 }, 'SMS queued');
+      dest.flushSync();
+      expect(linesOf(file).map((l) => l.sms_id)).toEqual([1, 2]);
     }));
 
   it('writes a lone line without a flush (the gathered lines are handed over on their own)', () =>
