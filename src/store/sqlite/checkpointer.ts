@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { sqliteWorker } from './sqlite-worker.js';
 
 /** WAL frames (pages) after which the WAL is restarted from its start: SQLite's own `wal_autocheckpoint`. */
 export const RESTART_WAL_FRAMES = 1000;
@@ -65,18 +65,7 @@ export class Checkpointer {
   ): Checkpointer | undefined {
     let worker: Worker;
     try {
-      worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: {
-          module: createRequire(import.meta.url).resolve('better-sqlite3'),
-          path,
-          intervalMs: options.intervalMs ?? 100,
-        },
-        // one connection and a timer: a small heap (the default would reserve the main thread's limits)
-        resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
-        stdout: false,
-        stderr: false,
-      });
+      worker = sqliteWorker(path, WORKER_SOURCE, { intervalMs: options.intervalMs ?? 100 });
     } catch (err) {
       options.logger?.warn(
         { err },
@@ -147,11 +136,8 @@ export class Checkpointer {
   }
 }
 
-// CommonJS, run by the worker with `eval`: no file of its own, so the bundle (dist/bridge.cjs) needs none either
+// run after sqliteWorker's prelude (parentPort, workerData, db)
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
-const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 0');
 const checkpoint = (extra) => {
   try {

@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { BridgeError } from '../../errors.js';
+import { sqliteWorker } from './sqlite-worker.js';
 
 /** A count the worker has not answered by then fails (the metrics and the status page keep their last counts). */
 export const COUNT_TIMEOUT_MS = 30_000;
@@ -74,18 +74,7 @@ export class StateCounter {
   private start(): Worker | undefined {
     if (this.worker !== undefined || this.broken) return this.worker;
     try {
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: {
-          module: createRequire(import.meta.url).resolve('better-sqlite3'),
-          path: this.path,
-          sql: this.sql,
-        },
-        // one connection and one statement: a small heap
-        resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
-        stdout: false,
-        stderr: false,
-      });
+      const worker = sqliteWorker(this.path, WORKER_SOURCE, { sql: this.sql });
       worker.on('message', (m: { rows?: CountRows; error?: string }) =>
         this.settle(m.rows ?? new BridgeError('ERR_STORE', `the SMS count failed: ${m.error}`)),
       );
@@ -121,11 +110,8 @@ export class StateCounter {
   }
 }
 
-// CommonJS, run by the worker with `eval`: no file of its own, so the bundle (dist/bridge.cjs) needs none either
+// run after sqliteWorker's prelude (parentPort, workerData, db)
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
-const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('query_only = ON');
 db.pragma('busy_timeout = 5000');
 const count = db.prepare(workerData.sql);
