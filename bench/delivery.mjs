@@ -82,7 +82,18 @@ async function withBridge(
 const FAST = '      window: 100\n      tps: 1000000';
 
 /** 2. `total` alerts as fast as 50 QoS 1 clients (20 in flight each) can have them committed. */
-async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor, lean, extras, topic }) {
+async function throughputOnce({
+  total,
+  synchronous,
+  cpuProf,
+  window,
+  dist,
+  floor,
+  lean,
+  extras,
+  topic,
+  warmup = 0,
+}) {
   const connection = window ? `      window: ${window}\n      tps: 1000000` : FAST;
   return withBridge(
     { synchronous, connection, cpuProf, dist, floor, lean, extras },
@@ -90,11 +101,18 @@ async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor
       const clients = 50;
       const perClient = Math.ceil(total / clients);
       const n = perClient * clients;
+      const warmPerClient = Math.ceil(warmup / clients);
+      const warmN = warmup > 0 ? warmPerClient * clients : 0;
       let lastSubmitAt = 0;
       let submits = 0;
+      let warmed;
+      const warm = new Promise((resolve) => {
+        warmed = resolve;
+      });
       const allIn = new Promise((resolve) => {
         sim.on('submit', () => {
-          if (++submits === n) {
+          if (++submits === warmN) warmed();
+          if (submits === warmN + n) {
             lastSubmitAt = Date.now();
             resolve();
           }
@@ -105,6 +123,24 @@ async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor
       const cpuHere = () => (({ user, system }) => user + system)(process.cpuUsage());
       const loadCpu = async () => (await load.ask({ cmd: 'cpu' }, 'cpu', 10_000)).cpuUs;
       try {
+        if (warmN > 0) {
+          // a storm of other devices' first alerts first: the JIT's first compiles and the heap's first growth
+          // happen there, so the measured storm is one a bridge that has run meets
+          await load.ask(
+            {
+              cmd: 'burst',
+              perClient: warmPerClient,
+              window: 20,
+              prefix: 'w',
+              kind: 'bench',
+              payload: '{"n":{n}}',
+              topic,
+            },
+            'burst-done',
+            300_000,
+          );
+          await Promise.race([warm, sleep(120_000, true)]);
+        }
         const [simBefore, loadBefore] = [cpuHere(), await loadCpu()];
         const before = await server.stats();
         const burst = await load.ask(
@@ -127,6 +163,15 @@ async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor
           loopUsPerSms: ((after.loopActiveMs - before.loopActiveMs) * 1000) / n,
           // the main thread's share of cpuUsPerSms (Linux only, 10 ms ticks; else NaN)
           mainCpuUsPerSms: (after.mainCpuUs - before.mainCpuUs) / n,
+          // the same by thread name ('main', 'V8 DefaultWorke' = V8's GC helpers, 'libuv-worker', worker threads)
+          threadCpuUsPerSms: after.threadCpuUs
+            ? Object.fromEntries(
+                Object.entries(after.threadCpuUs).map(([k, v]) => [
+                  k,
+                  (v - (before.threadCpuUs?.[k] ?? 0)) / n,
+                ]),
+              )
+            : undefined,
           // the floor's group commits: SMS per commit (both its commits counted), WAL bytes per SMS (no checkpoints)
           smsPerCommit: after.floor ? n / (after.floor.commits - before.floor.commits) : undefined,
           walBytesPerSms: after.floor ? (after.floor.walBytes - before.floor.walBytes) / n : undefined,
@@ -143,21 +188,35 @@ async function throughputOnce({ total, synchronous, cpuProf, window, dist, floor
 /** What the bridge must do beyond the floor, each at its least (bench/lib/floor-pipeline.mjs `extras`). */
 export const FEATURES = ['savepoint', 'alertstate', 'policy', 'receipts', 'retained', 'log', 'checkpoint'];
 
+/** The storm of other devices' first alerts a `warm` run measures after (bench/warm.mjs). */
+export const WARMUP = 10_000;
+
 // Each run: the bridge with `full` and `normal`, the end-to-end floor (`full`) and the floor with the bridge's
-// features (`features`), in alternating order.
-const KINDS = ['full', 'normal', 'floor', 'features'];
-const kindOptions = (kind) =>
-  kind === 'floor'
-    ? { synchronous: 'full', floor: true }
-    : kind === 'features'
-      ? { synchronous: 'full', floor: true, extras: FEATURES }
-      : { synchronous: kind };
+// features (`features`), in alternating order; then the bridge and the floor with the features again, each after
+// a storm of WARMUP other devices' alerts in the same process (`fullWarm`, `featuresWarm`): what a bridge that has
+// been running shows, its code compiled by V8's optimizing compiler and its heap grown.
+const KINDS = ['full', 'normal', 'floor', 'features', 'fullWarm', 'featuresWarm'];
+const kindOptions = (kind, total) => {
+  const warmup = Math.min(WARMUP, total);
+  switch (kind) {
+    case 'floor':
+      return { synchronous: 'full', floor: true };
+    case 'features':
+      return { synchronous: 'full', floor: true, extras: FEATURES };
+    case 'fullWarm':
+      return { synchronous: 'full', warmup };
+    case 'featuresWarm':
+      return { synchronous: 'full', floor: true, extras: FEATURES, warmup };
+    default:
+      return { synchronous: kind };
+  }
+};
 
 export async function runThroughput({ runs, total }) {
-  const out = { full: [], normal: [], floor: [], features: [] };
+  const out = Object.fromEntries(KINDS.map((kind) => [kind, []]));
   for (let r = 0; r < runs; r++) {
     for (const kind of inTurn(KINDS, r)) {
-      const m = await throughputOnce({ total, ...kindOptions(kind) });
+      const m = await throughputOnce({ total, ...kindOptions(kind, total) });
       out[kind].push(m);
       log(
         `  alert->SMS run ${r + 1} ${kind}: ${Math.round(m.smsPerSec)} SMS/s (committed ${Math.round(m.committedPerSec)}/s); CPU per SMS: server ${m.cpuUsPerSms.toFixed(0)} us, SMSC simulator ${m.simCpuUsPerSms.toFixed(0)} us, publishers ${m.loadCpuUsPerSms.toFixed(0)} us`,
@@ -172,8 +231,9 @@ export async function runThroughput({ runs, total }) {
     cpuUsPerSms: pick(k, 'cpuUsPerSms'),
     simCpuUsPerSms: pick(k, 'simCpuUsPerSms'),
     loadCpuUsPerSms: pick(k, 'loadCpuUsPerSms'),
+    mainCpuUsPerSms: pick(k, 'mainCpuUsPerSms'),
   });
-  return { full: of('full'), normal: of('normal'), floor: of('floor'), features: of('features'), raw: out };
+  return { ...Object.fromEntries(KINDS.map((kind) => [kind, of(kind)])), raw: out };
 }
 
 /**
@@ -182,8 +242,18 @@ export async function runThroughput({ runs, total }) {
  * number (`devices/r{c}/alerts/repeat`: 50 devices whose alerts repeat, `cooldown: 0s`, a storm of repeats; by
  * default every message is a new device's first alert).
  */
-export function throughputRun({ total, synchronous = 'full', window, dist, floor, lean, extras, topic }) {
-  return throughputOnce({ total, synchronous, window, dist, floor, lean, extras, topic });
+export function throughputRun({
+  total,
+  synchronous = 'full',
+  window,
+  dist,
+  floor,
+  lean,
+  extras,
+  topic,
+  warmup,
+}) {
+  return throughputOnce({ total, synchronous, window, dist, floor, lean, extras, topic, warmup });
 }
 
 export async function profileThroughput({ total, dir }) {

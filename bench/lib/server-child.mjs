@@ -1,6 +1,6 @@
 // The system under test in its own process: the bridge (dist/, as `npm start` runs it) or bare aedes.
 // argv[2] is a JSON spec; IPC commands: stats, stop.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -127,6 +127,24 @@ const mainThreadCpuUs = () => {
   }
 };
 
+// utime + stime per thread name (/proc/self/task/*/comm: 'node' is the main thread and worker threads,
+// 'V8 DefaultWorke' V8's helpers (parallel GC), 'libuv-worker' the thread pool), us
+const threadCpuUs = () => {
+  const by = {};
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const key = Number(tid) === process.pid ? 'main' : `${name}+${Number(tid) - process.pid}`;
+      by[key] = (by[key] ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10_000;
+    }
+  } catch {
+    return undefined;
+  }
+  return by;
+};
+
 function stats() {
   const mem = process.memoryUsage();
   return {
@@ -154,6 +172,7 @@ function stats() {
     // the main thread's own CPU (Linux, 10 ms ticks), us: cpuUs less this is the other threads' (GC helpers,
     // libuv's pool, worker threads)
     mainCpuUs: mainThreadCpuUs(),
+    threadCpuUs: threadCpuUs(),
     floor: floorCounters?.(),
   };
 }
