@@ -240,20 +240,11 @@ export async function runThroughput({ runs, total }) {
  * One run of benchmark 2 (for A/B comparisons of the write path, `bench/write-ab.mjs`); `window`: the
  * connection's (default 100), `dist`: another build of the bridge; `topic`: each client's publish topic, `{c}` its
  * number (`devices/r{c}/alerts/repeat`: 50 devices whose alerts repeat, `cooldown: 0s`, a storm of repeats; by
- * default every message is a new device's first alert).
+ * default every message is a new device's first alert); `warmup`: measure after a storm of that many other devices'
+ * first alerts in the same process (`bench/warm.mjs`); `floor`, `lean`, `extras`: as `withBridge`.
  */
-export function throughputRun({
-  total,
-  synchronous = 'full',
-  window,
-  dist,
-  floor,
-  lean,
-  extras,
-  topic,
-  warmup,
-}) {
-  return throughputOnce({ total, synchronous, window, dist, floor, lean, extras, topic, warmup });
+export function throughputRun(options) {
+  return throughputOnce({ synchronous: 'full', ...options });
 }
 
 export async function profileThroughput({ total, dir }) {
