@@ -1,11 +1,12 @@
 // better-sqlite3's binding alone: the same values passed as one array, spread, or as separate arguments, on a
-// `SELECT ?, ...` (no table): CPU per call, median of 9 rounds. An array's elements are read one by one through V8's
-// API (src/util/binder.cpp `BindArray`), arguments directly; a string costs a UTF-8 copy and SQLite's own copy.
-//   node bench/lib/bind-cost.mjs [calls per round=100000]
+// `SELECT ?, ...` (no table): CPU per call, median over the rounds, and per round against the array. An array's
+// elements are read one by one through V8's API (src/util/binder.cpp `BindArray`), arguments directly; a string
+// costs a UTF-8 copy and SQLite's own copy.
+//   node bench/lib/bind-cost.mjs [calls per round=20000] [rounds=25]
 import Database from 'better-sqlite3';
 
 const db = new Database(':memory:');
-const n = Number(process.argv[2] ?? 200000);
+const [n = 20000, rounds = 25] = process.argv.slice(2, 4).map(Number);
 const q = (k) => db.prepare(`SELECT ${Array(k).fill('?').join(',')}`).pluck();
 const s12 = q(12),
   s22 = q(22),
@@ -60,14 +61,23 @@ const V = {
   'nums-array12': () => s12n.run(n12),
   'nums-spread12': () => s12n.run(...n12),
 };
-const res = Object.fromEntries(Object.keys(V).map((k) => [k, []]));
-for (let r = 0; r < 9; r++)
-  for (const [k, f] of Object.entries(V)) {
+const names = Object.keys(V);
+const res = Object.fromEntries(names.map((k) => [k, []]));
+// rounds of `n` calls, the variants in a rotating order within each round (the machine's speed drifts)
+for (let r = 0; r < rounds; r++)
+  for (let j = 0; j < names.length; j++) {
+    const k = names[(j + r) % names.length];
+    const f = V[k];
     const t = process.cpuUsage();
     for (let i = 0; i < n; i++) f();
     const d = process.cpuUsage(t);
     res[k].push(((d.user + d.system) / n) * 1000);
   }
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+// each variant against the array of the same values, per round
+const base = (k) => (k.includes('22') ? 'array22' : k.startsWith('nums') ? 'nums-array12' : 'array12');
 for (const [k, xs] of Object.entries(res))
-  process.stdout.write(`${k.padEnd(14)} ${med(xs).toFixed(0)} ns per call\n`);
+  process.stdout.write(
+    `${k.padEnd(14)} ${med(xs).toFixed(0)} ns per call; per round / ${base(k)}: median ` +
+      `${med(xs.map((x, i) => x / res[base(k)][i])).toFixed(3)}\n`,
+  );

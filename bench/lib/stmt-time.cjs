@@ -5,36 +5,52 @@
 //   STMT_OUT=/tmp/b.txt BENCH_SERVER_FLAGS="--require $PWD/bench/lib/stmt-time.cjs" \
 //     node -e "import('./bench/delivery.mjs').then((m) => m.throughputRun({ total: 20000, dist: '<dist>' }))"
 //   (the floor with the features: `floor: true, extras: m.FEATURES` instead of `dist`)
+// STMT_BY_DB=1: each statement keyed by its database's directory too, so that several stores in one process
+// (bench/lib/write-path-ab.mjs, one directory per tree) are timed apart:
+//   STMT_BY_DB=1 STMT_TREES=A,B STMT_OUT=/tmp/s.txt node --require ./bench/lib/stmt-time.cjs \
+//     bench/lib/write-path-ab.mjs A B -- ...
+// (STMT_TREES: trees whose own node_modules/better-sqlite3 is timed too, each tree loading its own copy)
 const { createRequire } = require('node:module');
-const { join } = require('node:path');
+const { basename, dirname, join } = require('node:path');
 const { writeFileSync } = require('node:fs');
 
-const Database = createRequire(join(process.cwd(), 'package.json'))('better-sqlite3');
-const probe = new Database(':memory:');
-const proto = Object.getPrototypeOf(probe.prepare('SELECT 1'));
-probe.close();
 const bySql = new Map();
 const byStatement = new WeakMap();
-for (const method of ['run', 'get', 'all']) {
-  const original = proto[method];
-  proto[method] = function (...args) {
-    const t = process.hrtime.bigint();
-    try {
-      return original.apply(this, args);
-    } finally {
-      const ns = Number(process.hrtime.bigint() - t);
-      let entry = byStatement.get(this);
-      if (!entry) {
-        const key = this.source.replace(/\s+/g, ' ').slice(0, 70);
-        entry = bySql.get(key) ?? { n: 0, ns: 0, each: [] };
-        bySql.set(key, entry);
-        byStatement.set(this, entry);
+// this directory's better-sqlite3, and those of the trees in STMT_TREES (comma-separated: each tree's own copy)
+const trees = [process.cwd(), ...(process.env.STMT_TREES ?? '').split(',').filter(Boolean)];
+const protos = new Set(
+  trees.map((tree) => {
+    const Database = createRequire(join(tree, 'package.json'))('better-sqlite3');
+    const probe = new Database(':memory:');
+    const proto = Object.getPrototypeOf(probe.prepare('SELECT 1'));
+    probe.close();
+    return proto;
+  }),
+);
+for (const proto of protos) {
+  for (const method of ['run', 'get', 'all']) {
+    const original = proto[method];
+    proto[method] = function (...args) {
+      const t = process.hrtime.bigint();
+      try {
+        return original.apply(this, args);
+      } finally {
+        const ns = Number(process.hrtime.bigint() - t);
+        let entry = byStatement.get(this);
+        if (!entry) {
+          const sql = this.source.replace(/\s+/g, ' ').slice(0, 70);
+          const key =
+            process.env.STMT_BY_DB === '1' ? `${basename(dirname(this.database.name))} ${sql}` : sql;
+          entry = bySql.get(key) ?? { n: 0, ns: 0, each: [] };
+          bySql.set(key, entry);
+          byStatement.set(this, entry);
+        }
+        entry.n++;
+        entry.ns += ns;
+        if (entry.each.length < 200_000) entry.each.push(ns);
       }
-      entry.n++;
-      entry.ns += ns;
-      if (entry.each.length < 200_000) entry.each.push(ns);
-    }
-  };
+    };
+  }
 }
 process.on('exit', () => {
   if (!process.env.STMT_OUT) return;
