@@ -13,8 +13,8 @@ import type { Statements } from './statements.js';
 
 // Positional parameters: binding 22 named ones from a row object cost ~1.5 us more per alert (a 100,000-row loop,
 // 5.0-6.1 vs 3.9-4.2 us per INSERT) and the object itself. And as arguments (`run(...values)`), not one array:
-// better-sqlite3 reads an array's elements one by one through V8's API (`BindArray`: `arr->Get` each), ~80 ns
-// each; the arguments it reads directly (22 values: 5.5 against 3.8 us per call, bench/lib/bind-cost.mjs).
+// better-sqlite3 reads an array's elements one by one through V8's API (`BindArray`: `arr->Get` each), ~50-95 ns
+// each; the arguments it reads directly (22 values: 4.8-5.5 against 2.8-3.8 us per call, bench/lib/bind-cost.mjs).
 // `opened_at` never changes once inserted.
 const UPDATE_ALERT = `UPDATE alert SET state = ?, priority = ?, text = ?, updated_at = ?, last_seen_at = ?, last_sent_at = ?,
   count = ?, step = ?, next_escalation_at = ?, receipt_due_at = ?, acked_by = ?, acked_phone = ?, acked_at = ?,
