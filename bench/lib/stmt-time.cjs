@@ -5,36 +5,65 @@
 //   STMT_OUT=/tmp/b.txt BENCH_SERVER_FLAGS="--require $PWD/bench/lib/stmt-time.cjs" \
 //     node -e "import('./bench/delivery.mjs').then((m) => m.throughputRun({ total: 20000, dist: '<dist>' }))"
 //   (the floor with the features: `floor: true, extras: m.FEATURES` instead of `dist`)
+// STMT_BY_DB=1: each statement keyed by its database's directory too, so that several stores in one process
+// (bench/lib/write-path-ab.mjs, one directory per tree) are timed apart:
+//   STMT_BY_DB=1 STMT_TREES=A,B STMT_OUT=/tmp/s.txt node --require ./bench/lib/stmt-time.cjs \
+//     bench/lib/write-path-ab.mjs A B -- ...
+// (STMT_TREES: trees whose own node_modules/better-sqlite3 is timed too, each tree loading its own copy)
+// The last lines sum it up: all statements, the time in calls over 100 us, and how much of that overlapped a garbage
+// collection (perf_hooks 'gc' entries): a GC on the main thread inside a call would be counted in it.
 const { createRequire } = require('node:module');
-const { join } = require('node:path');
+const { PerformanceObserver, performance } = require('node:perf_hooks');
+const { basename, dirname, join } = require('node:path');
 const { writeFileSync } = require('node:fs');
 
-const Database = createRequire(join(process.cwd(), 'package.json'))('better-sqlite3');
-const probe = new Database(':memory:');
-const proto = Object.getPrototypeOf(probe.prepare('SELECT 1'));
-probe.close();
 const bySql = new Map();
 const byStatement = new WeakMap();
-for (const method of ['run', 'get', 'all']) {
-  const original = proto[method];
-  proto[method] = function (...args) {
-    const t = process.hrtime.bigint();
-    try {
-      return original.apply(this, args);
-    } finally {
-      const ns = Number(process.hrtime.bigint() - t);
-      let entry = byStatement.get(this);
-      if (!entry) {
-        const key = this.source.replace(/\s+/g, ' ').slice(0, 70);
-        entry = bySql.get(key) ?? { n: 0, ns: 0, each: [] };
-        bySql.set(key, entry);
-        byStatement.set(this, entry);
+/** calls over 100 us as [start, end] in performance.now()'s milliseconds, and the GCs seen */
+const longCalls = [];
+const gcs = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcs.push([e.startTime, e.startTime + e.duration]);
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+const hrOrigin = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+// this directory's better-sqlite3, and those of the trees in STMT_TREES (comma-separated: each tree's own copy)
+const trees = [process.cwd(), ...(process.env.STMT_TREES ?? '').split(',').filter(Boolean)];
+const protos = new Set(
+  trees.map((tree) => {
+    const Database = createRequire(join(tree, 'package.json'))('better-sqlite3');
+    const probe = new Database(':memory:');
+    const proto = Object.getPrototypeOf(probe.prepare('SELECT 1'));
+    probe.close();
+    return proto;
+  }),
+);
+for (const proto of protos) {
+  for (const method of ['run', 'get', 'all']) {
+    const original = proto[method];
+    proto[method] = function (...args) {
+      const t = process.hrtime.bigint();
+      try {
+        return original.apply(this, args);
+      } finally {
+        const end = process.hrtime.bigint();
+        const ns = Number(end - t);
+        if (ns > 100_000) longCalls.push([Number(t) / 1e6 - hrOrigin, Number(end) / 1e6 - hrOrigin]);
+        let entry = byStatement.get(this);
+        if (!entry) {
+          const sql = this.source.replace(/\s+/g, ' ').slice(0, 70);
+          const key =
+            process.env.STMT_BY_DB === '1' ? `${basename(dirname(this.database.name))} ${sql}` : sql;
+          entry = bySql.get(key) ?? { n: 0, ns: 0, each: [] };
+          bySql.set(key, entry);
+          byStatement.set(this, entry);
+        }
+        entry.n++;
+        entry.ns += ns;
+        if (entry.each.length < 200_000) entry.each.push(ns);
       }
-      entry.n++;
-      entry.ns += ns;
-      if (entry.each.length < 200_000) entry.each.push(ns);
-    }
-  };
+    };
+  }
 }
 process.on('exit', () => {
   if (!process.env.STMT_OUT) return;
@@ -55,5 +84,29 @@ process.on('exit', () => {
     `# process: user ${(r.userCPUTime / 1e3).toFixed(0)} ms, system ${(r.systemCPUTime / 1e3).toFixed(0)} ms, ` +
     `minor faults ${r.minorPageFault}, major ${r.majorPageFault}, context switches voluntary ` +
     `${r.voluntaryContextSwitches}, involuntary ${r.involuntaryContextSwitches}`;
-  writeFileSync(process.env.STMT_OUT, `${lines.join('\n')}\n${usage}\n`);
+  for (const e of gcObserver.takeRecords()) gcs.push([e.startTime, e.startTime + e.duration]);
+  gcs.sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  for (const [, entry] of bySql) total += entry.ns;
+  let longMs = 0;
+  let withGc = 0;
+  let withGcMs = 0;
+  for (const [start, end] of longCalls) {
+    longMs += end - start;
+    let lo = 0;
+    let hi = gcs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (gcs[mid][1] < start) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < gcs.length && gcs[lo][0] <= end) {
+      withGc++;
+      withGcMs += end - start;
+    }
+  }
+  const summary =
+    `# all statements ${(total / 1e6).toFixed(0)} ms; in ${longCalls.length} calls over 100 us ${longMs.toFixed(0)} ms, ` +
+    `of which ${withGc} calls (${withGcMs.toFixed(0)} ms) overlapped one of ${gcs.length} GCs`;
+  writeFileSync(process.env.STMT_OUT, `${lines.join('\n')}\n${summary}\n${usage}\n`);
 });

@@ -6,6 +6,8 @@
 //   node bench/lib/write-mix.mjs [rounds=12] [size=2048] [decisions per commit=512] [submits per commit=64] [variants]
 // variants (comma-separated, the first is the base): bridge, noref (alert_live_ref dropped), fkoff (foreign_keys
 // OFF), norowid (alert_recipient WITHOUT ROWID), floor. Device names as benchmark 2 sends them (alerts-c<k>x<n>).
+// TAG=1: each variant's SQL starts with `/* <variant> */`, so that `--require bench/lib/stmt-time.cjs` (STMT_OUT=...)
+// times the same statement of each variant apart, all in one process.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,6 +146,11 @@ const dir = mkdtempSync(join(tmpdir(), 'write-mix-'));
 const setups = chosen.map((name) => {
   const file = join(dir, `${name}.db`);
   const db = new Database(file);
+  if (process.env.TAG === '1') {
+    // each variant's SQL prefixed with its name, so stmt-time.cjs times each variant's statements apart
+    const prepare = db.prepare.bind(db);
+    db.prepare = (sql, ...rest) => prepare(`/* ${name} */ ${sql}`, ...rest);
+  }
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('temp_store = MEMORY');

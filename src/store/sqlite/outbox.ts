@@ -132,7 +132,7 @@ export class SqliteOutbox implements OutboxRepository {
         item.maxParts ?? null,
         registered,
       ];
-      const id = Number(insert.run(values).lastInsertRowid);
+      const id = Number(insert.run(...values).lastInsertRowid);
       // the row as stored, in SMS_COLUMNS order (the contract suite reads it back and compares)
       return smsFromValues([id, ...values, 'queued', 0, null, null, null, 0, 0, 0]);
     });
