@@ -3,6 +3,7 @@ import smpp from 'smpp';
 import { BridgeError, isBridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ESME_RINVCMDLEN, type InboundPdu, missingMandatory, toInboundPdu } from './raw-pdu.js';
+import { ReadingSession } from './reading-session.js';
 import { backoffDelay, bindOptions, describeSocketError, submitSmOptions } from './session-helpers.js';
 import { RequestTable } from './session-requests.js';
 import type {
@@ -110,7 +111,8 @@ export class BindSession extends EventEmitter<BindEvents> {
     const s = this.settings;
     this.state = 'connecting';
     this.closeReason = undefined;
-    const session = smpp.connect({ host: s.host, port: s.port, tls: s.tls !== undefined, ...s.tls });
+    // what `smpp.connect` makes of these options, with the submit_sm_resp read without the library's decoder
+    const session = new ReadingSession({ host: s.host, port: s.port, tls: s.tls !== undefined, ...s.tls });
     // The PDUs of one turn already leave in one write (RequestTable.cork); Nagle's algorithm would hold the next
     // turn's submit_sm until the SMSC acknowledged the last, and the limiter pays that hold once per slot.
     session.socket.setNoDelay(true);
