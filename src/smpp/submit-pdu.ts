@@ -61,11 +61,23 @@ function time(value: string | undefined): string {
   return value.length <= 12 ? `${`000000000000${value}`.slice(-12)}000R` : value;
 }
 
-/** A C-Octet String (SMPP 3.4 §3.1): one byte per character, as the library writes it ('ascii'), then NUL. */
+/**
+ * A C-Octet String (SMPP 3.4 §3.1): one byte per character, as the library writes it ('ascii', which encodes as
+ * 'latin1': the low byte of each UTF-16 unit, what a typed array's store keeps), then NUL. Stored byte by byte:
+ * `Buffer#write` is a call into C++ and back for a dozen characters.
+ */
 function cstring(b: Buffer, at: number, value: string): number {
-  const end = at + b.write(value, at, 'latin1');
-  b[end] = 0;
-  return end + 1;
+  const n = value.length;
+  for (let i = 0; i < n; i++) b[at + i] = value.charCodeAt(i);
+  b[at + n] = 0;
+  return at + n + 1;
+}
+
+/** The library writes `value || 0` with `writeUInt8`, which throws out of range (a fraction is truncated). */
+function octet(value: number | null | undefined): number {
+  const v = value || 0;
+  if (v > 0xff || v < 0) throw new RangeError(`octet field out of range: ${v}`);
+  return v;
 }
 
 class SubmitSm {
@@ -110,30 +122,30 @@ class SubmitSm {
     b.writeUInt32BE(SUBMIT_SM, 4);
     b.writeUInt32BE(this.command_status, 8);
     b.writeUInt32BE(this.sequence_number, 12);
-    // the library writes `value || 0` into one octet: out of range throws, as there
     let at = cstring(b, 16, serviceType);
-    at = b.writeUInt8(o.source_addr_ton || 0, at);
-    at = b.writeUInt8(o.source_addr_npi || 0, at);
+    b[at++] = octet(o.source_addr_ton);
+    b[at++] = octet(o.source_addr_npi);
     at = cstring(b, at, source);
-    at = b.writeUInt8(o.dest_addr_ton || 0, at);
-    at = b.writeUInt8(o.dest_addr_npi || 0, at);
+    b[at++] = octet(o.dest_addr_ton);
+    b[at++] = octet(o.dest_addr_npi);
     at = cstring(b, at, destination);
-    at = b.writeUInt8(o.esm_class || 0, at);
-    at = b.writeUInt8(o.protocol_id || 0, at);
-    at = b.writeUInt8(o.priority_flag || 0, at);
+    b[at++] = octet(o.esm_class);
+    b[at++] = octet(o.protocol_id);
+    b[at++] = octet(o.priority_flag);
     at = cstring(b, at, schedule);
     at = cstring(b, at, validity);
-    at = b.writeUInt8(o.registered_delivery || 0, at);
-    at = b.writeUInt8(o.replace_if_present_flag || 0, at);
-    at = b.writeUInt8(o.data_coding || 0, at);
-    at = b.writeUInt8(o.sm_default_msg_id || 0, at);
+    b[at++] = octet(o.registered_delivery);
+    b[at++] = octet(o.replace_if_present_flag);
+    b[at++] = octet(o.data_coding);
+    b[at++] = octet(o.sm_default_msg_id);
     // SMPP 3.4 §5.2.21 sm_length, then short_message
-    at = b.writeUInt8(message.length, at);
-    at += message.copy(b, at);
+    b[at++] = octet(message.length);
+    b.set(message, at);
+    at += message.length;
     if (payload !== undefined) {
       at = b.writeUInt16BE(TAG_MESSAGE_PAYLOAD, at);
       at = b.writeUInt16BE(payload.length, at);
-      payload.copy(b, at);
+      b.set(payload, at);
     }
     return b;
   }

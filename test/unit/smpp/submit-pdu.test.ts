@@ -62,6 +62,11 @@ describe('fastSubmitSm: the same bytes as the smpp package', () => {
       { ...base, short_message: Buffer.alloc(0), message_payload: Buffer.alloc(600, 0x62) },
     ],
     ['data_coding null (the library’s default)', { ...base, data_coding: null }],
+    [
+      'characters beyond ASCII and Latin-1 in the addresses (their low byte, as the library writes them)',
+      { ...base, source_addr: 'Bé€\u0100', destination_addr: '4477\uffff00' },
+    ],
+    ['a fractional octet field (truncated, as writeUInt8 does)', { ...base, esm_class: 64.7 }],
     ['the fewest fields', { destination_addr: '33612345678', short_message: Buffer.from('x') }],
     [
       'protocol_id, replace_if_present_flag, sm_default_msg_id set',
