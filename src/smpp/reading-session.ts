@@ -6,10 +6,8 @@ const SUBMIT_SM_RESP = 0x80000004;
 /** SMPP 3.4 §3.2 */
 const HEADER = 16;
 
-/** The library's reading state (`lib/smpp.js` of `smpp` 0.5.1), which `_extractPDUs` keeps as the library does. */
+/** The library's table of response callbacks (`lib/smpp.js` of `smpp` 0.5.1), served as its reading loop does. */
 interface ReadState {
-  _busy: boolean;
-  _command_length: number | false | null;
   _callbacks: Record<number, ((pdu: smpp.AnyPdu) => void) | undefined>;
 }
 
@@ -32,79 +30,94 @@ class SubmitSmResp {
 }
 
 /**
- * A submit_sm_resp decoded from its body (the PDU less its command_length), with the library's values: its
- * `fromStream` makes a buffer of the length, concatenates, then `fromBuffer` walks the command's parameters and
- * its `_filter` every field of the PDU (~7 us per answer, 3% of the bridge's CPU in benchmark 2). Undefined for
+ * The submit_sm_resp of `length` octets at `at` in `b`, with the library's values: its `fromStream` makes a
+ * buffer of the length, concatenates it with the body, then `fromBuffer` walks the command's parameters and
+ * `_filter` every field of the PDU (~7 us per answer, 3% of the bridge's CPU in benchmark 2). Undefined for
  * anything else, or a body with optional parameters (SMPP 5.0): the library decodes those.
  */
-export function decodeSubmitSmResp(length: number, body: Buffer): smpp.AnyPdu | undefined {
-  if (length < HEADER || body.length !== length - 4 || body.readUInt32BE(0) !== SUBMIT_SM_RESP)
-    return undefined;
+export function decodeSubmitSmResp(b: Buffer, at: number, length: number): smpp.AnyPdu | undefined {
+  const end = at + length;
+  if (length < HEADER || end > b.length || b.readUInt32BE(at + 4) !== SUBMIT_SM_RESP) return undefined;
   let messageId: string | undefined;
   if (length > HEADER) {
     // a C-Octet String up to its NUL or the PDU's end, read as the library reads it ('ascii')
-    let end = 12;
-    while (end < body.length && body[end] !== 0) end++;
+    let nul = at + HEADER;
+    while (nul < end && b[nul] !== 0) nul++;
     // the library's offset after it: past the NUL; any 4 octets left are a TLV
-    if (end + 1 + 4 <= body.length) return undefined;
-    messageId = body.toString('ascii', 12, end);
+    if (nul + 1 + 4 <= end) return undefined;
+    messageId = b.toString('ascii', at + HEADER, nul);
   }
   return new SubmitSmResp(
     length,
-    body.readUInt32BE(4),
-    body.readUInt32BE(8),
+    b.readUInt32BE(at + 8),
+    b.readUInt32BE(at + 12),
     messageId,
   ) as unknown as smpp.AnyPdu;
 }
 
 /**
- * The library's session with its reading loop (`Session.prototype._extractPDUs`, bound in its constructor) kept
- * step for step, except that a submit_sm_resp is decoded by `decodeSubmitSmResp`; every other PDU, and every
- * error, goes through the library's own `PDU` as before.
+ * The library's session, reading each 'readable' whole (`socket.read()`) and cutting the PDUs out of it, where
+ * the library reads 4 octets then the rest of each PDU (two stream reads, a buffer and a concatenation per PDU);
+ * a submit_sm_resp is decoded by `decodeSubmitSmResp`, every other PDU by the library's `PDU` from a copy of its
+ * octets, as `fromStream` gave it. What the library's loop does otherwise is kept: `paused` stops it between
+ * PDUs (`resume()` goes on with what was read), 'pdu' then the command are emitted, a response's callback is
+ * called, and a command_length over `PDU.maxLength` (or below the header's 16, which the library could not
+ * parse either) is an 'error' after which nothing more is read.
  */
 export class ReadingSession extends smpp.Session {
+  /** octets read off the socket from a PDU boundary on, not yet handed out (at most one PDU and a read) */
+  private unread: Buffer | undefined;
+  /** in the loop (a listener calling `resume()`), or stopped for good by a parse error */
+  private reading = false;
+
   _extractPDUs(): void {
-    const self = this as unknown as ReadState & ReadingSession;
-    if (self._busy) return;
-    self._busy = true;
-    const socket = this.socket;
-    let pdu: smpp.AnyPdu;
+    if (this.reading) return;
+    this.reading = true;
+    const callbacks = (this as unknown as ReadState)._callbacks;
+    // typed per command in the library's declarations; these are the library's two emits
+    const emitter = this as unknown as EventEmitter;
+    let b = this.unread;
+    let at = 0;
+    this.unread = undefined;
     while (!this.paused) {
+      const left = b === undefined ? 0 : b.length - at;
+      const length = left >= 4 ? b!.readUInt32BE(at) : 0;
+      if (left >= 4 && (length > smpp.PDU.maxLength || length < HEADER)) {
+        // as the library's `commandLength`: the same message
+        this.emit(
+          'error',
+          new Error(
+            length > smpp.PDU.maxLength
+              ? `PDU length was too large (${length}, maximum is ${smpp.PDU.maxLength}).`
+              : `PDU length was too small (${length}, the header alone is ${HEADER}).`,
+          ),
+        );
+        return;
+      }
+      if (left < 4 || left < length) {
+        const chunk = this.socket.read() as Buffer | null;
+        if (chunk === null) break;
+        b = left > 0 ? Buffer.concat([b!.subarray(at), chunk]) : chunk;
+        at = 0;
+        continue;
+      }
+      let pdu: smpp.AnyPdu;
       try {
-        if (!self._command_length) {
-          self._command_length = smpp.PDU.commandLength(socket);
-          if (!self._command_length) break;
-        }
-        const read = readPdu(socket, self._command_length);
-        if (!read) break;
-        pdu = read;
+        pdu = decodeSubmitSmResp(b!, at, length) ?? new smpp.PDU(Buffer.from(b!.subarray(at, at + length)));
       } catch (e) {
-        // as the library: an unparseable PDU ends the reading for good (`_busy` stays set)
         this.emit('error', e as Error);
         return;
       }
-      self._command_length = null;
-      // typed per command in the library's declarations; these are the library's two emits
-      const emitter = this as unknown as EventEmitter;
+      at += length;
       emitter.emit('pdu', pdu);
       emitter.emit(pdu.command, pdu);
-      const callback = pdu.isResponse() ? self._callbacks[pdu.sequence_number] : undefined;
+      const callback = pdu.isResponse() ? callbacks[pdu.sequence_number] : undefined;
       if (callback) {
         callback(pdu);
-        delete self._callbacks[pdu.sequence_number];
+        delete callbacks[pdu.sequence_number];
       }
     }
-    self._busy = false;
+    if (b !== undefined && at < b.length) this.unread = at === 0 ? b : b.subarray(at);
+    this.reading = false;
   }
-}
-
-/** `PDU.fromStream` of the library, a submit_sm_resp decoded without it. */
-function readPdu(socket: NodeJS.ReadableStream, length: number): smpp.AnyPdu | false {
-  const body = socket.read(length - 4) as Buffer | null;
-  if (!body) return false;
-  const fast = decodeSubmitSmResp(length, body);
-  if (fast) return fast;
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(length, 0);
-  return new smpp.PDU(Buffer.concat([head, body]));
 }
