@@ -70,6 +70,13 @@ export class ReadingSession extends smpp.Session {
   /** in the loop (a listener calling `resume()`), or stopped for good by a parse error */
   private reading = false;
 
+  /** The library's reconnect of the same socket (the bridge makes a fresh session instead): nothing read is kept. */
+  override connect(): void {
+    this.unread = undefined;
+    this.reading = false;
+    super.connect();
+  }
+
   _extractPDUs(): void {
     if (this.reading) return;
     this.reading = true;
