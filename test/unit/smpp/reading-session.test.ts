@@ -197,6 +197,22 @@ describe('ReadingSession: what the library’s session emits, for any cutting of
     expect(await feed(ours, chunks)).toEqual(expected);
   });
 
+  it.each([0, 3, 8, 15])(
+    'a command_length of %i (shorter than the header) is an error, and nothing after it is read',
+    async (length) => {
+      const short = Buffer.alloc(16);
+      short.writeUInt32BE(length, 0);
+      const chunks = [
+        pdu(0x80000004, 0, 2, Buffer.from('a\0')),
+        short,
+        pdu(0x80000004, 0, 3, Buffer.from('b\0')),
+      ];
+      const { seen, errors } = await feed(ours, chunks);
+      expect(errors).toEqual([`PDU length was too small (${length}, the header alone is 16).`]);
+      expect(seen.map(([, p]) => p.sequence_number)).toEqual([2, 2]);
+    },
+  );
+
   it('paused between PDUs, it goes on with what it read once resumed', async () => {
     const socket = new PassThrough();
     const session = ours(socket);
