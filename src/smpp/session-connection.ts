@@ -4,7 +4,7 @@ import { BridgeError, isBridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ESME_RINVCMDLEN, type InboundPdu, missingMandatory, toInboundPdu } from './raw-pdu.js';
 import { ReadingSession } from './reading-session.js';
-import { backoffDelay, bindOptions, describeSocketError, submitSmOptions } from './session-helpers.js';
+import { backoffDelay, bindOptions, checkSubmit, describeSocketError } from './session-helpers.js';
 import { RequestTable } from './session-requests.js';
 import type {
   BindRole,
@@ -14,6 +14,7 @@ import type {
   SubmitResult,
 } from './session-types.js';
 import { statusName } from './status.js';
+import { submitSmPdu } from './submit-pdu.js';
 
 type BindEvents = {
   bound: [smscSystemId: string];
@@ -88,13 +89,12 @@ export class BindSession extends EventEmitter<BindEvents> {
         }),
       );
     }
-    let options: smpp.PduOptions<'submit_sm'>;
     try {
-      options = submitSmOptions(this.settings.id, p);
+      checkSubmit(this.settings.id, p);
     } catch (err) {
       return Promise.reject(err);
     }
-    return link.requests.submit(options);
+    return link.requests.submitPdu(submitSmPdu(p));
   }
 
   /** Closes a session that stopped answering; `onClose` then reconnects with a fresh one. */

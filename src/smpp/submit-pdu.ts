@@ -1,4 +1,5 @@
 import type smpp from 'smpp';
+import type { SubmitParams } from './session-types.js';
 
 /** SMPP 3.4 §5.1.2.1 command_id of submit_sm */
 const SUBMIT_SM = 0x00000004;
@@ -7,6 +8,8 @@ const TAG_MESSAGE_PAYLOAD = 0x0424;
 const EMPTY = Buffer.alloc(0);
 
 type Options = smpp.PduOptions<'submit_sm'>;
+/** An octet field as given: the library writes `value || 0` */
+type Octet = number | null | undefined;
 
 /** The body of SMPP 3.4 §4.4.1 submit_sm, and the one TLV the sender uses: what `SubmitSm` encodes. */
 const KEYS = new Set([
@@ -52,7 +55,54 @@ export function fastSubmitSm(options: Options): smpp.AnyPdu | undefined {
     (o.message_payload !== undefined && !Buffer.isBuffer(o.message_payload))
   )
     return undefined;
-  return new SubmitSm(o) as unknown as smpp.AnyPdu;
+  return new SubmitSm(
+    o.service_type ?? '',
+    o.source_addr_ton,
+    o.source_addr_npi,
+    o.source_addr ?? '',
+    o.dest_addr_ton,
+    o.dest_addr_npi,
+    o.destination_addr ?? '',
+    o.esm_class,
+    o.protocol_id,
+    o.priority_flag,
+    o.schedule_delivery_time as string | undefined,
+    o.validity_period as string | undefined,
+    o.registered_delivery,
+    o.replace_if_present_flag,
+    o.data_coding,
+    o.sm_default_msg_id,
+    (o.short_message as Buffer | undefined) ?? EMPTY,
+    o.message_payload as Buffer | undefined,
+  ) as unknown as smpp.AnyPdu;
+}
+
+/**
+ * The sender's submit as one object: what `fastSubmitSm` makes of the options the library would be given for it
+ * (SMPP 3.4 §4.4.1: no service type, protocol id, schedule or replace flag; the validity and the payload only when
+ * given), without making those options and checking their keys. Limits are the caller's (`checkSubmit`).
+ */
+export function submitSmPdu(p: SubmitParams): smpp.AnyPdu {
+  return new SubmitSm(
+    '',
+    p.sourceAddrTon,
+    p.sourceAddrNpi,
+    p.sourceAddr,
+    p.destAddrTon,
+    p.destAddrNpi,
+    p.destinationAddr,
+    p.esmClass,
+    0,
+    p.priorityFlag,
+    undefined,
+    p.validityPeriod || undefined,
+    p.registeredDelivery,
+    0,
+    p.dataCoding,
+    0,
+    p.shortMessage ?? EMPTY,
+    p.messagePayload || undefined,
+  ) as unknown as smpp.AnyPdu;
 }
 
 /** The library's time filter on a string: 12 characters or fewer are a relative time (SMPP 3.4 §7.1.1). */
@@ -74,7 +124,7 @@ function cstring(b: Buffer, at: number, value: string): number {
 }
 
 /** The library writes `value || 0` with `writeUInt8`, which throws out of range (a fraction is truncated). */
-function octet(value: number | null | undefined): number {
+function octet(value: Octet): number {
   const v = value || 0;
   if (v > 0xff || v < 0) throw new RangeError(`octet field out of range: ${v}`);
   return v;
@@ -88,21 +138,39 @@ class SubmitSm {
   /** set by the library's Session.send before it encodes */
   sequence_number = 0;
 
-  constructor(private readonly o: Options) {}
+  constructor(
+    private readonly serviceType: string,
+    private readonly sourceTon: Octet,
+    private readonly sourceNpi: Octet,
+    private readonly source: string,
+    private readonly destTon: Octet,
+    private readonly destNpi: Octet,
+    private readonly destination: string,
+    private readonly esmClass: Octet,
+    private readonly protocolId: Octet,
+    private readonly priorityFlag: Octet,
+    private readonly schedule: string | undefined,
+    private readonly validity: string | undefined,
+    private readonly registered: Octet,
+    private readonly replaceIfPresent: Octet,
+    private readonly dataCoding: Octet,
+    private readonly defaultMsgId: Octet,
+    private readonly message: Buffer,
+    private readonly payload: Buffer | undefined,
+  ) {}
 
   isResponse(): boolean {
     return false;
   }
 
   toBuffer(): Buffer {
-    const o = this.o;
-    const serviceType = o.service_type ?? '';
-    const source = o.source_addr ?? '';
-    const destination = o.destination_addr ?? '';
-    const schedule = time(o.schedule_delivery_time as string | undefined);
-    const validity = time(o.validity_period as string | undefined);
-    const message = (o.short_message as Buffer | undefined) ?? EMPTY;
-    const payload = o.message_payload as Buffer | undefined;
+    const serviceType = this.serviceType;
+    const source = this.source;
+    const destination = this.destination;
+    const schedule = time(this.schedule);
+    const validity = time(this.validity);
+    const message = this.message;
+    const payload = this.payload;
     const length =
       16 +
       (serviceType.length + 1) +
@@ -123,21 +191,21 @@ class SubmitSm {
     b.writeUInt32BE(this.command_status, 8);
     b.writeUInt32BE(this.sequence_number, 12);
     let at = cstring(b, 16, serviceType);
-    b[at++] = octet(o.source_addr_ton);
-    b[at++] = octet(o.source_addr_npi);
+    b[at++] = octet(this.sourceTon);
+    b[at++] = octet(this.sourceNpi);
     at = cstring(b, at, source);
-    b[at++] = octet(o.dest_addr_ton);
-    b[at++] = octet(o.dest_addr_npi);
+    b[at++] = octet(this.destTon);
+    b[at++] = octet(this.destNpi);
     at = cstring(b, at, destination);
-    b[at++] = octet(o.esm_class);
-    b[at++] = octet(o.protocol_id);
-    b[at++] = octet(o.priority_flag);
+    b[at++] = octet(this.esmClass);
+    b[at++] = octet(this.protocolId);
+    b[at++] = octet(this.priorityFlag);
     at = cstring(b, at, schedule);
     at = cstring(b, at, validity);
-    b[at++] = octet(o.registered_delivery);
-    b[at++] = octet(o.replace_if_present_flag);
-    b[at++] = octet(o.data_coding);
-    b[at++] = octet(o.sm_default_msg_id);
+    b[at++] = octet(this.registered);
+    b[at++] = octet(this.replaceIfPresent);
+    b[at++] = octet(this.dataCoding);
+    b[at++] = octet(this.defaultMsgId);
     // SMPP 3.4 §5.2.21 sm_length, then short_message
     b[at++] = octet(message.length);
     b.set(message, at);
