@@ -24,8 +24,8 @@ const parts = {
   'store (dist/store, its statements included)': (_f, d) => d.startsWith('store/'),
   'sender (smpp/sender, lane, plan, segment, encoding, limiter, receipt-match; outbox.js)': (_f, d) =>
     SENDER.test(d) || d === 'outbox.js',
-  'SMPP session (smpp/session*, submit-pdu, the smpp package)': (f, d) =>
-    /^smpp\/(session|submit-pdu)/.test(d) || f.url.includes('/node_modules/smpp/'),
+  'SMPP session (smpp/session*, submit-pdu, reading-session, the smpp package)': (f, d) =>
+    /^smpp\/(session|submit-pdu|reading-session)/.test(d) || f.url.includes('/node_modules/smpp/'),
   'status events (announce, sms-json, iso-time)': (_f, d) =>
     d === 'announce.js' || d === 'sms-json.js' || d === 'iso-time.js',
   '  of which SMS states (Announcer.sms)': (f, d) => d === 'announce.js' && f.functionName === 'sms',

@@ -3,7 +3,8 @@ import smpp from 'smpp';
 import { BridgeError, isBridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ESME_RINVCMDLEN, type InboundPdu, missingMandatory, toInboundPdu } from './raw-pdu.js';
-import { backoffDelay, bindOptions, describeSocketError, submitSmOptions } from './session-helpers.js';
+import { ReadingSession } from './reading-session.js';
+import { backoffDelay, bindOptions, checkSubmit, describeSocketError } from './session-helpers.js';
 import { RequestTable } from './session-requests.js';
 import type {
   BindRole,
@@ -13,6 +14,7 @@ import type {
   SubmitResult,
 } from './session-types.js';
 import { statusName } from './status.js';
+import { submitSmPdu } from './submit-pdu.js';
 
 type BindEvents = {
   bound: [smscSystemId: string];
@@ -87,13 +89,12 @@ export class BindSession extends EventEmitter<BindEvents> {
         }),
       );
     }
-    let options: smpp.PduOptions<'submit_sm'>;
     try {
-      options = submitSmOptions(this.settings.id, p);
+      checkSubmit(this.settings.id, p);
     } catch (err) {
       return Promise.reject(err);
     }
-    return link.requests.submit(options);
+    return link.requests.submitPdu(submitSmPdu(p));
   }
 
   /** Closes a session that stopped answering; `onClose` then reconnects with a fresh one. */
@@ -110,7 +111,8 @@ export class BindSession extends EventEmitter<BindEvents> {
     const s = this.settings;
     this.state = 'connecting';
     this.closeReason = undefined;
-    const session = smpp.connect({ host: s.host, port: s.port, tls: s.tls !== undefined, ...s.tls });
+    // what `smpp.connect` makes of these options, with the submit_sm_resp read without the library's decoder
+    const session = new ReadingSession({ host: s.host, port: s.port, tls: s.tls !== undefined, ...s.tls });
     // The PDUs of one turn already leave in one write (RequestTable.cork); Nagle's algorithm would hold the next
     // turn's submit_sm until the SMSC acknowledged the last, and the limiter pays that hold once per slot.
     session.socket.setNoDelay(true);

@@ -43,14 +43,14 @@ export function bindOptions(s: BindSettings): smpp.BindParams {
   };
 }
 
-/** submit_sm fields; throws ERR_SMS_TOO_LONG where the library would throw a RangeError from inside send(). */
-export function submitSmOptions(connectionId: string, p: SubmitParams): smpp.PduOptions<'submit_sm'> {
-  const shortMessage = p.shortMessage ?? Buffer.alloc(0);
-  if (shortMessage.length > MAX_SHORT_MESSAGE) {
+/** Throws ERR_SMS_TOO_LONG for a submit_sm the library's encoder would refuse with a RangeError from inside send(). */
+export function checkSubmit(connectionId: string, p: SubmitParams): void {
+  const octets = p.shortMessage?.length ?? 0;
+  if (octets > MAX_SHORT_MESSAGE) {
     throw new BridgeError(
       'ERR_SMS_TOO_LONG',
-      `short_message is ${shortMessage.length} octets; SMPP 3.4 §5.2.21 allows ${MAX_SHORT_MESSAGE}: segment it or use message_payload`,
-      { details: { connection: connectionId, octets: shortMessage.length } },
+      `short_message is ${octets} octets; SMPP 3.4 §5.2.21 allows ${MAX_SHORT_MESSAGE}: segment it or use message_payload`,
+      { details: { connection: connectionId, octets } },
     );
   }
   // SMPP 3.4 §5.3.2.32: at most 64K octets.
@@ -63,21 +63,4 @@ export function submitSmOptions(connectionId: string, p: SubmitParams): smpp.Pdu
       },
     );
   }
-  const options: smpp.PduOptions<'submit_sm'> = {
-    source_addr_ton: p.sourceAddrTon,
-    source_addr_npi: p.sourceAddrNpi,
-    source_addr: p.sourceAddr,
-    dest_addr_ton: p.destAddrTon,
-    dest_addr_npi: p.destAddrNpi,
-    destination_addr: p.destinationAddr,
-    esm_class: p.esmClass,
-    priority_flag: p.priorityFlag,
-    registered_delivery: p.registeredDelivery,
-    data_coding: p.dataCoding, // SMPP 3.4 §5.2.19: explicit, the library would guess
-    short_message: shortMessage,
-  };
-  // An undefined value would reach the library's encoder and crash it: only set what is present.
-  if (p.validityPeriod) options.validity_period = p.validityPeriod;
-  if (p.messagePayload) options.message_payload = p.messagePayload;
-  return options;
 }

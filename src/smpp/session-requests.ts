@@ -47,6 +47,11 @@ export class RequestTable {
     return this.send('submit_sm', options, true) as Promise<SubmitResult>;
   }
 
+  /** `submit` of a submit_sm already made (`submitSmPdu`). */
+  submitPdu(pdu: smpp.AnyPdu): Promise<SubmitResult> {
+    return this.sendPdu(pdu, 'submit_sm', true) as Promise<SubmitResult>;
+  }
+
   /** Sends a request; resolves with its response (any command_status), rejects with ERR_SMPP_TIMEOUT/CLOSED. */
   request<K extends smpp.RequestName>(command: K, options: smpp.PduOptions<K>): Promise<smpp.AnyPdu> {
     return this.send(command, options, false) as Promise<smpp.AnyPdu>;
@@ -60,6 +65,10 @@ export class RequestTable {
     const pdu =
       (command === 'submit_sm' ? fastSubmitSm(options as smpp.PduOptions<'submit_sm'>) : undefined) ??
       (new smpp.PDU(command, options) as smpp.AnyPdu);
+    return this.sendPdu(pdu, command, submit);
+  }
+
+  private sendPdu(pdu: smpp.AnyPdu, command: string, submit: boolean): Promise<smpp.AnyPdu | SubmitResult> {
     try {
       this.cork();
       if (!this.session.send(pdu)) {

@@ -1,4 +1,5 @@
 import type smpp from 'smpp';
+import type { SubmitParams } from './session-types.js';
 
 /** SMPP 3.4 §5.1.2.1 command_id of submit_sm */
 const SUBMIT_SM = 0x00000004;
@@ -7,6 +8,8 @@ const TAG_MESSAGE_PAYLOAD = 0x0424;
 const EMPTY = Buffer.alloc(0);
 
 type Options = smpp.PduOptions<'submit_sm'>;
+/** An octet field as given: the library writes `value || 0` */
+type Octet = number | null | undefined;
 
 /** The body of SMPP 3.4 §4.4.1 submit_sm, and the one TLV the sender uses: what `SubmitSm` encodes. */
 const KEYS = new Set([
@@ -52,7 +55,54 @@ export function fastSubmitSm(options: Options): smpp.AnyPdu | undefined {
     (o.message_payload !== undefined && !Buffer.isBuffer(o.message_payload))
   )
     return undefined;
-  return new SubmitSm(o) as unknown as smpp.AnyPdu;
+  return new SubmitSm(
+    o.service_type ?? '',
+    o.source_addr_ton,
+    o.source_addr_npi,
+    o.source_addr ?? '',
+    o.dest_addr_ton,
+    o.dest_addr_npi,
+    o.destination_addr ?? '',
+    o.esm_class,
+    o.protocol_id,
+    o.priority_flag,
+    o.schedule_delivery_time as string | undefined,
+    o.validity_period as string | undefined,
+    o.registered_delivery,
+    o.replace_if_present_flag,
+    o.data_coding,
+    o.sm_default_msg_id,
+    (o.short_message as Buffer | undefined) ?? EMPTY,
+    o.message_payload as Buffer | undefined,
+  ) as unknown as smpp.AnyPdu;
+}
+
+/**
+ * The sender's submit as one object: what `fastSubmitSm` makes of the options the library would be given for it
+ * (SMPP 3.4 §4.4.1: no service type, protocol id, schedule or replace flag; the validity and the payload only when
+ * given), without making those options and checking their keys. Limits are the caller's (`checkSubmit`).
+ */
+export function submitSmPdu(p: SubmitParams): smpp.AnyPdu {
+  return new SubmitSm(
+    '',
+    p.sourceAddrTon,
+    p.sourceAddrNpi,
+    p.sourceAddr,
+    p.destAddrTon,
+    p.destAddrNpi,
+    p.destinationAddr,
+    p.esmClass,
+    0,
+    p.priorityFlag,
+    undefined,
+    p.validityPeriod || undefined,
+    p.registeredDelivery,
+    0,
+    p.dataCoding,
+    0,
+    p.shortMessage ?? EMPTY,
+    p.messagePayload || undefined,
+  ) as unknown as smpp.AnyPdu;
 }
 
 /** The library's time filter on a string: 12 characters or fewer are a relative time (SMPP 3.4 §7.1.1). */
@@ -61,11 +111,23 @@ function time(value: string | undefined): string {
   return value.length <= 12 ? `${`000000000000${value}`.slice(-12)}000R` : value;
 }
 
-/** A C-Octet String (SMPP 3.4 §3.1): one byte per character, as the library writes it ('ascii'), then NUL. */
+/**
+ * A C-Octet String (SMPP 3.4 §3.1): one byte per character, as the library writes it ('ascii', which encodes as
+ * 'latin1': the low byte of each UTF-16 unit, what a typed array's store keeps), then NUL. Stored byte by byte:
+ * `Buffer#write` is a call into C++ and back for a dozen characters.
+ */
 function cstring(b: Buffer, at: number, value: string): number {
-  const end = at + b.write(value, at, 'latin1');
-  b[end] = 0;
-  return end + 1;
+  const n = value.length;
+  for (let i = 0; i < n; i++) b[at + i] = value.charCodeAt(i);
+  b[at + n] = 0;
+  return at + n + 1;
+}
+
+/** The library writes `value || 0` with `writeUInt8`, which throws out of range (a fraction is truncated). */
+function octet(value: Octet): number {
+  const v = value || 0;
+  if (v > 0xff || v < 0) throw new RangeError(`octet field out of range: ${v}`);
+  return v;
 }
 
 class SubmitSm {
@@ -76,21 +138,39 @@ class SubmitSm {
   /** set by the library's Session.send before it encodes */
   sequence_number = 0;
 
-  constructor(private readonly o: Options) {}
+  constructor(
+    private readonly serviceType: string,
+    private readonly sourceTon: Octet,
+    private readonly sourceNpi: Octet,
+    private readonly source: string,
+    private readonly destTon: Octet,
+    private readonly destNpi: Octet,
+    private readonly destination: string,
+    private readonly esmClass: Octet,
+    private readonly protocolId: Octet,
+    private readonly priorityFlag: Octet,
+    private readonly schedule: string | undefined,
+    private readonly validity: string | undefined,
+    private readonly registered: Octet,
+    private readonly replaceIfPresent: Octet,
+    private readonly dataCoding: Octet,
+    private readonly defaultMsgId: Octet,
+    private readonly message: Buffer,
+    private readonly payload: Buffer | undefined,
+  ) {}
 
   isResponse(): boolean {
     return false;
   }
 
   toBuffer(): Buffer {
-    const o = this.o;
-    const serviceType = o.service_type ?? '';
-    const source = o.source_addr ?? '';
-    const destination = o.destination_addr ?? '';
-    const schedule = time(o.schedule_delivery_time as string | undefined);
-    const validity = time(o.validity_period as string | undefined);
-    const message = (o.short_message as Buffer | undefined) ?? EMPTY;
-    const payload = o.message_payload as Buffer | undefined;
+    const serviceType = this.serviceType;
+    const source = this.source;
+    const destination = this.destination;
+    const schedule = time(this.schedule);
+    const validity = time(this.validity);
+    const message = this.message;
+    const payload = this.payload;
     const length =
       16 +
       (serviceType.length + 1) +
@@ -110,30 +190,30 @@ class SubmitSm {
     b.writeUInt32BE(SUBMIT_SM, 4);
     b.writeUInt32BE(this.command_status, 8);
     b.writeUInt32BE(this.sequence_number, 12);
-    // the library writes `value || 0` into one octet: out of range throws, as there
     let at = cstring(b, 16, serviceType);
-    at = b.writeUInt8(o.source_addr_ton || 0, at);
-    at = b.writeUInt8(o.source_addr_npi || 0, at);
+    b[at++] = octet(this.sourceTon);
+    b[at++] = octet(this.sourceNpi);
     at = cstring(b, at, source);
-    at = b.writeUInt8(o.dest_addr_ton || 0, at);
-    at = b.writeUInt8(o.dest_addr_npi || 0, at);
+    b[at++] = octet(this.destTon);
+    b[at++] = octet(this.destNpi);
     at = cstring(b, at, destination);
-    at = b.writeUInt8(o.esm_class || 0, at);
-    at = b.writeUInt8(o.protocol_id || 0, at);
-    at = b.writeUInt8(o.priority_flag || 0, at);
+    b[at++] = octet(this.esmClass);
+    b[at++] = octet(this.protocolId);
+    b[at++] = octet(this.priorityFlag);
     at = cstring(b, at, schedule);
     at = cstring(b, at, validity);
-    at = b.writeUInt8(o.registered_delivery || 0, at);
-    at = b.writeUInt8(o.replace_if_present_flag || 0, at);
-    at = b.writeUInt8(o.data_coding || 0, at);
-    at = b.writeUInt8(o.sm_default_msg_id || 0, at);
+    b[at++] = octet(this.registered);
+    b[at++] = octet(this.replaceIfPresent);
+    b[at++] = octet(this.dataCoding);
+    b[at++] = octet(this.defaultMsgId);
     // SMPP 3.4 §5.2.21 sm_length, then short_message
-    at = b.writeUInt8(message.length, at);
-    at += message.copy(b, at);
+    b[at++] = octet(message.length);
+    b.set(message, at);
+    at += message.length;
     if (payload !== undefined) {
       at = b.writeUInt16BE(TAG_MESSAGE_PAYLOAD, at);
       at = b.writeUInt16BE(payload.length, at);
-      payload.copy(b, at);
+      b.set(payload, at);
     }
     return b;
   }

@@ -1,6 +1,7 @@
 import smpp from 'smpp';
 import { describe, expect, it } from 'vitest';
-import { fastSubmitSm } from '../../../src/smpp/submit-pdu.js';
+import type { SubmitParams } from '../../../src/smpp/session-types.js';
+import { fastSubmitSm, submitSmPdu } from '../../../src/smpp/submit-pdu.js';
 
 type Options = smpp.PduOptions<'submit_sm'>;
 
@@ -62,6 +63,11 @@ describe('fastSubmitSm: the same bytes as the smpp package', () => {
       { ...base, short_message: Buffer.alloc(0), message_payload: Buffer.alloc(600, 0x62) },
     ],
     ['data_coding null (the library’s default)', { ...base, data_coding: null }],
+    [
+      'characters beyond ASCII and Latin-1 in the addresses (their low byte, as the library writes them)',
+      { ...base, source_addr: 'Bé€\u0100', destination_addr: '4477\uffff00' },
+    ],
+    ['a fractional octet field (truncated, as writeUInt8 does)', { ...base, esm_class: 64.7 }],
     ['the fewest fields', { destination_addr: '33612345678', short_message: Buffer.from('x') }],
     [
       'protocol_id, replace_if_present_flag, sm_default_msg_id set',
@@ -98,5 +104,76 @@ describe('fastSubmitSm: the same bytes as the smpp package', () => {
       destination_addr: '447700900001',
       registered_delivery: 1,
     });
+  });
+});
+
+/** What the library is given for the sender's submit (SMPP 3.4 §4.4.1), as the bridge gave it before `submitSmPdu`. */
+function libraryOptions(p: SubmitParams): Options {
+  const options: Options = {
+    source_addr_ton: p.sourceAddrTon,
+    source_addr_npi: p.sourceAddrNpi,
+    source_addr: p.sourceAddr,
+    dest_addr_ton: p.destAddrTon,
+    dest_addr_npi: p.destAddrNpi,
+    destination_addr: p.destinationAddr,
+    esm_class: p.esmClass,
+    priority_flag: p.priorityFlag,
+    registered_delivery: p.registeredDelivery,
+    data_coding: p.dataCoding,
+    short_message: p.shortMessage ?? Buffer.alloc(0),
+  };
+  if (p.validityPeriod) options.validity_period = p.validityPeriod;
+  if (p.messagePayload) options.message_payload = p.messagePayload;
+  return options;
+}
+
+describe('submitSmPdu: the sender’s submit, the same bytes as the smpp package given its options', () => {
+  const params: SubmitParams = {
+    destinationAddr: '447700900001',
+    destAddrTon: 1,
+    destAddrNpi: 1,
+    sourceAddr: 'BRIDGE',
+    sourceAddrTon: 5,
+    sourceAddrNpi: 0,
+    dataCoding: 0,
+    esmClass: 0,
+    shortMessage: Buffer.from('A1'),
+    registeredDelivery: 1,
+    priorityFlag: 0,
+    validityPeriod: '000001000000000R',
+  };
+  const { validityPeriod: _v, ...noValidity } = params;
+  const { shortMessage: _s, ...noMessage } = params;
+  it.each<[string, SubmitParams]>([
+    ['the usual one-part submit', params],
+    ['no validity period', noValidity],
+    ['an empty validity period (left out, as before)', { ...params, validityPeriod: '' }],
+    [
+      'a relative time of 12 characters or fewer (the library pads it)',
+      { ...params, validityPeriod: '1000000' },
+    ],
+    ['no short_message (an empty one)', noMessage],
+    [
+      'UCS2 with a UDH, critical priority',
+      {
+        ...params,
+        dataCoding: 8,
+        esmClass: 0x40,
+        priorityFlag: 3,
+        shortMessage: Buffer.from([5, 0, 3, 7, 2, 1, 0, 0x41]),
+      },
+    ],
+    [
+      'message_payload, short_message empty',
+      { ...params, shortMessage: Buffer.alloc(0), messagePayload: Buffer.alloc(600, 0x62) },
+    ],
+    ['an empty message_payload (still sent, as before)', { ...params, messagePayload: Buffer.alloc(0) }],
+    ['254 octets', { ...params, shortMessage: Buffer.alloc(254, 0x61) }],
+  ])('%s', (_name, p) => {
+    for (const sequence of [1, 0x7fffffff]) {
+      const pdu = submitSmPdu(p);
+      pdu.sequence_number = sequence;
+      expect(pdu.toBuffer().toString('hex')).toBe(library(libraryOptions(p), sequence).toString('hex'));
+    }
   });
 });
