@@ -7,6 +7,7 @@
 import { fork } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { benchSubmitParams } from './lib/common.mjs';
 
 if (process.argv[2] === '--smsc') {
   const { LeanSmsc } = await import('./lib/lean-smsc.mjs');
@@ -30,20 +31,7 @@ if (process.argv[2] === '--smsc') {
     client.start();
     while (!client.bound) await new Promise((r) => setTimeout(r, 10));
     const part = planSms('Pump 7 overheating: 97C', 'udh8', 4, 1).submits[0];
-    const params = {
-      destinationAddr: '447700900001',
-      destAddrTon: 1,
-      destAddrNpi: 1,
-      sourceAddr: 'BRIDGE',
-      sourceAddrTon: 5,
-      sourceAddrNpi: 0,
-      dataCoding: part.dataCoding,
-      esmClass: 0,
-      shortMessage: part.shortMessage,
-      registeredDelivery: 1,
-      priorityFlag: 0,
-      validityPeriod: '000001000000000R',
-    };
+    const params = benchSubmitParams(part, { registeredDelivery: 1, validityPeriod: '000001000000000R' });
     return { client, params };
   };
   const sides = { A: await clientOf(a), B: await clientOf(b) };

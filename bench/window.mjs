@@ -4,7 +4,7 @@
 
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { log } from './lib/common.mjs';
+import { benchSubmitParams, log } from './lib/common.mjs';
 
 const seconds = Number(process.argv[2] ?? 2);
 const dist = pathToFileURL(resolve(process.argv[3] ?? new URL('../dist', import.meta.url).pathname)).href;
@@ -37,19 +37,7 @@ export async function windowVsRate(windows = [1, 2, 5, 10, 20, 50, 100]) {
   client.start();
   while (!client.bound) await new Promise((r) => setTimeout(r, 10));
   const part = planSms('Pump 7 overheating: 97C', 'udh8', 4, 1).submits[0];
-  const params = {
-    destinationAddr: '447700900001',
-    destAddrTon: 1,
-    destAddrNpi: 1,
-    sourceAddr: 'BRIDGE',
-    sourceAddrTon: 5,
-    sourceAddrNpi: 0,
-    dataCoding: part.dataCoding,
-    esmClass: 0,
-    shortMessage: part.shortMessage,
-    registeredDelivery: 0,
-    priorityFlag: 0,
-  };
+  const params = benchSubmitParams(part);
   const out = [];
   for (const window of windows) {
     let done = 0;

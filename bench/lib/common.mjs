@@ -233,3 +233,22 @@ export async function abScript(scriptUrl, usage, one) {
     `B/A ${ratios.map((r) => r.toFixed(3)).join(', ')} (median ${median(ratios).toFixed(3)})\n`,
   );
 }
+
+/**
+ * The sender's submit_sm parameters for one planned part (`planSms(...).submits[i]` of a build's
+ * `smpp/plan.js`) to a UK mobile from an alphanumeric sender, as the SMPP benchmarks submit it.
+ */
+export const benchSubmitParams = (part, extra = {}) => ({
+  destinationAddr: '447700900001',
+  destAddrTon: 1,
+  destAddrNpi: 1,
+  sourceAddr: 'BRIDGE',
+  sourceAddrTon: 5,
+  sourceAddrNpi: 0,
+  dataCoding: part.dataCoding,
+  esmClass: 0,
+  shortMessage: part.shortMessage,
+  registeredDelivery: 0,
+  priorityFlag: 0,
+  ...extra,
+});
