@@ -1,20 +1,14 @@
 import { appendFileSync, rmSync } from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { App } from '../../src/app.js';
 import { loadBridgeConfig } from '../../src/config/load-bridge.js';
 import { silentLogger } from '../../src/logger.js';
 import { SmscSimulator } from '../../src/simulator/smsc.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { PUMP_RULES, startHarness, tempDir, waitFor, writeBridgeConfig } from '../helpers/harness.js';
-import { type PostgresServer, startPostgres } from '../helpers/postgres.js';
+import { usePostgres } from '../helpers/postgres.js';
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const server = usePostgres();
 
 it('runs the bridge on PostgreSQL: an alert becomes an SMS, the broker state outlives a restart', async () => {
   const url = await server.createDatabase();

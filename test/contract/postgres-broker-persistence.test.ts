@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type PostgresServer, startPostgres } from '../helpers/postgres.js';
+import { expect, it } from 'vitest';
+import { usePostgres } from '../helpers/postgres.js';
 
 const root = join(import.meta.dirname, '../..');
 const runner = join(import.meta.dirname, 'postgres-broker-persistence.abstract.mjs');
@@ -14,13 +14,7 @@ const built: Array<[string, string]> = [
   ['src/store/postgres/migrations.ts', 'dist/store/postgres/migrations.js'],
 ];
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const server = usePostgres();
 
 it("passes aedes-persistence's abstract suite (node:test) on PostgreSQL", async () => {
   for (const [source, output] of built) {

@@ -1,7 +1,7 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
-import { type PostgresServer, startPostgres } from '../helpers/postgres.js';
+import { usePostgres } from '../helpers/postgres.js';
 import { exerciseStore } from '../helpers/store-exercise.js';
 
 /**
@@ -36,13 +36,7 @@ async function statementsRun(fn: () => Promise<void>): Promise<Map<string, unkno
 }
 
 describe('PostgreSQL store: every statement it runs on the growing tables', () => {
-  let server: PostgresServer;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePostgres();
 
   it('can be served by an index, except the listed whole reads', async () => {
     const url = await server.createDatabase();

@@ -1,24 +1,18 @@
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { parseBridgeConfig } from '../../src/config/load-bridge.js';
 import { isBridgeError } from '../../src/errors.js';
 import { createStore } from '../../src/store/index.js';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/store.js';
-import { type PostgresServer, startPostgres } from '../helpers/postgres.js';
+import { usePostgres } from '../helpers/postgres.js';
 
 /** What PostgreSQL needs beyond the Store contract: several instances on one database, its transaction rules. */
 describe('PostgreSQL store', () => {
-  let server: PostgresServer;
+  const server = usePostgres();
   let url: string;
   const stores: Store[] = [];
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
   afterEach(async () => {
     for (const s of stores.splice(0)) await s.stop();
     await server.dropDatabase(url);

