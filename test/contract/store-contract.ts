@@ -3,6 +3,7 @@ import { isBridgeError } from '../../src/errors.js';
 import { matchReceipt, recordSubmit } from '../../src/smpp/receipt-match.js';
 import type { AlertChange, AlertRecord } from '../../src/store/alert-types.js';
 import type { HistoryKind, NewSms, SmsRecord, Store, SubmittedPart, Tx } from '../../src/store/store.js';
+import { alertRecord as alert } from '../helpers/alert-record.js';
 
 /**
  * The Store contract (in the spirit of aedes-persistence's abstract tests): every adapter runs this suite.
@@ -20,32 +21,6 @@ const sms = (to: string, text = 'hello'): NewSms => ({
   priority: 'normal',
   source: 'test',
   expiresAt: Date.now() + 60_000,
-});
-
-const alert = (id: number, version: number, extra: Partial<AlertRecord> = {}): AlertRecord => ({
-  id,
-  ref: String(id),
-  ruleId: 'r',
-  deviceId: 'd',
-  label: 'd r',
-  state: 'open',
-  priority: 'high',
-  text: 't',
-  openedAt: 1,
-  updatedAt: 1,
-  lastSeenAt: 1,
-  lastSentAt: 1,
-  count: 1,
-  step: 0,
-  nextEscalationAt: null,
-  receiptDueAt: null,
-  ackedBy: null,
-  ackedPhone: null,
-  ackedAt: null,
-  resolvedAt: null,
-  resolveReason: null,
-  version,
-  ...extra,
 });
 
 const noHeld = { heldAdded: [], heldRemoved: [], heldMoved: [], sent: [] };

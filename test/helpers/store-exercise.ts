@@ -1,30 +1,20 @@
 import type { AlertRecord } from '../../src/store/alert-types.js';
 import { HISTORY_KINDS, type NewSms, type Store } from '../../src/store/store.js';
+import { alertRecord } from './alert-record.js';
 
-const alertRecord = (id: number, ref: string, version: number, now: number): AlertRecord => ({
-  id,
-  ref,
-  ruleId: 'rule',
-  deviceId: `device-${id}`,
-  label: 'label',
-  state: 'open',
-  priority: 'high',
-  text: 'text',
-  openedAt: now,
-  updatedAt: now,
-  lastSeenAt: now,
-  lastSentAt: now,
-  count: version,
-  step: 0,
-  nextEscalationAt: null,
-  receiptDueAt: null,
-  ackedBy: null,
-  ackedPhone: null,
-  ackedAt: null,
-  resolvedAt: null,
-  resolveReason: null,
-  version,
-});
+const exerciseAlert = (id: number, ref: string, version: number, now: number): AlertRecord =>
+  alertRecord(id, version, {
+    ref,
+    ruleId: 'rule',
+    deviceId: `device-${id}`,
+    label: 'label',
+    text: 'text',
+    openedAt: now,
+    updatedAt: now,
+    lastSeenAt: now,
+    lastSentAt: now,
+    count: version,
+  });
 
 /**
  * Runs each of the store's reads and writes on SMS and alerts at least once, through the Store port: an alert
@@ -57,7 +47,7 @@ export async function exerciseStore(store: Store): Promise<void> {
     await tx.alerts.save({
       alerts: [
         {
-          alert: alertRecord(alertId, String(ref), 1, now),
+          alert: exerciseAlert(alertId, String(ref), 1, now),
           recipients: [
             {
               phone: '+447700900001',
@@ -130,7 +120,7 @@ export async function exerciseStore(store: Store): Promise<void> {
       refs: [String(ref)],
     });
     await tx.alerts.save({
-      alerts: [{ alert: alertRecord(alertId, String(ref), 2, now), recipients: [], base: 1 }],
+      alerts: [{ alert: exerciseAlert(alertId, String(ref), 2, now), recipients: [], base: 1 }],
       heldAdded: [],
       heldRemoved: [],
       heldMoved: [],
