@@ -94,7 +94,7 @@ export class BindSession extends EventEmitter<BindEvents> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return link.requests.submitPdu(submitSmPdu(p));
+    return link.requests.submit(submitSmPdu(p));
   }
 
   /** Closes a session that stopped answering; `onClose` then reconnects with a fresh one. */

@@ -3,7 +3,6 @@ import smpp from 'smpp';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SubmitResult } from './session-types.js';
-import { fastSubmitSm } from './submit-pdu.js';
 
 interface Pending {
   command: string;
@@ -40,32 +39,20 @@ export class RequestTable {
   ) {}
 
   /**
-   * Sends a submit_sm; resolves with its command_status and message_id (any status), rejects with
-   * ERR_SMPP_TIMEOUT (after `onSubmitTimeout`), ERR_SMPP_CLOSED or ERR_SMS_REJECTED (not encodable).
+   * Sends a submit_sm already made (`submitSmPdu`); resolves with its command_status and message_id (any status),
+   * rejects with ERR_SMPP_TIMEOUT (after `onSubmitTimeout`), ERR_SMPP_CLOSED or ERR_SMS_REJECTED (not encodable).
    */
-  submit(options: smpp.PduOptions<'submit_sm'>): Promise<SubmitResult> {
-    return this.send('submit_sm', options, true) as Promise<SubmitResult>;
-  }
-
-  /** `submit` of a submit_sm already made (`submitSmPdu`). */
-  submitPdu(pdu: smpp.AnyPdu): Promise<SubmitResult> {
+  submit(pdu: smpp.AnyPdu): Promise<SubmitResult> {
     return this.sendPdu(pdu, 'submit_sm', true) as Promise<SubmitResult>;
   }
 
   /** Sends a request; resolves with its response (any command_status), rejects with ERR_SMPP_TIMEOUT/CLOSED. */
   request<K extends smpp.RequestName>(command: K, options: smpp.PduOptions<K>): Promise<smpp.AnyPdu> {
-    return this.send(command, options, false) as Promise<smpp.AnyPdu>;
-  }
-
-  private send<K extends smpp.RequestName>(
-    command: K,
-    options: smpp.PduOptions<K>,
-    submit: boolean,
-  ): Promise<smpp.AnyPdu | SubmitResult> {
-    const pdu =
-      (command === 'submit_sm' ? fastSubmitSm(options as smpp.PduOptions<'submit_sm'>) : undefined) ??
-      (new smpp.PDU(command, options) as smpp.AnyPdu);
-    return this.sendPdu(pdu, command, submit);
+    return this.sendPdu(
+      new smpp.PDU(command, options) as smpp.AnyPdu,
+      command,
+      false,
+    ) as Promise<smpp.AnyPdu>;
   }
 
   private sendPdu(pdu: smpp.AnyPdu, command: string, submit: boolean): Promise<smpp.AnyPdu | SubmitResult> {

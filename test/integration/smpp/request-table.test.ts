@@ -76,7 +76,12 @@ describe('RequestTable: one timer for every request', () => {
       events.push('onSubmitTimeout'),
     );
     const link = table.request('enquire_link', {});
-    const submit = table.submit({ destination_addr: '447700900001', short_message: Buffer.from('hi') });
+    const submit = table.submit(
+      new smpp.PDU('submit_sm', {
+        destination_addr: '447700900001',
+        short_message: Buffer.from('hi'),
+      }) as smpp.AnyPdu,
+    );
     link.catch((err: unknown) => events.push(`enquire_link ${isBridgeError(err) ? err.code : err}`));
     submit.catch((err: unknown) => events.push(`submit_sm ${isBridgeError(err) ? err.code : err}`));
     await Promise.allSettled([link, submit]);
